@@ -1,0 +1,118 @@
+import NNCore
+
+/// Where one split's examples come from.
+public enum DataSource: Sendable, Equatable {
+    /// MNIST-style IDX files (raw or .gz): images `[N, H, W]` (or `[N, ...]`) and labels `[N]`.
+    case idx(images: String, labels: String)
+    /// A CSV file: one example per row; `labelColumn` holds the class (or regression target).
+    case csv(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8)
+
+    static func read(_ r: ObjectReader, baseDirectory: String) -> DataSource? {
+        defer { r.finish() }
+        guard r.isValid else { return nil }
+        guard let format = r.choice("format", ["idx", "csv"], default: nil) else { return nil }
+        switch format {
+        case "idx":
+            let images = r.requiredString("images"), labels = r.requiredString("labels")
+            guard let images, let labels else { return nil }
+            return .idx(images: resolvePath(images, baseDirectory), labels: resolvePath(labels, baseDirectory))
+        default:
+            let path = r.requiredString("path")
+            let column = r.int("label_column", default: 0, check: .atLeast(-1))
+            var header: Bool? = nil
+            if r.has("header") { header = r.bool("header", default: true) } else { _ = r.raw("header"); r.record("header", .string("auto")) }
+            let delim = r.string("delimiter", default: ",") ?? ","
+            if delim.utf8.count != 1 { r.diagnostics.error(r.childPath("delimiter"), "expected a single character, got \(JSONValue.quote(delim))") }
+            guard let path else { return nil }
+            return .csv(path: resolvePath(path, baseDirectory), labelColumn: column, header: header, delimiter: delim.utf8.first ?? 44)
+        }
+    }
+
+    /// The files this source reads.
+    public var files: [String] {
+        switch self {
+        case .idx(let i, let l): return [i, l]
+        case .csv(let p, _, _, _): return [p]
+        }
+    }
+}
+
+/// Relative paths in a config resolve against the config file's folder.
+public func resolvePath(_ path: String, _ base: String) -> String {
+    if path.hasPrefix("/") || base.isEmpty { return path }
+    if path.hasPrefix("~/"), let home = Process.environment("HOME") { return home + path.dropFirst(1) }
+    return base.hasSuffix("/") ? base + path : base + "/" + path
+}
+
+/// One preprocessing step, fitted on the training split only.
+public struct PreprocessStep: Sendable, Equatable {
+    public enum Kind: String, Sendable { case center, standardize, minmax }
+    public enum Per: String, Sendable { case feature, channel, global }
+    public var kind: Kind
+    public var per: Per
+    public var range: (Float, Float)
+
+    public static func == (a: PreprocessStep, b: PreprocessStep) -> Bool {
+        a.kind == b.kind && a.per == b.per && a.range == b.range
+    }
+
+    static func read(_ r: ObjectReader) -> PreprocessStep? {
+        defer { r.finish() }
+        guard r.isValid, let t = r.choice("type", ["center", "standardize", "minmax"], default: nil),
+              let kind = Kind(rawValue: t) else { return nil }
+        let per = Per(rawValue: r.choice("per", ["feature", "channel", "global"], default: "feature") ?? "feature") ?? .feature
+        var range: (Float, Float) = (0, 1)
+        if kind == .minmax {
+            if let v = r.doubles("range", default: [0, 1], count: 2), v[1] > v[0] {
+                range = (Float(v[0]), Float(v[1]))
+            } else if r.has("range") {
+                r.diagnostics.error(r.childPath("range"), "expected [low, high] with low < high, e.g. [0, 1] or [-1, 1]")
+            }
+        }
+        return PreprocessStep(kind: kind, per: per, range: range)
+    }
+}
+
+/// Whether labels are class indices or real-valued targets.
+public enum Task: String, Sendable { case classification, regression }
+
+/// `data`: the splits, the validation split fraction and preprocessing.
+public struct DataConfig: Sendable, Equatable {
+    public var train: DataSource?
+    public var validation: DataSource?
+    public var test: DataSource?
+    public var validationSplit: Double
+    public var task: Task
+    public var preprocess: [PreprocessStep]
+
+    init(_ r: ObjectReader, baseDirectory: String) {
+        if !r.has("train") {
+            _ = r.raw("train")
+            r.diagnostics.error(r.childPath("train"), "missing required key (expected {\"format\": \"idx\", \"images\": …, \"labels\": …} or {\"format\": \"csv\", \"path\": …})")
+        }
+        train = r.has("train") ? DataSource.read(r.object("train"), baseDirectory: baseDirectory) : nil
+        validation = r.has("validation") ? DataSource.read(r.object("validation"), baseDirectory: baseDirectory) : nil
+        if validation == nil { _ = r.raw("validation") }
+        test = r.has("test") ? DataSource.read(r.object("test"), baseDirectory: baseDirectory) : nil
+        if test == nil { _ = r.raw("test") }
+        validationSplit = r.double("validation_split", default: validation == nil ? 0.1 : 0, check: .halfOpen(0, 1))
+        if validation != nil && validationSplit > 0 {
+            r.diagnostics.error(r.childPath("validation_split"), "expected 0 when data.validation names a file, got \(validationSplit)")
+        }
+        task = Task(rawValue: r.choice("task", ["classification", "regression"], default: "classification") ?? "") ?? .classification
+        var steps: [PreprocessStep] = []
+        var readers: [ObjectReader] = []
+        for (p, v) in r.array("preprocess") ?? [] {
+            let s = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
+            readers.append(s)
+            if let step = PreprocessStep.read(s) { steps.append(step) }
+        }
+        r.recordArray("preprocess", readers)
+        preprocess = steps
+        if let aug = r.array("augment"), let first = aug.first {
+            r.diagnostics.error(first.path, "unknown augmentation: this version has none yet; expected an empty list")
+        }
+        r.record("augment", .array([]))
+        r.finish()
+    }
+}

@@ -1,0 +1,178 @@
+import NNCore
+
+/// A whole experiment, read from one JSON file (DESIGN §4½), defaults filled in.
+public struct ExperimentConfig: Sendable {
+    public var name: String
+    public var seed: UInt64
+    /// BLAS threads; nil means all cores (or `NNTRAIN_THREADS`).
+    public var threads: Int?
+    public var data: DataConfig
+    public var model: ModelConfig
+    public var loss: LossConfig
+    public var optimizer: OptimizerConfig
+    public var schedule: ScheduleConfig
+    public var regularization: RegularizationConfig
+    public var training: TrainingConfig
+    /// Run directory; nil means `runs/<name>` in the current directory.
+    public var outputDirectory: String?
+    /// The config as read, every default written out: the run's `config.json`.
+    public var resolved: JSONValue
+    public var warnings: [ConfigError]
+
+    public static let topLevelKeys = ["name", "seed", "threads", "data", "model", "loss", "optimizer",
+                                      "schedule", "regularization", "training", "output"]
+
+    /// Reads a parsed config. `baseDirectory` is the config file's folder (for relative paths);
+    /// `defaultName` is used when the config has no `name`. Throws every problem found.
+    public static func read(_ json: JSONValue, baseDirectory: String, defaultName: String = "experiment")
+        throws(ConfigErrors) -> ExperimentConfig
+    {
+        let diag = Diagnostics()
+        let r = ObjectReader(path: "$", value: json, diagnostics: diag)
+        if !r.isValid { throw ConfigErrors(diag.errors) }
+        let name = r.string("name", default: defaultName) ?? defaultName
+        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            diag.error("$.name", "expected a plain name (no '/', not starting with '.'), got \(JSONValue.quote(name))")
+        }
+        let seed = UInt64(r.int("seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
+        let threads = r.optionalInt("threads", check: .closed(1, 1024))
+        let data = DataConfig(r.object("data"), baseDirectory: baseDirectory)
+        let model = ModelConfig(r.object("model"))
+        let loss = LossConfig(r.object("loss"))
+        let optimizer = OptimizerConfig(r.object("optimizer"))
+        let schedule = ScheduleConfig(r.object("schedule"))
+        let regularization = RegularizationConfig(r.object("regularization"))
+        let training = TrainingConfig(r.object("training"))
+        let out = r.object("output")
+        let dir = out.string("dir", default: nil)
+        out.finish()
+        r.finish()
+
+        if data.task == .regression && loss.kind == .crossEntropy {
+            diag.error("$.loss.type", "expected \"mse\" for data.task \"regression\", got \"cross_entropy\"")
+        }
+        if let es = training.earlyStopping, es.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
+            diag.error("$.training.early_stopping.monitor", "\(es.monitor) needs validation data: set data.validation_split > 0 or data.validation")
+        }
+        if schedule.warmupEpochs >= training.epochs && schedule.warmupEpochs > 0 {
+            diag.warning("$.schedule.warmup_epochs", "warmup lasts \(schedule.warmupEpochs) epochs, the whole run of \(training.epochs)")
+        }
+        var config = ExperimentConfig(
+            name: name, seed: seed, threads: threads, data: data, model: model, loss: loss,
+            optimizer: optimizer, schedule: schedule, regularization: regularization, training: training,
+            outputDirectory: dir.map { resolvePath($0, baseDirectory) }, resolved: r.resolvedValue, warnings: [])
+        if !diag.hasErrors {
+            // Shapes are checked here too, so `validate` and `run` fail before any data is read.
+            let plan = ModelPlan(config: config)
+            for e in plan.errors { diag.error(e.path, e.message) }
+            config.warnings += plan.warnings
+        }
+        if diag.hasErrors { throw ConfigErrors(diag.errors) }
+        config.warnings += diag.warnings
+        return config
+    }
+
+    /// The run directory this config writes to.
+    public var runDirectory: String { outputDirectory ?? "runs/\(name)" }
+
+    /// The schedule of learning rates this config trains with.
+    public func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
+        LearningRateSchedule(config: schedule, baseLR: optimizer.lr, epochs: training.epochs, stepsPerEpoch: stepsPerEpoch)
+    }
+}
+
+// MARK: - Loading and overrides
+
+/// Why a config could not be loaded: bad syntax, a bad override, or bad content.
+public enum ConfigLoadError: Error, CustomStringConvertible {
+    case file(FileError)
+    case syntax(path: String, JSONSyntaxError)
+    case override(String)
+    case invalid(path: String, ConfigErrors)
+
+    public var description: String {
+        switch self {
+        case .file(let e): return "\(e)"
+        case .syntax(let p, let e): return "\(p): invalid JSON at \(e)"
+        case .override(let m): return m
+        case .invalid(let p, let errs): return errs.errors.map { "\(p): \($0)" }.joined(separator: "\n")
+        }
+    }
+
+    /// One line per problem.
+    public var lines: [String] { description.split(separator: "\n").map(String.init) }
+}
+
+public enum ConfigLoader {
+    /// Configs larger than this are refused before parsing.
+    public static let maxBytes = 16 << 20
+
+    /// Reads, parses, applies `--set` overrides and validates the config at `path`.
+    public static func load(path: String, overrides: [String] = []) throws(ConfigLoadError) -> ExperimentConfig {
+        let json = try loadJSON(path: path, overrides: overrides)
+        let base = directoryOf(path)
+        var defaultName = String(path.split(separator: "/").last ?? "experiment")
+        if defaultName.hasSuffix(".json") { defaultName.removeLast(5) }
+        do {
+            return try ExperimentConfig.read(json, baseDirectory: base, defaultName: defaultName)
+        } catch {
+            throw .invalid(path: path, error)
+        }
+    }
+
+    public static func loadJSON(path: String, overrides: [String] = []) throws(ConfigLoadError) -> JSONValue {
+        let bytes: [UInt8]
+        do { bytes = try FileIO.read(path, limit: maxBytes) } catch { throw .file(error) }
+        var json: JSONValue
+        do { json = try JSONValue.parse(bytes, maxDepth: 64) } catch { throw .syntax(path: path, error) }
+        for o in overrides {
+            do { json = try applyOverride(o, to: json) } catch { throw .override("--set \(o): \(error.message)") }
+        }
+        return json
+    }
+
+    public static func directoryOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let d = String(path[..<slash])
+        return d.isEmpty ? "/" : d
+    }
+}
+
+public struct OverrideError: Error { public var message: String }
+
+/// Applies `a.b.c=value` to a config: objects by key (created when missing), lists by index.
+/// The value is parsed as JSON, falling back to a plain string (`optimizer.type=sgd`).
+public func applyOverride(_ assignment: String, to json: JSONValue) throws(OverrideError) -> JSONValue {
+    guard let eq = assignment.firstIndex(of: "=") else {
+        throw OverrideError(message: "expected key.path=value")
+    }
+    let path = assignment[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    if path.contains(where: \.isEmpty) { throw OverrideError(message: "empty key in path \(assignment[..<eq])") }
+    let text = String(assignment[assignment.index(after: eq)...])
+    let value = (try? JSONValue.parse(text)) ?? .string(text)
+    return try setValue(value, at: path[...], in: json, walked: "$")
+}
+
+private func setValue(_ value: JSONValue, at path: ArraySlice<String>, in node: JSONValue, walked: String) throws(OverrideError) -> JSONValue {
+    guard let key = path.first else { return value }
+    let rest = path.dropFirst()
+    switch node {
+    case .object(var pairs):
+        if let i = pairs.lastIndex(where: { $0.0 == key }) {
+            pairs[i].1 = try setValue(value, at: rest, in: pairs[i].1, walked: walked + "." + key)
+        } else {
+            pairs.append((key, try setValue(value, at: rest, in: .object([]), walked: walked + "." + key)))
+        }
+        return .object(pairs)
+    case .array(var items):
+        guard let i = Int(key), i >= 0, i < items.count else {
+            throw OverrideError(message: "\(walked) is a list of \(items.count); expected an index 0...\(max(0, items.count - 1)), got \(key)")
+        }
+        items[i] = try setValue(value, at: rest, in: items[i], walked: walked + "." + key)
+        return .array(items)
+    case .null:
+        return .object([(key, try setValue(value, at: rest, in: .object([]), walked: walked + "." + key))])
+    default:
+        throw OverrideError(message: "\(walked) is a \(node.kindName), not an object or list")
+    }
+}

@@ -1,0 +1,65 @@
+import NNCore
+
+/// Shapes and parameter counts of a model, worked out from the config alone (no data, no
+/// allocation), so a layer that does not fit its input fails before anything is loaded.
+public struct ModelPlan: Sendable {
+    public struct Row: Sendable {
+        public var index: Int
+        public var name: String
+        public var description: String
+        /// Per-sample output shape.
+        public var outputShape: [Int]
+        public var parameterCount: Int
+    }
+
+    public var inputShape: [Int]
+    public var rows: [Row] = []
+    public var errors: [ConfigError] = []
+    public var warnings: [ConfigError] = []
+
+    public var outputShape: [Int] { rows.last?.outputShape ?? inputShape }
+    public var parameterCount: Int { rows.reduce(0) { $0 + $1.parameterCount } }
+
+    public init(config: ExperimentConfig) {
+        inputShape = config.model.input
+        var shape = inputShape
+        for (i, spec) in config.model.layers.enumerated() {
+            let path = "$.model.layers.\(i)"
+            var desc = spec.typeName
+            var params = 0
+            switch spec {
+            case .flatten:
+                shape = [shape.reduce(1, *)]
+            case let .dense(units, act, ini, bias):
+                guard shape.count == 1 else {
+                    errors.append(ConfigError(path: path, message: "dense expects a flat input, got shape \(shape) from the layer before; insert {\"type\": \"flatten\"} before it"))
+                    return
+                }
+                params = units * shape[0] + (bias ? units : 0)
+                if params > 1 << 30 {
+                    errors.append(ConfigError(path: path, message: "dense \(shape[0])→\(units) has \(params) parameters, more than the limit of 2^30"))
+                    return
+                }
+                desc = "dense \(shape[0])→\(units)" + (act == .linear ? "" : ", \(act.rawValue)")
+                if (ini ?? config.model.initialization).isSymmetric {
+                    warnings.append(ConfigError(path: path + ".init", message: "every weight starts equal, so all units of this layer compute and learn the same thing (symmetry is never broken); use he_normal or xavier_uniform"))
+                }
+                shape = [units]
+            case .dropout(let rate):
+                desc = "dropout p=\(rate)"
+            case .activation:
+                break
+            }
+            rows.append(Row(index: i, name: "layers.\(i)", description: desc, outputShape: shape, parameterCount: params))
+        }
+        if config.loss.kind == .crossEntropy, shape.count != 1 {
+            errors.append(ConfigError(path: "$.model.layers", message: "cross_entropy needs a flat output of one score per class, the last layer gives shape \(shape)"))
+        }
+        if let last = config.model.layers.last, case .activation(let a) = last, config.loss.kind == .crossEntropy, a == .sigmoid || a == .tanh {
+            warnings.append(ConfigError(path: "$.model.layers.\(config.model.layers.count - 1)", message: "cross_entropy applies softmax itself; a final \(a.rawValue) squashes the logits"))
+        }
+        if case let .dense(_, a, _, _)? = config.model.layers.last, a != .linear, config.loss.kind == .crossEntropy {
+            warnings.append(ConfigError(path: "$.model.layers.\(config.model.layers.count - 1).activation", message: "cross_entropy applies softmax itself; the last dense layer usually has no activation"))
+        }
+    }
+}

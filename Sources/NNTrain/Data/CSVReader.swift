@@ -1,0 +1,68 @@
+import NNCore
+
+/// Numeric CSV: one example per row, one column holding the label (class index) or the
+/// regression target, the rest features. A first row with any non-numeric field is a header
+/// (unless `header` says otherwise). Blank lines are skipped; quotes around fields are removed.
+enum CSVReader {
+    static func load(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8, task: Task, maxClasses: Int) throws(DataError) -> Dataset {
+        let bytes: [UInt8]
+        do { bytes = try FileIO.read(path) } catch { throw DataError(file: path, error.reason) }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw DataError(file: path, "is not UTF-8 text (is it a CSV file?)")
+        }
+        var rows: [[Substring]] = []
+        var lineNumbers: [Int] = []
+        let text = String(decoding: bytes, as: UTF8.self)
+        let delim = Character(UnicodeScalar(delimiter))
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var l = line
+            if l.hasSuffix("\r") { l = l.dropLast() }
+            if l.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            rows.append(l.split(separator: delim, omittingEmptySubsequences: false).map { f in
+                var s = f.drop(while: { $0 == " " })
+                while s.last == " " { s = s.dropLast() }
+                if s.count >= 2 && s.first == "\"" && s.last == "\"" { s = s.dropFirst().dropLast() }
+                return s
+            })
+            lineNumbers.append(n + 1)
+        }
+        guard !rows.isEmpty else { throw DataError(file: path, "contains no rows") }
+        let hasHeader = header ?? rows[0].contains { Float($0) == nil }
+        if hasHeader { rows.removeFirst(); lineNumbers.removeFirst() }
+        guard let width = rows.first?.count else { throw DataError(file: path, "contains a header but no data rows") }
+        guard width >= 2 else { throw DataError(file: path, "line \(lineNumbers[0]): expected a label column and at least one feature, found \(width) column") }
+        let label = labelColumn < 0 ? width - 1 : labelColumn
+        guard label < width else {
+            throw DataError(file: path, "label_column \(labelColumn) does not exist: rows have \(width) columns (0...\(width - 1))")
+        }
+        let features = width - 1
+        var values = [Float](repeating: 0, count: rows.count * features)
+        var targets = [Float](repeating: 0, count: rows.count)
+        var maxLabel = 0
+        for (i, row) in rows.enumerated() {
+            guard row.count == width else {
+                throw DataError(file: path, "line \(lineNumbers[i]): expected \(width) columns like the first row, found \(row.count)")
+            }
+            var k = 0
+            for (c, field) in row.enumerated() {
+                guard let v = Float(field), v.isFinite else {
+                    throw DataError(file: path, "line \(lineNumbers[i]), column \(c + 1): expected a number, got \(JSONValue.quote(String(field.prefix(30))))")
+                }
+                if c == label {
+                    if task == .classification {
+                        guard v >= 0, v == v.rounded(), v < Float(maxClasses) else {
+                            throw DataError(file: path, "line \(lineNumbers[i]): label \(field) is not a class index (a whole number in 0..<\(maxClasses))")
+                        }
+                        maxLabel = max(maxLabel, Int(v))
+                    }
+                    targets[i] = v
+                } else {
+                    values[i * features + k] = v
+                    k += 1
+                }
+            }
+        }
+        return Dataset(storage: .floats(values), storedScale: 1, count: rows.count, sampleShape: [features],
+                       targets: targets, classCount: task == .classification ? maxLabel + 1 : nil, origin: path)
+    }
+}

@@ -1,0 +1,106 @@
+import NNCore
+
+/// Examples of one file set, kept compact: IDX pixels stay bytes and are converted to floats
+/// per batch, together with preprocessing.
+public final class Dataset: @unchecked Sendable {
+    public enum Storage: Sendable {
+        case bytes([UInt8])
+        case floats([Float])
+    }
+
+    public let storage: Storage
+    /// Multiplier that turns a stored value into the model's raw input (1/255 for pixels).
+    public let storedScale: Float
+    public let count: Int
+    /// Per-sample shape: `[1, 28, 28]` for IDX images, `[F]` for CSV rows.
+    public let sampleShape: [Int]
+    public let featureCount: Int
+    /// `count · targetWidth` targets: class indices (as floats) or regression values.
+    public let targets: [Float]
+    public let targetWidth: Int
+    /// Number of classes seen (max label + 1) for classification; nil for regression.
+    public let classCount: Int?
+    /// Files this came from, for messages.
+    public let origin: String
+
+    public init(storage: Storage, storedScale: Float, count: Int, sampleShape: [Int], targets: [Float],
+                targetWidth: Int = 1, classCount: Int?, origin: String) {
+        self.storage = storage
+        self.storedScale = storedScale
+        self.count = count
+        self.sampleShape = sampleShape
+        featureCount = sampleShape.reduce(1, *)
+        self.targets = targets
+        self.targetWidth = targetWidth
+        self.classCount = classCount
+        self.origin = origin
+    }
+
+    /// Raw (unpreprocessed) feature j of sample i, as the model would see it with no preprocessing.
+    @inline(__always)
+    public func value(_ i: Int, _ j: Int) -> Float {
+        switch storage {
+        case .bytes(let b): return Float(b[i * featureCount + j]) * storedScale
+        case .floats(let f): return f[i * featureCount + j] * storedScale
+        }
+    }
+
+    /// Loads a data source. Classification labels must be whole numbers in 0..<`maxClasses`.
+    public static func load(_ source: DataSource, task: Task, maxClasses: Int = 1 << 16) throws(DataError) -> Dataset {
+        switch source {
+        case let .idx(imagesPath, labelsPath):
+            let images = try IDX.read(imagesPath)
+            let labels = try IDX.read(labelsPath)
+            guard labels.dims.count == 1 else {
+                throw DataError(file: labelsPath, "expected a rank-1 IDX label file, got dimensions \(labels.dims)")
+            }
+            guard images.dims.count >= 2 else {
+                throw DataError(file: imagesPath, "expected IDX images with rank 2 or more, got dimensions \(images.dims)")
+            }
+            let n = images.dims[0]
+            guard labels.dims[0] == n else {
+                throw DataError(file: labelsPath, "has \(labels.dims[0]) labels but \(imagesPath) has \(n) images")
+            }
+            guard n > 0 else { throw DataError(file: imagesPath, "contains no images") }
+            var shape = Array(images.dims.dropFirst())
+            if shape.count == 2 { shape = [1] + shape }  // [H, W] → [1, H, W] (NCHW, one channel)
+            var targets = [Float](repeating: 0, count: n)
+            var maxLabel = 0
+            for i in 0..<n {
+                let l = Int(labels.bytes[i])
+                if task == .classification && l >= maxClasses {
+                    throw DataError(file: labelsPath, "label \(l) of example \(i) is out of range 0..<\(maxClasses)")
+                }
+                maxLabel = max(maxLabel, l)
+                targets[i] = Float(l)
+            }
+            return Dataset(storage: .bytes(images.bytes), storedScale: 1 / 255, count: n, sampleShape: shape,
+                           targets: targets, classCount: task == .classification ? maxLabel + 1 : nil,
+                           origin: imagesPath)
+        case let .csv(path, column, header, delimiter):
+            return try CSVReader.load(path: path, labelColumn: column, header: header, delimiter: delimiter,
+                                      task: task, maxClasses: maxClasses)
+        }
+    }
+}
+
+/// A subset of a dataset's examples, by index.
+public struct DataSplit: Sendable {
+    public let dataset: Dataset
+    public let indices: [Int32]
+    public init(dataset: Dataset, indices: [Int32]) { self.dataset = dataset; self.indices = indices }
+    public init(all dataset: Dataset) { self.init(dataset: dataset, indices: (0..<dataset.count).map { Int32($0) }) }
+    public var count: Int { indices.count }
+
+    /// A seeded split into (train, validation): a random `fraction` of the examples (rounded)
+    /// goes to validation; both keep their original order.
+    public static func split(_ dataset: Dataset, validationFraction fraction: Double, seed: UInt64) -> (DataSplit, DataSplit) {
+        var order = (0..<dataset.count).map { Int32($0) }
+        var rng = Xoshiro256(seed: seed, stream: .split)
+        rng.shuffle(&order)
+        let nVal = Int((Double(dataset.count) * fraction).rounded())
+        let val = order[0..<nVal].sorted()
+        let train = order[nVal...].sorted()
+        return (DataSplit(dataset: dataset, indices: Array(train)), DataSplit(dataset: dataset, indices: Array(val)))
+    }
+}

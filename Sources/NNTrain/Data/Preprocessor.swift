@@ -1,0 +1,142 @@
+import NNCore
+
+/// The fitted preprocessing of `data.preprocess`: every supported step is an affine map per
+/// feature, so the chain folds into one `x' = a_j·x + b_j` applied while a batch is assembled.
+///
+/// Statistics are fitted on the training split only (mean, population variance, min, max over
+/// the training examples) and applied unchanged to validation and test data.
+/// - center: x − mean
+/// - standardize: (x − mean) / std  (std = 0 leaves the feature unscaled, as scikit-learn does)
+/// - minmax: lo + (x − min)·(hi − lo)/(max − min)
+/// `per`: statistics per feature, per channel (images `[C, H, W]`) or one for all features.
+public struct Preprocessor: Sendable, Equatable {
+    /// a_j, including the stored-value scale (1/255 for pixels).
+    public var scale: [Float]
+    /// b_j.
+    public var shift: [Float]
+
+    public init(scale: [Float], shift: [Float]) { self.scale = scale; self.shift = shift }
+
+    /// The identity on raw inputs of a dataset (pixels still scaled to [0, 1]).
+    public static func identity(for dataset: Dataset) -> Preprocessor {
+        Preprocessor(scale: [Float](repeating: dataset.storedScale, count: dataset.featureCount),
+                     shift: [Float](repeating: 0, count: dataset.featureCount))
+    }
+
+    /// Fits `steps` on `split` (the training split).
+    public static func fit(_ steps: [PreprocessStep], on split: DataSplit) -> Preprocessor {
+        let ds = split.dataset
+        let f = ds.featureCount
+        var p = identity(for: ds)
+        guard !steps.isEmpty, split.count > 0 else { return p }
+        // Raw statistics of stored values, once.
+        var sum = [Double](repeating: 0, count: f), sq = [Double](repeating: 0, count: f)
+        var lo = [Float](repeating: .infinity, count: f), hi = [Float](repeating: -.infinity, count: f)
+        for idx in split.indices {
+            let i = Int(idx)
+            switch ds.storage {
+            case .bytes(let b):
+                b.withUnsafeBufferPointer { bp in
+                    let row = bp.baseAddress! + i * f
+                    for j in 0..<f { let v = Float(row[j]); sum[j] += Double(v); sq[j] += Double(v * v); lo[j] = min(lo[j], v); hi[j] = max(hi[j], v) }
+                }
+            case .floats(let x):
+                x.withUnsafeBufferPointer { xp in
+                    let row = xp.baseAddress! + i * f
+                    for j in 0..<f { let v = row[j]; sum[j] += Double(v); sq[j] += Double(v) * Double(v); lo[j] = min(lo[j], v); hi[j] = max(hi[j], v) }
+                }
+            }
+        }
+        let n = Double(split.count)
+        let rawMean = sum.map { $0 / n }
+        let rawVar = (0..<f).map { max(0, sq[$0] / n - rawMean[$0] * rawMean[$0]) }
+        let channels = ds.sampleShape.count == 3 ? ds.sampleShape[0] : 1
+        for step in steps {
+            // Statistics of the current (already transformed) values, per feature.
+            var mean = [Double](repeating: 0, count: f), second = [Double](repeating: 0, count: f)
+            var mn = [Double](repeating: 0, count: f), mx = [Double](repeating: 0, count: f)
+            for j in 0..<f {
+                let a = Double(p.scale[j]), b = Double(p.shift[j])
+                mean[j] = a * rawMean[j] + b
+                second[j] = a * a * rawVar[j] + mean[j] * mean[j]
+                let l = a * Double(lo[j]) + b, h = a * Double(hi[j]) + b
+                mn[j] = min(l, h); mx[j] = max(l, h)
+            }
+            // Group features (per feature, channel or globally).
+            let groupOf: (Int) -> Int
+            let groups: Int
+            switch step.per {
+            case .feature: groupOf = { $0 }; groups = f
+            case .channel: let per = f / channels; groupOf = { $0 / per }; groups = channels
+            case .global: groupOf = { _ in 0 }; groups = 1
+            }
+            var gMean = [Double](repeating: 0, count: groups), gSecond = [Double](repeating: 0, count: groups)
+            var gMin = [Double](repeating: .infinity, count: groups), gMax = [Double](repeating: -.infinity, count: groups)
+            var gCount = [Double](repeating: 0, count: groups)
+            for j in 0..<f {
+                let g = groupOf(j)
+                gMean[g] += mean[j]; gSecond[g] += second[j]; gCount[g] += 1
+                gMin[g] = min(gMin[g], mn[j]); gMax[g] = max(gMax[g], mx[j])
+            }
+            for g in 0..<groups { gMean[g] /= gCount[g]; gSecond[g] /= gCount[g] }
+            for j in 0..<f {
+                let g = groupOf(j)
+                var a = Double(p.scale[j]), b = Double(p.shift[j])
+                switch step.kind {
+                case .center:
+                    b -= gMean[g]
+                case .standardize:
+                    let std = max(0, gSecond[g] - gMean[g] * gMean[g]).squareRoot()
+                    b -= gMean[g]
+                    if std > 1e-7 { a /= std; b /= std }
+                case .minmax:
+                    let range = gMax[g] - gMin[g]
+                    let k = range > 1e-12 ? Double(step.range.1 - step.range.0) / range : 1
+                    b = Double(step.range.0) + (b - gMin[g]) * k
+                    a *= k
+                }
+                p.scale[j] = Float(a); p.shift[j] = Float(b)
+            }
+        }
+        return p
+    }
+
+    /// Writes the preprocessed features of `split` examples `[start, start + batch)` (in the
+    /// order of `order`, or the split's own order) into `input`, and their targets into `targets`.
+    public func fill(_ input: Tensor, targets: UnsafeMutablePointer<Float>, from split: DataSplit,
+                     order: [Int32]? = nil, start: Int, batch: Int) {
+        let ds = split.dataset
+        let f = ds.featureCount, tw = ds.targetWidth
+        let out = input.pointer
+        let idx = order ?? split.indices
+        scale.withUnsafeBufferPointer { a in
+            shift.withUnsafeBufferPointer { b in
+                let ap = a.baseAddress!, bp = b.baseAddress!
+                switch ds.storage {
+                case .bytes(let bytes):
+                    bytes.withUnsafeBufferPointer { src in
+                        for r in 0..<batch {
+                            let row = src.baseAddress! + Int(idx[start + r]) * f
+                            let o = out + r * f
+                            for j in 0..<f { o[j] = Float(row[j]) * ap[j] + bp[j] }
+                        }
+                    }
+                case .floats(let x):
+                    x.withUnsafeBufferPointer { src in
+                        for r in 0..<batch {
+                            let row = src.baseAddress! + Int(idx[start + r]) * f
+                            let o = out + r * f
+                            for j in 0..<f { o[j] = row[j] * ap[j] + bp[j] }
+                        }
+                    }
+                }
+            }
+        }
+        ds.targets.withUnsafeBufferPointer { t in
+            for r in 0..<batch {
+                let i = Int(idx[start + r])
+                for k in 0..<tw { targets[r * tw + k] = t[i * tw + k] }
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import NNCore
+
+/// A standalone element-wise activation (`{"type": "relu"}`), for use after layers that do
+/// not fuse one.
+public final class ActivationLayer: Layer {
+    public let name: String
+    public let activation: Activation
+    public let outputShape: Shape
+    private var output: BatchBuffer!
+    private var inputGrad: BatchBuffer!
+    private var lastOutput: Tensor?
+
+    public init(name: String, activation: Activation, inputShape: [Int]) {
+        self.name = name
+        self.activation = activation
+        outputShape = Shape(inputShape)
+    }
+
+    public func allocate(maxBatch: Int) {
+        output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
+        inputGrad = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let y = output.view(batch: input.shape[0])
+        ActivationKernels.apply(activation, input.pointer, y.pointer, count: y.count)
+        lastOutput = y
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        guard let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
+        let dx = inputGrad.view(batch: y.shape[0])
+        ActivationKernels.backward(activation, y: y.pointer, dy: outputGrad.pointer, dx: dx.pointer, count: y.count)
+        return dx
+    }
+}
+
+/// `{"type": "flatten"}`: `[B, C, H, W]` → `[B, C·H·W]`, a view (no copy).
+public final class Flatten: Layer {
+    public let name: String
+    public let outputShape: Shape
+    private var lastInputShape: Shape?
+
+    public init(name: String, inputShape: [Int]) {
+        self.name = name
+        outputShape = Shape([inputShape.reduce(1, *)])
+    }
+
+    public func allocate(maxBatch: Int) {}
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        lastInputShape = input.shape
+        return input.reshaped(Shape(input.shape[0], outputShape[0]))
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient, let s = lastInputShape else { return nil }
+        return outputGrad.reshaped(s)
+    }
+}
+
+/// Inverted dropout (torch.nn.Dropout): in training each element is zeroed with probability p
+/// and the survivors scaled by 1/(1 − p); in evaluation it is the identity.
+public final class Dropout: Layer {
+    public let name: String
+    public let rate: Float
+    public let outputShape: Shape
+    /// The layer's own stream, derived from the run seed and the layer index.
+    public var rng: Xoshiro256
+    private var output: BatchBuffer!
+    private var mask: BatchBuffer!
+    private var lastWasTraining = false
+
+    public init(name: String, rate: Float, inputShape: [Int], rng: Xoshiro256) {
+        self.name = name
+        self.rate = rate
+        self.rng = rng
+        outputShape = Shape(inputShape)
+    }
+
+    public func allocate(maxBatch: Int) {
+        output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
+        mask = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        guard mode == .training, rate > 0 else { lastWasTraining = false; return input }
+        lastWasTraining = true
+        let batch = input.shape[0]
+        let y = output.view(batch: batch).reshaped(input.shape)
+        let m = mask.view(batch: batch).pointer
+        let x = input.pointer, out = y.pointer
+        let scale = 1 / (1 - rate)
+        // keep when u >= p, u uniform in [0, 1) with 24 bits
+        let threshold = UInt64(Double(rate) * Double(1 << 24))
+        for i in 0..<y.count {
+            let keep: Float = (rng.next() >> 40) >= threshold ? scale : 0
+            m[i] = keep
+            out[i] = x[i] * keep
+        }
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        guard lastWasTraining else { return outputGrad }
+        let g = outputGrad.pointer, m = mask.storage.base
+        for i in 0..<outputGrad.count { g[i] *= m[i] }
+        return outputGrad
+    }
+}

@@ -1,0 +1,75 @@
+import NNCore
+
+/// Fully connected layer `y = f(x·Wᵀ + b)` with W `[out, in]` (torch.nn.Linear) and the
+/// activation f fused into the pass that adds the bias.
+///
+/// Forward is one sgemm plus one fused pass; backward is f' (fused with the bias gradient),
+/// dW = dzᵀ·x and dx = dz·W — two sgemm calls, the second skipped for the first layer.
+public final class Dense: Layer {
+    public let name: String
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let activation: Activation
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let outputShape: Shape
+
+    private var output: BatchBuffer!
+    private var inputGrad: BatchBuffer!
+    private var lastInput: Tensor?
+    private var lastOutput: Tensor?
+
+    public init(name: String, inFeatures: Int, outFeatures: Int, activation: Activation = .linear,
+                useBias: Bool = true, initialization: InitSpec, rng: inout Xoshiro256) {
+        self.name = name
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.activation = activation
+        let w = Tensor(zeros: [outFeatures, inFeatures])
+        initialization.fill(w, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
+        weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outFeatures)
+        bias = useBias ? Parameter(name: name + ".bias", value: Tensor(zeros: [outFeatures]), decays: false) : nil
+        outputShape = Shape([outFeatures])
+    }
+
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+
+    public func allocate(maxBatch: Int) {
+        output = BatchBuffer(sampleShape: .sample([outFeatures]), maxBatch: maxBatch)
+        inputGrad = BatchBuffer(sampleShape: .sample([inFeatures]), maxBatch: maxBatch)
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let batch = input.shape[0]
+        precondition(input.count == batch * inFeatures, "\(name): input \(input.shape) does not match \(inFeatures) features")
+        let y = output.view(batch: batch)
+        gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weight.value.pointer, y.pointer)
+        ActivationKernels.biasActivate(y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
+                                       rows: batch, cols: outFeatures, activation)
+        lastInput = input
+        lastOutput = y
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
+        let batch = x.shape[0]
+        let dz = outputGrad.pointer  // dL/d(pre-activation), computed in place
+        ActivationKernels.backward(activation, y: y.pointer, dy: dz, dx: dz, count: batch * outFeatures)
+        if let bias {
+            let db = bias.grad.pointer
+            db.update(repeating: 0, count: outFeatures)
+            for r in 0..<batch {
+                let row = dz + r * outFeatures
+                for c in 0..<outFeatures { db[c] += row[c] }
+            }
+        }
+        // dW = dzᵀ · x   ([out, B] · [B, in])
+        gemm(transposeA: true, m: outFeatures, n: inFeatures, k: batch, dz, x.pointer, weight.grad.pointer)
+        guard needsInputGradient else { return nil }
+        // dx = dz · W   ([B, out] · [out, in])
+        let dx = inputGrad.view(batch: batch)
+        gemm(m: batch, n: inFeatures, k: outFeatures, dz, weight.value.pointer, dx.pointer)
+        return dx.reshaped(x.shape)
+    }
+}

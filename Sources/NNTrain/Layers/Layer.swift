@@ -1,0 +1,50 @@
+import NNCore
+
+/// Training (dropout on, batch statistics) or evaluation (deterministic).
+public enum Mode: Sendable { case training, evaluation }
+
+/// A learnable tensor: its value and gradient are views into the model's flat buffers.
+public final class Parameter {
+    /// `layers.3.weight`: the name in logs, checkpoints and `model.safetensors`.
+    public let name: String
+    public internal(set) var value: Tensor
+    /// Written by `backward` (overwritten each step, never accumulated).
+    public internal(set) var grad: Tensor
+    /// Whether L1/L2/weight decay apply. Weights yes; biases and norm gains/shifts no.
+    public let decays: Bool
+    /// For max-norm: the value is `[rows, count/rows]` and each row is one unit's fan-in.
+    public let rows: Int
+
+    public init(name: String, value: Tensor, decays: Bool, rows: Int = 1) {
+        self.name = name
+        self.value = value
+        self.grad = Tensor(zeros: value.shape)
+        self.decays = decays
+        self.rows = rows
+    }
+}
+
+/// One differentiable stage with a hand-written backward pass.
+///
+/// Buffers are allocated once (`allocate(maxBatch:)`); `forward` returns a view of the layer's
+/// own output buffer, which the next forward overwrites. `backward` follows a `.training`
+/// forward, writes each parameter's `grad`, may overwrite `outputGrad`, and returns dLoss/dInput
+/// in the layer's own buffer (nil when `needsInputGradient` is false).
+public protocol Layer: AnyObject {
+    var name: String { get }
+    var parameters: [Parameter] { get }
+    /// Per-sample output shape.
+    var outputShape: Shape { get }
+    func allocate(maxBatch: Int)
+    func forward(_ input: Tensor, mode: Mode) -> Tensor
+    func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor?
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+}
+
+extension Shape {
+    /// `[1] + dims`: a per-sample shape with room for the batch dimension.
+    static func sample(_ dims: [Int]) -> Shape { Shape([1] + dims) }
+}

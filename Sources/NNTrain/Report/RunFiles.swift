@@ -1,0 +1,89 @@
+import NNCore
+
+/// Why a run ended (`summary.json` `stop_reason`).
+public enum StopReason: String, Sendable {
+    case completed, earlyStopping = "early_stopping", diverged, interrupted
+}
+
+/// One row of `curves.csv` (Keras CSVLogger names).
+public struct CurveRow: Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    public var lr: Float
+    public var loss: Double
+    public var accuracy: Double?
+    public var valLoss: Double?
+    public var valAccuracy: Double?
+    public var seconds: Double
+
+    public static let header = "epoch,step,lr,loss,accuracy,val_loss,val_accuracy,seconds"
+
+    public var csv: String {
+        [String(epoch), String(step), "\(lr)", cell(loss), cell(accuracy), cell(valLoss), cell(valAccuracy),
+         String(format3(seconds))].joined(separator: ",")
+    }
+
+    /// The value of a `curves.csv` column by name (for early stopping and sweeps).
+    public func metric(_ name: String) -> Double? {
+        switch name {
+        case "loss": return loss
+        case "accuracy": return accuracy
+        case "val_loss": return valLoss
+        case "val_accuracy": return valAccuracy
+        default: return nil
+        }
+    }
+}
+
+func cell(_ v: Double?) -> String {
+    guard let v else { return "" }
+    return v.isFinite ? "\(v)" : (v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf"))
+}
+
+func format3(_ v: Double) -> String {
+    let r = (v * 1000).rounded() / 1000
+    return "\(r)"
+}
+
+/// The files of a run directory (DESIGN §5), written as training goes: every CSV row is
+/// flushed when written; JSON and safetensors files are replaced atomically.
+public final class RunFiles {
+    public let directory: String
+    private let curves: LineWriter
+    private let steps: LineWriter
+
+    public static let stepsHeader = "step,epoch,lr,loss,grad_norm"
+
+    /// Creates the directory and the CSV files with their headers, and writes `config.json`.
+    public init(directory: String, resolvedConfig: JSONValue) throws(FileError) {
+        self.directory = directory
+        try FileIO.makeDirectories(directory)
+        try FileIO.writeAtomically(directory + "/config.json", text: resolvedConfig.serialized() + "\n")
+        curves = try LineWriter(path: directory + "/curves.csv", append: false)
+        curves.write(CurveRow.header)
+        steps = try LineWriter(path: directory + "/steps.csv", append: false)
+        steps.write(RunFiles.stepsHeader)
+    }
+
+    public func append(_ row: CurveRow) { curves.write(row.csv) }
+
+    public func appendStep(step: Int, epoch: Int, lr: Float, loss: Double, gradNorm: Double?) {
+        steps.write("\(step),\(epoch),\(lr),\(cell(loss)),\(cell(gradNorm))")
+    }
+
+    public func writeSummary(_ summary: JSONValue) throws(FileError) {
+        try FileIO.writeAtomically(directory + "/summary.json", text: summary.serialized() + "\n")
+    }
+
+    /// `model.safetensors` (PyTorch state-dict names) and `preprocess.safetensors`.
+    public func writeModel(_ model: Model, preprocessor: Preprocessor, metadata: [(String, String)]) throws(FileError) {
+        let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
+        try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: metadata))
+        let pre = [
+            Safetensors.Entry(name: "scale", shape: model.inputShape, values: preprocessor.scale),
+            Safetensors.Entry(name: "shift", shape: model.inputShape, values: preprocessor.shift),
+        ]
+        try FileIO.writeAtomically(directory + "/preprocess.safetensors",
+                                   Safetensors.encode(pre, metadata: [("formula", "input = stored_value * scale + shift; IDX pixels are stored as bytes 0..255")]))
+    }
+}

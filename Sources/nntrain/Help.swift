@@ -1,0 +1,58 @@
+enum Help {
+    static let overview = """
+    nntrain — train neural networks from one JSON experiment config
+
+    USAGE:
+      nntrain run CONFIG [--set key.path=value]... [--out DIR] [--force] [--threads N] [--quiet | --json]
+      nntrain validate CONFIG [--set key.path=value]...
+      nntrain --version
+      nntrain help [COMMAND]
+
+    COMMANDS:
+      run        train the experiment a config describes and write runs/<name>/
+      validate   check a config without loading data: every problem at once, then the
+                 effective config, layer shapes, parameter count and learning-rate preview
+
+    EXIT CODES:
+      0 done · 1 internal failure · 2 usage or config error · 3 data error
+      4 training diverged (NaN/Inf) · 130 / 143 interrupted by SIGINT / SIGTERM
+
+    The README documents every config key with its default and formula.
+    """
+
+    static let run = """
+    nntrain run — train an experiment
+
+    USAGE:
+      nntrain run CONFIG [options]
+
+    OPTIONS:
+      --set key.path=value   override a config value (repeatable); lists by index:
+                             --set model.layers.1.units=256 --set optimizer.lr=3e-4
+                             The value is parsed as JSON, falling back to a string.
+      --out DIR              write the run here instead of runs/<name>/
+      --force                replace an existing run directory
+      --threads N            BLAS threads (default: config "threads", NNTRAIN_THREADS, or all cores)
+      --quiet                print nothing but errors
+      --json                 print summary.json to stdout when done (progress still on stderr)
+
+    FILES WRITTEN (runs/<name>/ or --out):
+      config.json  curves.csv  steps.csv  summary.json  model.safetensors  preprocess.safetensors
+
+    EXIT CODES:
+      0 done · 1 internal failure · 2 usage or config error · 3 data error
+      4 training diverged (NaN/Inf) · 130 / 143 interrupted by SIGINT / SIGTERM
+    """
+
+    static let validate = """
+    nntrain validate — check a config without loading data
+
+    USAGE:
+      nntrain validate CONFIG [--set key.path=value]... [--quiet]
+
+    Reports every problem at once (JSON path, what was expected, what was found, the closest
+    valid key for a misspelling) and exits 2; otherwise prints the effective config with every
+    default filled in, the layers with their output shapes, the parameter count and the learning
+    rate at a few epochs, and exits 0.
+    """
+}

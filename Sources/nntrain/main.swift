@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NNTrain
+
+// nntrain: the thin CLI. Argument parsing and exit codes only; the work is in NNTrain.
+let args = CommandLine.arguments.dropFirst()
+
+func dispatch(_ args: ArraySlice<String>) -> Int32 {
+    guard let command = args.first else {
+        printError(Help.overview)
+        return 2
+    }
+    let rest = args.dropFirst()
+    switch command {
+    case "run": return runCommand(rest)
+    case "validate": return validateCommand(rest)
+    case "--version", "-V", "version":
+        printOut("nntrain \(Experiment.version)")
+        return 0
+    case "--help", "-h", "help":
+        switch rest.first {
+        case "run"?: printOut(Help.run)
+        case "validate"?: printOut(Help.validate)
+        default: printOut(Help.overview)
+        }
+        return 0
+    default:
+        var msg = "unknown command \"\(command)\""
+        if let c = closest(to: command, in: ["run", "validate", "help"]) { msg += ". Did you mean \"\(c)\"?" }
+        printError("error: \(msg)")
+        printError("usage: nntrain run CONFIG | nntrain validate CONFIG | nntrain --help")
+        return 2
+    }
+}
+
+exit(dispatch(args))
