@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore", "NNTestSupport"]),
         .testTarget(
             name: "NNTrainTests", dependencies: ["NNTrain", "NNCore", "NNTestSupport"],
-            resources: [.copy("Fixtures")]),
+            exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["NNCore"]),
     ]
 )

@@ -65,7 +65,7 @@ extension JSONValue {
     /// Shortest text that reads back as the same Double; integers print without a fraction.
     public static func format(_ d: Double) -> String {
         if d.isNaN || d.isInfinite { return "null" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        if d == d.rounded(), abs(d) <= 9_007_199_254_740_992 { return String(Int64(d)) }
         return "\(d)"
     }
 

@@ -44,12 +44,13 @@ public func editDistance(_ a: String, _ b: String) -> Int {
     return prev[b.count]
 }
 
-/// The closest candidate within edit distance 3 (and less than the word's length), if any.
+/// The closest candidate within edit distance min(3, half the word's length), if any.
 public func closest(to word: String, in candidates: [String]) -> String? {
     var best: (String, Int)?
+    let limit = min(3, max(1, word.count / 2))
     for c in candidates {
         let d = editDistance(word.lowercased(), c.lowercased())
-        if d <= 3 && d < max(word.count, 2) && (best == nil || d < best!.1) { best = (c, d) }
+        if d <= limit && (best == nil || d < best!.1) { best = (c, d) }
     }
     return best?.0
 }

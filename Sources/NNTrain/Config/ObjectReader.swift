@@ -168,6 +168,7 @@ public final class ObjectReader {
             var msg = "expected one of \(choices.joined(separator: ", ")), got \(JSONValue.quote(s))"
             if let c = closest(to: s, in: choices) { msg += ". Did you mean \(JSONValue.quote(c))?" }
             diagnostics.error(childPath(key), msg)
+            if key == "type" || key == "format" { abandon() }
             record(key, def.map { .string($0) } ?? .null); return nil
         }
         record(key, .string(s))
@@ -223,9 +224,14 @@ public final class ObjectReader {
         record(key, resolved: .array(items.map { .object($0) }))
     }
 
+    /// Stops checking this object's keys: its `type` was invalid, so which keys belong here
+    /// is unknown and reporting them would only bury the real problem.
+    public func abandon() { abandoned = true }
+    private var abandoned = false
+
     /// Reports every key that no getter asked for, suggesting the closest known one.
     public func finish() {
-        guard isValid else { return }
+        guard isValid, !abandoned else { return }
         for (k, _) in pairs where !known.contains(k) {
             if let c = closest(to: k, in: known) {
                 diagnostics.error(childPath(k), "unknown key. Did you mean \(JSONValue.quote(c))?")

@@ -15,8 +15,8 @@ import Darwin
 /// - step: `base · gamma^⌊t / step_size⌋` (torch StepLR)
 /// - multistep: `base · gamma^(number of milestones ≤ t)` (torch MultiStepLR)
 /// - exponential: `base · gamma^t` (torch ExponentialLR)
-/// - cosine: `eta_min + (base − eta_min)·(1 + cos(π·min(t, T)/T))/2`, T = `T_max`
-///   (default: epochs − W) (torch CosineAnnealingLR, stepped once per epoch)
+/// - cosine: `eta_min + (base − eta_min)·(1 + cos(π·t/T))/2`, T = `T_max` (default: epochs − W)
+///   (torch CosineAnnealingLR stepped once per epoch; as there, past T the rate rises again)
 public struct LearningRateSchedule: Sendable, Equatable {
     public var config: ScheduleConfig
     public var baseLR: Float
@@ -50,9 +50,8 @@ public struct LearningRateSchedule: Sendable, Equatable {
             return Float(base * pow(gamma, Double(t)))
         case .cosine:
             let T = Double(config.tMax ?? max(1, epochs - config.warmupEpochs))
-            let tt = min(Double(t), T)
             let floor = Double(config.etaMin)
-            return Float(floor + (base - floor) * (1 + cos(Double.pi * tt / T)) / 2)
+            return Float(floor + (base - floor) * (1 + cos(Double.pi * Double(t) / T)) / 2)
         }
     }
 

@@ -126,7 +126,8 @@ public final class Trainer {
                     wait += 1
                 }
             }
-            if let es, wait > es.patience || (es.patience == 0 && wait > 0) {
+            // Keras semantics: stop once `patience` epochs in a row did not improve.
+            if let es, wait > 0 && wait >= es.patience {
                 outcome.stopReason = .earlyStopping
                 onEvent(.earlyStopped(epoch: epoch + 1, bestEpoch: bestEpoch ?? epoch + 1))
                 break

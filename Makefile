@@ -1,0 +1,60 @@
+# nntrain — make targets. The first two are all a new user needs:
+#   make run    install what is missing, build (release), train configs/quickstart.json
+#   make test   build and run the whole test suite (what CI runs)
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+BIN := .build/release/nntrain
+PACKAGES := libopenblas-dev zlib1g-dev pkg-config
+
+.PHONY: all setup build run test data bench lint clean help
+
+all: build
+
+help:
+	@echo "make run    build and train configs/quickstart.json (writes runs/quickstart/)"
+	@echo "make test   build and run every test"
+	@echo "make setup  install the system libraries (OpenBLAS, zlib) with apt-get"
+	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
+	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
+
+# Installs OpenBLAS and zlib headers when missing (apt-get as root; otherwise says what to install).
+setup:
+	@missing=""; \
+	pkg-config --exists openblas 2>/dev/null || missing="$$missing libopenblas-dev pkg-config"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "install them with: sudo apt-get install -y $(PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift not found: install Swift 6 (https://swift.org/install) and put it on PATH"; exit 1; }
+
+build: setup
+	$(SWIFT) build -c release --product nntrain
+
+run: build
+	$(BIN) run configs/quickstart.json --force
+
+# Unit tests plus end-to-end tests of the release binary (CLITests run $(BIN)).
+test: build
+	NNTRAIN_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --parallel --num-workers 2 2>&1 | tee .build/test.log; \
+	  status=$${PIPESTATUS[0]}; exit $$status
+
+data:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then echo "Fashion-MNIST is installed at /usr/share/datasets/fashion-mnist"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	else echo "run: sudo apt-get install -y dataset-fashion-mnist"; exit 1; fi
+
+bench: build data
+	bash bench/run.sh
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests
+
+clean:
+	rm -rf .build runs

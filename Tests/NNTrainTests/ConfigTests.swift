@@ -1,0 +1,113 @@
+import NNCore
+@testable import NNTrain
+import Testing
+
+/// Each row: an edit of a valid config (`--set`-style assignments) and the exact error line.
+let badConfigs: [(String, String)] = [
+    ("optimiser={}", #"$.optimiser: unknown key. Did you mean "optimizer"?"#),
+    ("optimizer.lr=-0.1", "$.optimizer.lr: expected number > 0, got -0.1"),
+    ("optimizer.lr=\"fast\"", #"$.optimizer.lr: expected number > 0, got string "fast""#),
+    ("optimizer.weight_dcay=0.1", #"$.optimizer.weight_dcay: unknown key. Did you mean "weight_decay"?"#),
+    ("optimizer.betas=[0.9, 1.5]", "$.optimizer.betas.1: expected number in 0..<1, got number 1.5"),
+    ("optimizer.type=adma", #"$.optimizer.type: expected one of sgd, adam, adamw, got "adma". Did you mean "adam"?"#),
+    ("optimizer.nesterov=true", "$.optimizer.nesterov: unknown key; known keys here: type, lr, betas, eps, amsgrad, weight_decay"),
+    ("optimizer.type=sgd", ""),
+    ("optimizer={\"type\": \"sgd\", \"nesterov\": true}", "$.optimizer.nesterov: Nesterov momentum requires momentum > 0 and dampening 0 (as torch.optim.SGD)"),
+    ("training.epochs=0", "$.training.epochs: expected integer in 1...1000000, got 0"),
+    ("training.batch_size=12.5", "$.training.batch_size: expected integer in 1...1048576, got number 12.5"),
+    ("training.shuffle=\"yes\"", #"$.training.shuffle: expected boolean (true or false), got string "yes""#),
+    ("model.layers=[]", "$.model.layers: expected at least one layer, got an empty list"),
+    ("model.layers.1.units=-5", "$.model.layers.1.units: expected integer in 1...1048576, got -5"),
+    ("model.layers.1.activation=relu6", #"$.model.layers.1.activation: expected one of linear, relu, sigmoid, tanh, got "relu6". Did you mean "relu"?"#),
+    ("model.layers.0.type=dens", #"$.model.layers.0.type: expected one of flatten, dense, dropout, relu, sigmoid, tanh, got "dens". Did you mean "dense"?"#),
+    ("model.layers.2.rate=1", "$.model.layers.2.rate: expected number in 0..<1, got 1"),
+    ("model.input=\"784\"", #"$.model.input: expected array of numbers in 1...16777216, got string "784""#),
+    ("data.validation_split=1.5", "$.data.validation_split: expected number in 0..<1, got 1.5"),
+    ("data.train.format=hdf5", #"$.data.train.format: expected one of idx, csv, got "hdf5""#),
+    ("data.preprocess.0.per=pixel", #"$.data.preprocess.0.per: expected one of feature, channel, global, got "pixel""#),
+    ("loss.label_smoothing=1", "$.loss.label_smoothing: expected number in 0..<1, got 1"),
+    ("schedule.type=cosin", #"$.schedule.type: expected one of constant, step, multistep, exponential, cosine, got "cosin". Did you mean "cosine"?"#),
+    ("regularization.clip.norm=0", "$.regularization.clip.norm: expected number > 0 or null, got number 0"),
+    ("seed=-1", "$.seed: expected integer in 0...9007199254740991, got -1"),
+    ("model.layers.0.type=dropout", "$.model.layers.1: dense expects a flat input, got shape [1, 28, 28] from the layer before; insert {\"type\": \"flatten\"} before it"),
+    ("training.early_stopping={\"monitor\": \"val_loss\"}", ""),  // valid: validation_split is 0.1
+]
+
+@Test(arguments: badConfigs)
+func badConfigIsReportedWithItsPath(edit: String, expected: String) throws {
+    let json = try applyOverride(edit, to: try JSONValue.parse(subsetConfig()))
+    let problems = configProblems(json.serialized())
+    if expected.isEmpty {
+        #expect(problems.isEmpty, "\(problems)")
+    } else {
+        #expect(problems.contains(expected), "got: \(problems)")
+    }
+}
+
+@Test func anInvalidTypeDoesNotBuryItWithUnknownKeys() throws {
+    let json = try applyOverride("optimizer={\"type\": \"sgdd\", \"momentum\": 0.9}", to: try JSONValue.parse(subsetConfig()))
+    #expect(configProblems(json.serialized()) == [#"$.optimizer.type: expected one of sgd, adam, adamw, got "sgdd". Did you mean "sgd"?"#])
+}
+
+@Test func everyProblemIsReportedAtOnce() throws {
+    var json = try JSONValue.parse(subsetConfig())
+    for edit in ["optimizer.lr=-1", "training.epochs=0", "optimiser={}", "model.layers.1.units=0"] {
+        json = try applyOverride(edit, to: json)
+    }
+    let problems = configProblems(json.serialized())
+    #expect(problems.count == 4, "\(problems)")
+}
+
+@Test func defaultsAreFilledInTheResolvedConfig() throws {
+    let c = try readConfig(subsetConfig())
+    #expect(c.optimizer.betas == (0.9, 0.999) && c.optimizer.eps == 1e-8)
+    #expect(c.training.shuffle && c.training.evalBatchSize == 1000)
+    #expect(c.resolved["optimizer"]?["betas"] == .array([.number(0.9), .number(0.999)]))
+    #expect(c.resolved["schedule"]?["type"] == .string("constant"))
+    #expect(c.resolved["loss"]?["label_smoothing"] == .number(0))
+    #expect(c.resolved["regularization"]?["clip"]?["norm"] == JSONValue.null)
+    // The resolved config reads back to the same experiment.
+    let again = try ExperimentConfig.read(c.resolved, baseDirectory: "/")
+    #expect(again.optimizer == c.optimizer && again.model == c.model && again.training == c.training)
+}
+
+@Test func overridesAddressObjectsAndListItems() throws {
+    var json = try JSONValue.parse(subsetConfig())
+    json = try applyOverride("model.layers.1.units=256", to: json)
+    json = try applyOverride("optimizer.type=sgd", to: json)
+    json = try applyOverride("optimizer.lr=0.1", to: json)
+    json = try applyOverride("schedule.warmup_epochs=1", to: json)
+    #expect(json["model"]?["layers"]?.arrayValue?[1]["units"] == .number(256))
+    #expect(json["optimizer"]?["type"] == .string("sgd"))
+    #expect(json["schedule"]?["warmup_epochs"] == .number(1))
+    #expect(throws: OverrideError.self) { _ = try applyOverride("model.layers.9.units=1", to: json) }
+    #expect(throws: OverrideError.self) { _ = try applyOverride("optimizer.lr.x=1", to: json) }
+    #expect(throws: OverrideError.self) { _ = try applyOverride("nokey", to: json) }
+}
+
+@Test func symmetricInitialisationIsAWarning() throws {
+    let json = try applyOverride("model.init=zeros", to: try JSONValue.parse(subsetConfig()))
+    let c = try ExperimentConfig.read(json, baseDirectory: repositoryRoot)
+    #expect(c.warnings.contains { $0.message.contains("symmetry") })
+}
+
+@Test func shippedConfigsAreValid() throws {
+    for name in ["quickstart", "fashion-mlp"] {
+        let c = try ConfigLoader.load(path: repositoryRoot + "configs/\(name).json")
+        #expect(c.name == name)
+        #expect(ModelPlan(config: c).outputShape == [10])
+    }
+}
+
+@Test func modelPlanCountsParameters() throws {
+    let c = try ConfigLoader.load(path: repositoryRoot + "configs/fashion-mlp.json")
+    let plan = ModelPlan(config: c)
+    #expect(plan.parameterCount == 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10)
+    #expect(plan.rows.map(\.outputShape) == [[784], [512], [512], [256], [10]])
+}
+
+@Test func editDistanceSuggestions() {
+    #expect(editDistance("optimiser", "optimizer") == 1)
+    #expect(closest(to: "lr_rate", in: ["lr", "momentum"]) == nil || closest(to: "lr_rate", in: ["lr", "momentum"]) == "lr")
+    #expect(closest(to: "zzzzzz", in: ["lr", "momentum"]) == nil)
+}

@@ -1,0 +1,147 @@
+import NNCore
+@testable import NNTrain
+import Testing
+
+func idxBytes(dims: [Int], payload: [UInt8]) -> [UInt8] {
+    var b: [UInt8] = [0, 0, 8, UInt8(dims.count)]
+    for d in dims { b += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+    return b + payload
+}
+
+@Test func idxParsesHeaderAndData() throws {
+    let f = try IDX.parse(idxBytes(dims: [2, 2, 3], payload: Array(0..<12)), file: "x")
+    #expect(f.dims == [2, 2, 3] && f.bytes == Array(0..<12))
+}
+
+@Test(arguments: [
+    ([UInt8]([1, 0, 8, 1, 0, 0, 0, 1, 5]), "magic number"),
+    ([0, 0, 0x0D, 1, 0, 0, 0, 1, 5], "element type"),
+    ([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3], "truncated"),
+    ([0, 0, 8], "too short"),
+    ([0, 0, 8, 1, 0, 0, 0, 1, 5, 6], "after the"),
+    ([0, 0, 8, 9], "rank"),
+])
+func corruptIDXIsADataError(bytes: [UInt8], fragment: String) {
+    do {
+        _ = try IDX.parse(bytes, file: "bad.idx")
+        Issue.record("accepted corrupt IDX")
+    } catch {
+        #expect(error.description.contains(fragment) && error.description.hasPrefix("bad.idx: "), "\(error)")
+    }
+}
+
+@Test func readsTheShippedGzipSubset() throws {
+    let d = try Dataset.load(.idx(images: repositoryRoot + "data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz",
+                                  labels: repositoryRoot + "data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz"), task: .classification)
+    #expect(d.count == 500 && d.sampleShape == [1, 28, 28] && d.classCount == 10)
+    // Stratified: 50 of each class.
+    for c in 0..<10 { #expect(d.targets.filter { Int($0) == c }.count == 50) }
+    #expect(d.value(0, 0) >= 0 && (0..<784).map { d.value(0, $0) }.max()! <= 1)
+}
+
+@Test func truncatedGzipIsADataError() throws {
+    let path = repositoryRoot + "data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz"
+    let bytes = try FileIO.read(path)
+    #expect(throws: DataError.self) { _ = try Gzip.decompress(Array(bytes.prefix(bytes.count / 2)), file: "t.gz") }
+    var corrupt = bytes
+    for i in 100..<200 { corrupt[i] ^= 0x5A }
+    #expect(throws: DataError.self) { _ = try Gzip.decompress(corrupt, file: "t.gz") }
+}
+
+@Test func missingFashionMNISTNamesThePackage() {
+    do {
+        _ = try IDX.read("/usr/share/datasets/fashion-mnist/no-such-file.gz")
+        Issue.record("read a missing file")
+    } catch {
+        #expect(error.description.contains("dataset-fashion-mnist"))
+    }
+}
+
+func writeTemp(_ name: String, _ text: String) throws -> String {
+    let dir = scratchDirectory("csv")
+    try FileIO.makeDirectories(dir)
+    let path = dir + "/" + name
+    try FileIO.writeAtomically(path, text: text)
+    return path
+}
+
+@Test func csvWithHeaderAndLabelColumn() throws {
+    let path = try writeTemp("a.csv", "x1,x2,label\n0.5,1,2\n-1,2e-1,0\n\n3,4,1\n")
+    let d = try Dataset.load(.csv(path: path, labelColumn: -1, header: nil, delimiter: 44), task: .classification)
+    #expect(d.count == 3 && d.featureCount == 2 && d.classCount == 3)
+    #expect(d.targets == [2, 0, 1])
+    #expect(d.value(1, 1) == 0.2)
+}
+
+@Test(arguments: [
+    ("1,2\n3\n", "expected 2 columns"),
+    ("1,a\n", "expected a number"),
+    ("1.5,2\n", "not a class index"),
+    ("", "no rows"),
+])
+func badCSVIsADataError(text: String, fragment: String) throws {
+    let path = try writeTemp("bad.csv", text)
+    do {
+        _ = try Dataset.load(.csv(path: path, labelColumn: 0, header: false, delimiter: 44), task: .classification)
+        Issue.record("accepted bad CSV")
+    } catch {
+        #expect(error.description.contains(fragment), "\(error)")
+    }
+}
+
+/// A float dataset with `n` rows of `f` features.
+func floatDataset(_ values: [Float], features f: Int, shape: [Int]? = nil) -> Dataset {
+    Dataset(storage: .floats(values), storedScale: 1, count: values.count / f, sampleShape: shape ?? [f],
+            targets: [Float](repeating: 0, count: values.count / f), classCount: 1, origin: "mem")
+}
+
+@Test func standardizeFitsOnTheTrainingSplitOnly() {
+    // Rows 0–3 train, rows 4–5 validation with wild values.
+    let values: [Float] = [1, 10, 2, 20, 3, 30, 4, 40, 1000, -5, 2000, 7]
+    let ds = floatDataset(values, features: 2)
+    let train = DataSplit(dataset: ds, indices: [0, 1, 2, 3])
+    let p = Preprocessor.fit([PreprocessStep(kind: .standardize, per: .feature, range: (0, 1))], on: train)
+    // Changing the validation rows changes nothing.
+    var other = values
+    other[8] = -3; other[11] = 99
+    let p2 = Preprocessor.fit([PreprocessStep(kind: .standardize, per: .feature, range: (0, 1))],
+                              on: DataSplit(dataset: floatDataset(other, features: 2), indices: [0, 1, 2, 3]))
+    #expect(p == p2)
+    // Mean 2.5, population std √1.25 for feature 0.
+    let std = Float(1.25).squareRoot()
+    #expect(abs(p.shift[0] + 2.5 / std) < 1e-5 && abs(p.scale[0] - 1 / std) < 1e-5)
+    let x = Tensor(zeros: [4, 2])
+    var t = [Float](repeating: 0, count: 4)
+    p.fill(x, targets: &t, from: train, start: 0, batch: 4)
+    let col0 = stride(from: 0, to: 8, by: 2).map { x.scalars[$0] }
+    #expect(abs(col0.reduce(0, +)) < 1e-5)
+    #expect(abs(col0.map { $0 * $0 }.reduce(0, +) / 4 - 1) < 1e-5)
+}
+
+@Test func minmaxAndCenterChain() {
+    let ds = floatDataset([0, 5, 10, 5], features: 1)
+    let all = DataSplit(all: ds)
+    let p = Preprocessor.fit([PreprocessStep(kind: .center, per: .global, range: (0, 1)),
+                              PreprocessStep(kind: .minmax, per: .global, range: (-1, 1))], on: all)
+    let x = Tensor(zeros: [4, 1])
+    var t = [Float](repeating: 0, count: 4)
+    p.fill(x, targets: &t, from: all, start: 0, batch: 4)
+    #expect(x.scalars == [-1, 0, 1, 0])
+}
+
+@Test func perChannelStatisticsPoolEachChannel() {
+    // Two channels of 2 pixels: channel 0 values {0, 2, 4, 6}, channel 1 values {10, 10, 10, 10}.
+    let ds = floatDataset([0, 2, 10, 10, 4, 6, 10, 10], features: 4, shape: [2, 1, 2])
+    let p = Preprocessor.fit([PreprocessStep(kind: .center, per: .channel, range: (0, 1))], on: DataSplit(all: ds))
+    #expect(p.shift == [-3, -3, -10, -10])
+}
+
+@Test func validationSplitIsSeededAndDisjoint() {
+    let ds = floatDataset((0..<100).map(Float.init), features: 1)
+    let (t1, v1) = DataSplit.split(ds, validationFraction: 0.2, seed: 1)
+    let (_, v2) = DataSplit.split(ds, validationFraction: 0.2, seed: 1)
+    let (_, v3) = DataSplit.split(ds, validationFraction: 0.2, seed: 2)
+    #expect(v1.count == 20 && t1.count == 80)
+    #expect(Set(v1.indices).isDisjoint(with: Set(t1.indices)))
+    #expect(v1.indices == v2.indices && v1.indices != v3.indices)
+}

@@ -1,0 +1,44 @@
+import NNCore
+@testable import NNTrain
+import Testing
+
+func schedule(_ json: String, epochs: Int, steps: Int = 1, lr: Float = 0.1) throws -> LearningRateSchedule {
+    let d = Diagnostics()
+    let c = ScheduleConfig(ObjectReader(path: "$.schedule", value: try JSONValue.parse(json), diagnostics: d))
+    #expect(d.errors.isEmpty, "\(d.errors)")
+    return LearningRateSchedule(config: c, baseLR: lr, epochs: epochs, stepsPerEpoch: steps)
+}
+
+@Test(arguments: ["step", "multistep", "exponential", "cosine", "cosine_tmax"])
+func scheduleMatchesTorchScheduler(name: String) throws {
+    let ref = try loadTorchReference()
+    let c = try #require(ref["schedules"]?.arrayValue?.first { $0["name"]?.stringValue == name })
+    let epochs = Int(c["epochs"]!.doubleValue!)
+    let s = try schedule(c["ours"]!.serialized(), epochs: epochs, steps: 7, lr: Float(c["lr"]!.doubleValue!))
+    for (e, v) in floats(c["values"]).enumerated() {
+        #expect(abs(s.learningRate(atEpochStart: e) - v) < 1e-7, "\(name) epoch \(e)")
+        // constant within the epoch
+        #expect(s.learningRate(epoch: e, step: e * 7 + 6) == s.learningRate(atEpochStart: e))
+    }
+}
+
+@Test(arguments: [(0, 0.01), (9, 0.1), (10, 0.1), (29, 0.1)])
+func warmupRampsLinearlyPerStep(step: Int, expected: Double) throws {
+    // 2 warmup epochs × 5 steps = 10 warmup steps; then the constant rate.
+    let s = try schedule(#"{"type": "constant", "warmup_epochs": 2}"#, epochs: 6, steps: 5)
+    #expect(abs(Double(s.learningRate(epoch: step / 5, step: step)) - expected) < 1e-7)
+}
+
+@Test func cosineStartsAfterWarmupAndEndsAtTheFloor() throws {
+    let s = try schedule(#"{"type": "cosine", "warmup_epochs": 2, "eta_min": 0.001}"#, epochs: 12, steps: 4)
+    #expect(s.learningRate(epoch: 0, step: 0) == 0.1 / 8)
+    #expect(abs(s.learningRate(atEpochStart: 2) - 0.1) < 1e-7)      // peak right after warmup
+    #expect(abs(s.learningRate(atEpochStart: 7) - 0.0505) < 1e-6)   // half way: (0.1 + 0.001)/2
+    #expect(abs(s.learningRate(atEpochStart: 12) - 0.001) < 1e-7)   // t = T: the floor
+}
+
+@Test func warmupStartFactorSetsTheFirstRate() throws {
+    let s = try schedule(#"{"type": "constant", "warmup_epochs": 1, "warmup_start_factor": 0.5}"#, epochs: 3, steps: 10)
+    #expect(abs(s.learningRate(epoch: 0, step: 0) - 0.1 * (0.5 + 0.5 / 10)) < 1e-7)
+    #expect(abs(s.learningRate(epoch: 0, step: 9) - 0.1) < 1e-7)
+}

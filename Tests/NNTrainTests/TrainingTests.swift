@@ -1,0 +1,94 @@
+import NNCore
+@testable import NNTrain
+import Testing
+
+func runExperiment(_ text: String, name: String) throws -> (Experiment.Result, String) {
+    let dir = scratchDirectory(name)
+    var options = Experiment.Options()
+    options.outputDirectory = dir
+    let result = try Experiment.run(try readConfig(text), options: options)
+    return (result, dir)
+}
+
+/// curves.csv without the `seconds` column.
+func curvesWithoutSeconds(_ dir: String) throws -> [String] {
+    let text = String(decoding: try FileIO.read(dir + "/curves.csv"), as: UTF8.self)
+    return text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
+}
+
+@Test func sameSeedSameCurvesDifferentSeedDifferentCurves() throws {
+    let (_, a) = try runExperiment(subsetConfig(), name: "seed-a")
+    let (_, b) = try runExperiment(subsetConfig(), name: "seed-b")
+    let (_, c) = try runExperiment(subsetConfig().replacing("\"seed\": 3", with: "\"seed\": 4"), name: "seed-c")
+    let ca = try curvesWithoutSeconds(a)
+    #expect(ca.count == 3 && ca[0] == "epoch,step,lr,loss,accuracy,val_loss,val_accuracy")
+    #expect(ca == (try curvesWithoutSeconds(b)))
+    #expect(ca != (try curvesWithoutSeconds(c)))
+    #expect(try FileIO.read(a + "/model.safetensors") == (try FileIO.read(b + "/model.safetensors")))
+}
+
+@Test func trainingLowersTheLossAndBeatsChance() throws {
+    let (result, dir) = try runExperiment(subsetConfig(epochs: 4), name: "learns")
+    let rows = try curvesWithoutSeconds(dir).dropFirst().map { $0.split(separator: ",") }
+    let losses = rows.map { Double($0[3])! }
+    #expect(losses.last! < losses.first! * 0.8, "\(losses)")
+    #expect((result.outcome.testAccuracy ?? 0) > 0.7)
+    #expect(result.summary["stop_reason"] == .string("completed"))
+    #expect(result.summary["epochs_run"] == .number(4))
+    let steps = String(decoding: try FileIO.read(dir + "/steps.csv"), as: UTF8.self).split(separator: "\n")
+    #expect(steps[0] == "step,epoch,lr,loss,grad_norm")
+    #expect(steps.count == 1 + (4 * 54) / 10)  // 54 steps per epoch, a row every 10
+}
+
+@Test func divergenceStopsWithExitCodeFourAndAdvice() throws {
+    let text = subsetConfig(epochs: 3).replacing("\"type\": \"adam\", \"lr\": 0.002", with: "\"type\": \"sgd\", \"lr\": 1e30")
+    do {
+        _ = try runExperiment(text, name: "diverge")
+        Issue.record("did not diverge")
+    } catch let e as RunError {
+        #expect(e.exitCode == 4)
+        #expect(e.description.contains("learning rate") && e.description.contains("clip"))
+    }
+    let summary = try JSONValue.parse(try FileIO.read(scratchPath("diverge") + "/summary.json"))
+    #expect(summary["stop_reason"] == .string("diverged"))
+}
+
+@Test func earlyStoppingStopsAndRestoresTheBestWeights() throws {
+    // A tiny learning rate hardly moves val_loss: min_delta 1 means "never improves".
+    let text = subsetConfig(training: #"{"epochs": 10, "batch_size": 50, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 1}}"#)
+    let (result, _) = try runExperiment(text, name: "early")
+    #expect(result.outcome.stopReason == .earlyStopping)
+    #expect(result.outcome.epochsRun == 3)  // best at 1; epochs 2 and 3 do not improve (patience 2)
+    #expect(result.outcome.bestEpoch == 1)
+}
+
+@Test func existingRunDirectoryIsNotOverwritten() throws {
+    let (_, dir) = try runExperiment(subsetConfig(epochs: 1), name: "exists")
+    var options = Experiment.Options()
+    options.outputDirectory = dir
+    #expect(throws: RunError.self) { _ = try Experiment.run(try readConfig(subsetConfig(epochs: 1)), options: options) }
+    options.force = true
+    #expect(throws: Never.self) { _ = try Experiment.run(try readConfig(subsetConfig(epochs: 1)), options: options) }
+}
+
+@Test func regressionOnCSVWithMSE() throws {
+    // y = 2·x1 − x2 + 0.5, learnable by a linear model.
+    var rng = Xoshiro256(seed: 1, streamID: 5)
+    var lines = ["y,x1,x2"]
+    for _ in 0..<400 {
+        let a = rng.uniform(-1, 1), b = rng.uniform(-1, 1)
+        lines.append("\(2 * a - b + 0.5),\(a),\(b)")
+    }
+    let path = try writeTemp("reg.csv", lines.joined(separator: "\n"))
+    let text = """
+    {"name": "reg", "seed": 1, "threads": 1,
+     "data": {"train": {"format": "csv", "path": "\(path)"}, "task": "regression", "validation_split": 0.25},
+     "model": {"input": [2], "layers": [{"type": "dense", "units": 1}]},
+     "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9},
+     "training": {"epochs": 30, "batch_size": 20}}
+    """
+    let (result, dir) = try runExperiment(text, name: "regression")
+    #expect((result.outcome.bestValLoss ?? 1) < 1e-4)
+    let header = try curvesWithoutSeconds(dir)[1].split(separator: ",", omittingEmptySubsequences: false)
+    #expect(header[4].isEmpty)  // accuracy does not apply
+}
