@@ -40,6 +40,13 @@ void nn_install_signal_flag(void) {
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, 0);
     sigaction(SIGTERM, &action, 0);
+    /* A parent may have started us with these signals blocked (a spawned child inherits the
+       mask); unblock them so Ctrl-C and `kill` always reach the handler. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &set, 0);
 }
 
 int nn_pending_signal(void) { return (int)pending_signal; }

@@ -135,7 +135,7 @@ public enum Clock {
     }
 }
 
-public enum Process {
+public enum Runtime {
     /// Peak resident set size of this process in bytes (Linux `ru_maxrss` is in KiB).
     public static var peakRSSBytes: Int {
         var usage = rusage()

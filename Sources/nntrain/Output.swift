@@ -44,7 +44,7 @@ final class ProgressPrinter {
 
     init(quiet: Bool) {
         self.quiet = quiet
-        tty = Process.isStandardErrorTerminal && Process.environment("TERM") != "dumb"
+        tty = Runtime.isStandardErrorTerminal && Runtime.environment("TERM") != "dumb"
     }
 
     func handle(_ event: TrainingEvent) {

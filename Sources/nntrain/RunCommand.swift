@@ -33,8 +33,8 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     options.force = parsed.has("--force")
     options.threads = threads
     options.onEvent = { progress.handle($0) }
-    Process.installSignalFlag()
-    options.pendingSignal = { Process.pendingSignal }
+    Runtime.installSignalFlag()
+    options.pendingSignal = { Runtime.pendingSignal }
 
     do {
         let result = try Experiment.run(config, options: options)

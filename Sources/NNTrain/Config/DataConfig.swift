@@ -40,7 +40,7 @@ public enum DataSource: Sendable, Equatable {
 /// Relative paths in a config resolve against the config file's folder.
 public func resolvePath(_ path: String, _ base: String) -> String {
     if path.hasPrefix("/") || base.isEmpty { return path }
-    if path.hasPrefix("~/"), let home = Process.environment("HOME") { return home + path.dropFirst(1) }
+    if path.hasPrefix("~/"), let home = Runtime.environment("HOME") { return home + path.dropFirst(1) }
     return base.hasSuffix("/") ? base + path : base + "/" + path
 }
 

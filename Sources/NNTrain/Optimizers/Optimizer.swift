@@ -3,6 +3,10 @@ import NNCore
 /// What happens to the raw gradient before the update rule sees it, in this order:
 /// scale (global-norm clipping), clamp to ±clipValue, then for decaying parameters
 /// g += l2·w + l1·sign(w). Decoupled weight decay `w ← w − lr·wd·w` comes from the optimizer.
+///
+/// Scale, clamp and L1 run as one pass over the gradients, and only when one of them is set;
+/// the coupled L2 term is folded into each optimizer's update loop, so the common case
+/// (nothing set) costs nothing.
 public struct GradientTransform: Sendable, Equatable {
     public var scale: Float = 1
     public var clipValue: Float? = nil
@@ -12,13 +16,30 @@ public struct GradientTransform: Sendable, Equatable {
         self.scale = scale; self.clipValue = clipValue; self.l2 = l2; self.l1 = l1
     }
 
-    /// The gradient seen by the update rule for element value w, raw gradient g.
-    @inline(__always)
+    /// The gradient seen by the update rule for element value w, raw gradient g (reference
+    /// formula; the optimizers compute the same thing in two passes).
     func apply(_ g: Float, _ w: Float, decays: Bool) -> Float {
         var x = g * scale
         if let v = clipValue { x = min(max(x, -v), v) }
         if decays { x += l2 * w + (w > 0 ? l1 : (w < 0 ? -l1 : 0)) }
         return x
+    }
+
+    var needsPrepass: Bool { scale != 1 || clipValue != nil || l1 != 0 }
+
+    /// Applies scale, clamp and L1 to the gradients in place.
+    func prepare(_ store: ParameterStore) {
+        guard needsPrepass else { return }
+        let w = store.values.base, g = store.grads.base
+        let k = scale, v = clipValue ?? .infinity
+        for seg in store.segments {
+            let l1 = seg.decays ? self.l1 : 0
+            for i in seg.offset..<(seg.offset + seg.count) {
+                let x = min(max(g[i] * k, -v), v)
+                let wi = w[i]
+                g[i] = x + (wi > 0 ? l1 : (wi < 0 ? -l1 : 0))
+            }
+        }
     }
 }
 
@@ -65,17 +86,33 @@ public final class SGD: Optimizer {
         let first = stepCount == 1
         let w = store.values.base, gr = store.grads.base, buf = velocity.base
         let mu = momentum, damp = 1 - dampening
+        transform.prepare(store)
         for seg in store.segments {
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
-            for i in seg.offset..<(seg.offset + seg.count) {
-                let g = transform.apply(gr[i], w[i], decays: seg.decays)
-                var d = g
-                if mu > 0 {
-                    let b = first ? g : mu * buf[i] + damp * g
-                    buf[i] = b
-                    d = nesterov ? g + mu * b : b
+            let l2: Float = seg.decays ? transform.l2 : 0
+            let range = seg.offset..<(seg.offset + seg.count)
+            if mu == 0 {
+                for i in range { w[i] = w[i] * decay - lr * (gr[i] + l2 * w[i]) }
+            } else if first {
+                for i in range {
+                    let g = gr[i] + l2 * w[i]
+                    buf[i] = g
+                    w[i] = w[i] * decay - lr * (nesterov ? g + mu * g : g)
                 }
-                w[i] = w[i] * decay - lr * d
+            } else if nesterov {
+                for i in range {
+                    let g = gr[i] + l2 * w[i]
+                    let b = mu * buf[i] + damp * g
+                    buf[i] = b
+                    w[i] = w[i] * decay - lr * (g + mu * b)
+                }
+            } else {
+                for i in range {
+                    let g = gr[i] + l2 * w[i]
+                    let b = mu * buf[i] + damp * g
+                    buf[i] = b
+                    w[i] = w[i] * decay - lr * b
+                }
             }
         }
     }
@@ -108,29 +145,15 @@ public final class Adam: Optimizer {
         let stepSize = Float(Double(lr) / bc1)
         let invSqrtBC2 = Float(1 / bc2.squareRoot())
         let w = store.values.base, gr = store.grads.base, mp = m.base, vp = v.base, vm = vMax.base
-        let b1 = beta1, b2 = beta2, c1 = 1 - beta1, c2 = 1 - beta2, e = eps
+        transform.prepare(store)
         for seg in store.segments {
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
+            let l2: Float = seg.decays ? transform.l2 : 0
             let range = seg.offset..<(seg.offset + seg.count)
-            if amsgrad {
-                for i in range {
-                    let g = transform.apply(gr[i], w[i], decays: seg.decays)
-                    let mi = b1 * mp[i] + c1 * g
-                    let vi = b2 * vp[i] + c2 * g * g
-                    mp[i] = mi; vp[i] = vi
-                    let vmax = max(vm[i], vi)
-                    vm[i] = vmax
-                    w[i] = w[i] * decay - stepSize * mi / (vmax.squareRoot() * invSqrtBC2 + e)
-                }
-            } else {
-                for i in range {
-                    let g = transform.apply(gr[i], w[i], decays: seg.decays)
-                    let mi = b1 * mp[i] + c1 * g
-                    let vi = b2 * vp[i] + c2 * g * g
-                    mp[i] = mi; vp[i] = vi
-                    w[i] = w[i] * decay - stepSize * mi / (vi.squareRoot() * invSqrtBC2 + e)
-                }
-            }
+            Kernels.adam(w: w + range.lowerBound, g: gr + range.lowerBound, m: mp + range.lowerBound,
+                         v: vp + range.lowerBound, vMax: amsgrad ? vm + range.lowerBound : nil, count: range.count,
+                         beta1: beta1, beta2: beta2, l2: l2, decay: decay, stepSize: stepSize,
+                         invSqrtBC2: invSqrtBC2, eps: eps)
         }
     }
 }

@@ -26,7 +26,7 @@ public enum Experiment {
     /// Threads for BLAS: option, then config, then `NNTRAIN_THREADS`, then all cores.
     public static func threadCount(config: ExperimentConfig, option: Int?) -> Int {
         if let t = option ?? config.threads { return t }
-        if let e = Process.environment("NNTRAIN_THREADS"), let t = Int(e), t > 0 { return t }
+        if let e = Runtime.environment("NNTRAIN_THREADS"), let t = Int(e), t > 0 { return t }
         return max(1, ProcessInfoCores.count)
     }
 
@@ -91,7 +91,7 @@ public enum Experiment {
         }
         let threads = threadCount(config: config, option: options.threads)
         setBLASThreads(threads)
-        Process.flushDenormals()
+        Runtime.flushDenormals()
 
         let loadStart = Clock.now()
         let (train, validation, test) = try loadData(config)

@@ -1,0 +1,58 @@
+/// Hot element-wise kernels written with explicit SIMD vectors, for loops the compiler would
+/// otherwise leave scalar (a scalar `squareRoot` keeps a libm fallback that blocks
+/// vectorisation). Each has a scalar tail with the same formula.
+public enum Kernels {
+    public typealias V = SIMD8<Float>
+
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V {
+        UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
+    }
+
+    /// One Adam step over `count` elements (torch.optim.Adam/AdamW):
+    /// g' = g + l2·w; m = β₁m + (1−β₁)g'; v = β₂v + (1−β₂)g'²; (v̂ = max(v̂, v) if `vMax`);
+    /// w = w·decay − stepSize · m / (√v · invSqrtBC2 + eps).
+    @inline(__always)
+    public static func adam(
+        w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, count: Int,
+        beta1: Float, beta2: Float, l2: Float, decay: Float, stepSize: Float, invSqrtBC2: Float, eps: Float
+    ) {
+        let b1 = V(repeating: beta1), b2 = V(repeating: beta2)
+        let c1 = V(repeating: 1 - beta1), c2 = V(repeating: 1 - beta2)
+        let l2v = V(repeating: l2), dv = V(repeating: decay), sv = V(repeating: stepSize)
+        let iv = V(repeating: invSqrtBC2), ev = V(repeating: eps)
+        var i = 0
+        while i + 8 <= count {
+            let wi = load(w, i)
+            let gi = load(g, i) + l2v * wi
+            let mi = b1 * load(m, i) + c1 * gi
+            var vi = b2 * load(v, i) + c2 * gi * gi
+            store(mi, m, i)
+            store(vi, v, i)
+            if let vMax {
+                vi = pointwiseMax(load(vMax, i), vi)
+                store(vi, vMax, i)
+            }
+            store(wi * dv - sv * mi / (vi.squareRoot() * iv + ev), w, i)
+            i += 8
+        }
+        while i < count {
+            let wi = w[i]
+            let gi = g[i] + l2 * wi
+            let mi = beta1 * m[i] + (1 - beta1) * gi
+            var vi = beta2 * v[i] + (1 - beta2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            if let vMax {
+                vi = max(vMax[i], vi)
+                vMax[i] = vi
+            }
+            w[i] = wi * decay - stepSize * mi / (vi.squareRoot() * invSqrtBC2 + eps)
+            i += 1
+        }
+    }
+}
