@@ -138,6 +138,8 @@ public struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
     public var line: Int
     public var column: Int
     public var message: String
+    /// Where in the document the error is, as a JSON path (`$.model.layers.2`).
+    public var path: String = "$"
     public var description: String { "line \(line), column \(column): \(message)" }
 }
 
@@ -159,6 +161,8 @@ private struct JSONParser {
     let maxDepth: Int
     var i = 0
     var depth = 0
+    /// Keys and indices from the root to the value being parsed, for error messages.
+    var trail: [String] = []
 
     init(bytes: [UInt8], maxDepth: Int) {
         self.bytes = bytes
@@ -173,7 +177,7 @@ private struct JSONParser {
         for b in bytes[0..<pos] {
             if b == UInt8(ascii: "\n") { line += 1; col = 1 } else if b & 0xC0 != 0x80 { col += 1 }
         }
-        return JSONSyntaxError(line: line, column: col, message: message)
+        return JSONSyntaxError(line: line, column: col, message: message, path: "$" + trail.map { "." + $0 }.joined())
     }
 
     mutating func skipSpace() {
@@ -237,11 +241,13 @@ private struct JSONParser {
             guard i < bytes.count else { throw error("unexpected end of input inside an object") }
             guard bytes[i] == UInt8(ascii: "\"") else { throw error("expected a quoted key, got \(describe(bytes[i]))") }
             let key = try parseString()
+            trail.append(key)
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             i += 1
             skipSpace()
             let value = try parseValue()
+            trail.removeLast()
             pairs.append((key, value))
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end of input inside an object") }
@@ -261,7 +267,9 @@ private struct JSONParser {
         if i < bytes.count && bytes[i] == UInt8(ascii: "]") { i += 1; depth -= 1; return .array(items) }
         while true {
             skipSpace()
+            trail.append(String(items.count))
             items.append(try parseValue())
+            trail.removeLast()
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end of input inside an array") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }

@@ -4,6 +4,7 @@ enum Help {
 
     USAGE:
       nntrain run CONFIG [--set key.path=value]... [--out DIR] [--force] [--threads N] [--quiet | --json]
+      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N]
       nntrain validate CONFIG [--set key.path=value]...
       nntrain --version
       nntrain help [COMMAND]
@@ -25,19 +26,24 @@ enum Help {
 
     USAGE:
       nntrain run CONFIG [options]
+      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--quiet | --json]
 
     OPTIONS:
       --set key.path=value   override a config value (repeatable); lists by index:
                              --set model.layers.1.units=256 --set optimizer.lr=3e-4
                              The value is parsed as JSON, falling back to a string.
       --out DIR              write the run here instead of runs/<name>/
-      --force                replace an existing run directory
+      --force                replace an existing run directory; with --resume, resume even
+                             though the config changed
+      --resume DIR           continue the run in DIR from its checkpoint and its own config.json
+                             (only training.epochs may change; it keeps the run's thread count)
       --threads N            BLAS threads (default: config "threads", NNTRAIN_THREADS, or all cores)
       --quiet                print nothing but errors
       --json                 print summary.json to stdout when done (progress still on stderr)
 
     FILES WRITTEN (runs/<name>/ or --out):
       config.json  curves.csv  steps.csv  summary.json  model.safetensors  preprocess.safetensors
+      checkpoint/checkpoint.safetensors (after every epoch and every training.checkpoint_every_steps)
 
     EXIT CODES:
       0 done · 1 internal failure · 2 usage or config error · 3 data error

@@ -6,13 +6,21 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     let parsed: Arguments
     let threads: Int?
     do {
-        parsed = try Arguments(args, command: "run", valued: ["--set", "--out", "--threads"],
+        parsed = try Arguments(args, command: "run", valued: ["--set", "--out", "--threads", "--resume"],
                                boolean: ["--force", "--quiet", "--json", "--help", "-h"])
         threads = try parsed.int("--threads", range: 1...1024, command: "run")
     } catch {
         return usage(error)
     }
     if parsed.has("--help") || parsed.has("-h") { printOut(Help.run); return 0 }
+    if let dir = parsed.value("--resume") {
+        guard parsed.positionals.isEmpty, parsed.value("--out") == nil else {
+            return usage(UsageError(message: "--resume DIR continues the run in DIR with its own config.json; give no CONFIG and no --out", command: "run"))
+        }
+        return train(parsed, directory: dir, threads: threads) { options throws(RunError) in
+            try Experiment.resume(directory: dir, overrides: parsed.all("--set"), options: options)
+        }
+    }
     guard parsed.positionals.count == 1 else {
         return usage(UsageError(message: parsed.positionals.isEmpty ? "missing CONFIG" : "expected one CONFIG, got \(parsed.positionals.count) arguments", command: "run"))
     }
@@ -22,11 +30,19 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         config = try ConfigLoader.load(path: path, overrides: parsed.all("--set"))
     } catch {
         for line in error.lines { printError(line) }
-        if case .invalid = error { printError("(\(error.lines.count) problem\(error.lines.count == 1 ? "" : "s"); `nntrain validate \(path)` lists them with the effective config)") }
         return 2
     }
     let quiet = parsed.has("--quiet")
     for w in config.warnings where !quiet { printError("warning: \(path): \(w)") }
+    return train(parsed, directory: parsed.value("--out") ?? config.runDirectory, threads: threads) { options throws(RunError) in
+        try Experiment.run(config, options: options)
+    }
+}
+
+/// Runs `body` with progress, signal handling and the result printing of `nntrain run`.
+func train(_ parsed: Arguments, directory: String, threads: Int?,
+           _ body: (Experiment.Options) throws(RunError) -> Experiment.Result) -> Int32 {
+    let quiet = parsed.has("--quiet")
     let progress = ProgressPrinter(quiet: quiet)
     var options = Experiment.Options()
     options.outputDirectory = parsed.value("--out")
@@ -37,7 +53,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     options.pendingSignal = { Runtime.pendingSignal }
 
     do {
-        let result = try Experiment.run(config, options: options)
+        let result = try body(options)
         if parsed.has("--json") {
             printOut(result.summary.serialized())
         } else if !quiet {
@@ -51,8 +67,11 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         }
         return 0
     } catch {
-        printError(error.description)
-        if case .config = error { return 2 }
+        if case .interrupted = error {
+            printError("\(error.description); resume with: nntrain run --resume \(directory)")
+        } else {
+            printError(error.description)
+        }
         return error.exitCode
     }
 }

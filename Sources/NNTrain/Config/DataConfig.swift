@@ -15,7 +15,12 @@ public enum DataSource: Sendable, Equatable {
         case "idx":
             let images = r.requiredString("images"), labels = r.requiredString("labels")
             guard let images, let labels else { return nil }
-            return .idx(images: resolvePath(images, baseDirectory), labels: resolvePath(labels, baseDirectory))
+            let (i, l) = (resolvePath(images, baseDirectory), resolvePath(labels, baseDirectory))
+            // The resolved config (a run's config.json) holds absolute paths, so a run can be
+            // resumed from any directory.
+            r.record("images", .string(i))
+            r.record("labels", .string(l))
+            return .idx(images: i, labels: l)
         default:
             let path = r.requiredString("path")
             let column = r.int("label_column", default: 0, check: .atLeast(-1))
@@ -24,6 +29,7 @@ public enum DataSource: Sendable, Equatable {
             let delim = r.string("delimiter", default: ",") ?? ","
             if delim.utf8.count != 1 { r.diagnostics.error(r.childPath("delimiter"), "expected a single character, got \(JSONValue.quote(delim))") }
             guard let path else { return nil }
+            r.record("path", .string(resolvePath(path, baseDirectory)))
             return .csv(path: resolvePath(path, baseDirectory), labelColumn: column, header: header, delimiter: delim.utf8.first ?? 44)
         }
     }
@@ -39,9 +45,9 @@ public enum DataSource: Sendable, Equatable {
 
 /// Relative paths in a config resolve against the config file's folder.
 public func resolvePath(_ path: String, _ base: String) -> String {
-    if path.hasPrefix("/") || base.isEmpty { return path }
+    if path.hasPrefix("/") { return path }
     if path.hasPrefix("~/"), let home = Runtime.environment("HOME") { return home + path.dropFirst(1) }
-    return base.hasSuffix("/") ? base + path : base + "/" + path
+    return FileIO.absolutePath(base.isEmpty ? path : (base.hasSuffix("/") ? base + path : base + "/" + path))
 }
 
 /// One preprocessing step, fitted on the training split only.

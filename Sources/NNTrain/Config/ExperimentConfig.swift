@@ -92,8 +92,8 @@ public enum ConfigLoadError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .file(let e): return "\(e)"
-        case .syntax(let p, let e): return "\(p): invalid JSON at \(e)"
+        case .file(let e): return "\(e.path): $: \(e.reason)"
+        case .syntax(let p, let e): return "\(p): \(e.path): invalid JSON at \(e)"
         case .override(let m): return m
         case .invalid(let p, let errs): return errs.errors.map { "\(p): \($0)" }.joined(separator: "\n")
         }
@@ -131,9 +131,11 @@ public enum ConfigLoader {
         return json
     }
 
+    /// The absolute folder of `path` (relative config paths resolve against it).
     public static func directoryOf(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let d = String(path[..<slash])
+        let absolute = FileIO.absolutePath(path)
+        guard let slash = absolute.lastIndex(of: "/") else { return "." }
+        let d = String(absolute[..<slash])
         return d.isEmpty ? "/" : d
     }
 }

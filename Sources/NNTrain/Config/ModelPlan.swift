@@ -18,6 +18,11 @@ public struct ModelPlan: Sendable {
     public var warnings: [ConfigError] = []
 
     public var outputShape: [Int] { rows.last?.outputShape ?? inputShape }
+    /// The most memory a model's buffers may need (`NNTRAIN_MAX_MEMORY_GB`, default 8 GiB).
+    public static var memoryLimitBytes: Double {
+        let gb = Runtime.environment("NNTRAIN_MAX_MEMORY_GB").flatMap(Double.init) ?? 8
+        return gb * 1_073_741_824
+    }
     public var parameterCount: Int { rows.reduce(0) { $0 + $1.parameterCount } }
 
     public init(config: ExperimentConfig) {
@@ -51,6 +56,14 @@ public struct ModelPlan: Sendable {
                 break
             }
             rows.append(Row(index: i, name: "layers.\(i)", description: desc, outputShape: shape, parameterCount: params))
+        }
+        // Memory: parameters, gradients and up to two optimizer buffers, plus the activation,
+        // gradient and workspace buffers of the largest batch. Refuse what cannot fit.
+        let maxBatch = max(config.training.batchSize, config.training.evalBatchSize)
+        let activations = rows.reduce(inputShape.reduce(1, *)) { $0 + $1.outputShape.reduce(1, *) }
+        let bytes = 4.0 * (4.0 * Double(parameterCount) + 3.0 * Double(maxBatch) * Double(activations))
+        if bytes > ModelPlan.memoryLimitBytes {
+            errors.append(ConfigError(path: "$.model", message: "this model needs about \(Int((bytes / 1_073_741_824).rounded(.up))) GiB (\(parameterCount) parameters, batches of \(maxBatch)), more than the \(Int(ModelPlan.memoryLimitBytes / 1_073_741_824)) GiB limit; use fewer units or a smaller training.batch_size / eval_batch_size"))
         }
         if config.loss.kind == .crossEntropy, shape.count != 1 {
             errors.append(ConfigError(path: "$.model.layers", message: "cross_entropy needs a flat output of one score per class, the last layer gives shape \(shape)"))

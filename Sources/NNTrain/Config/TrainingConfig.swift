@@ -146,6 +146,12 @@ public struct TrainingConfig: Sendable, Equatable {
     public var shuffle: Bool
     public var logEvery: Int
     public var earlyStopping: EarlyStoppingConfig?
+    /// Also write a checkpoint every this many steps (one is always written after each epoch).
+    public var checkpointEverySteps: Int?
+    /// What a NaN/Inf loss or gradient does: stop the run (exit 4) or skip that batch.
+    public var onNaN: OnNaN
+
+    public enum OnNaN: String, Sendable { case stop, skipBatch = "skip_batch" }
 
     init(_ r: ObjectReader) {
         epochs = r.int("epochs", default: 10, check: .closed(1, 1_000_000))
@@ -153,6 +159,8 @@ public struct TrainingConfig: Sendable, Equatable {
         evalBatchSize = r.int("eval_batch_size", default: max(batchSize, 1000), check: .closed(1, 1_048_576))
         shuffle = r.bool("shuffle", default: true)
         logEvery = r.int("log_every", default: 50, check: .closed(1, 1_073_741_824))
+        checkpointEverySteps = r.optionalInt("checkpoint_every_steps", check: .closed(1, 1_073_741_824))
+        onNaN = OnNaN(rawValue: r.choice("on_nan", ["stop", "skip_batch"], default: "stop") ?? "stop") ?? .stop
         if r.has("early_stopping") {
             let e = r.object("early_stopping")
             let monitor = e.choice("monitor", ["val_loss", "val_accuracy", "loss", "accuracy"], default: "val_loss") ?? "val_loss"

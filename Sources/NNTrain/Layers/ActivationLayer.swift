@@ -85,6 +85,11 @@ public final class Dropout: Layer {
         mask = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
     }
 
+    public var randomState: [UInt64]? {
+        get { rng.state }
+        set { if let s = newValue, s.count == 4 { rng = Xoshiro256(state: s) } }
+    }
+
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         guard mode == .training, rate > 0 else { lastWasTraining = false; return input }
         lastWasTraining = true

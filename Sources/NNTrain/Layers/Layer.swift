@@ -38,10 +38,17 @@ public protocol Layer: AnyObject {
     func allocate(maxBatch: Int)
     func forward(_ input: Tensor, mode: Mode) -> Tensor
     func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor?
+    /// The state of the layer's random stream, if it has one (nil otherwise).
+    var randomState: [UInt64]? { get set }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
+    /// The state of the layer's own random stream (dropout), saved in checkpoints.
+    public var randomState: [UInt64]? {
+        get { nil }
+        set {}
+    }
 }
 
 extension Shape {

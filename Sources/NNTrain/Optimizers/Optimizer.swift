@@ -49,7 +49,8 @@ public protocol Optimizer: AnyObject {
     func step(_ store: ParameterStore, lr: Float, transform: GradientTransform)
     /// State buffers by name (for checkpoints and tests).
     var stateBuffers: [(String, TensorStorage)] { get }
-    var stepCount: Int { get }
+    /// Steps taken (restored from a checkpoint on resume).
+    var stepCount: Int { get set }
 }
 
 extension OptimizerConfig {
@@ -69,7 +70,7 @@ extension OptimizerConfig {
 public final class SGD: Optimizer {
     public let momentum: Float, dampening: Float, nesterov: Bool, weightDecay: Float
     public let velocity: TensorStorage
-    public private(set) var stepCount = 0
+    public var stepCount = 0
 
     public init(count: Int, momentum: Float = 0, dampening: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
         self.momentum = momentum
@@ -125,7 +126,7 @@ public final class SGD: Optimizer {
 public final class Adam: Optimizer {
     public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float, amsgrad: Bool
     public let m: TensorStorage, v: TensorStorage, vMax: TensorStorage
-    public private(set) var stepCount = 0
+    public var stepCount = 0
 
     public init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0, amsgrad: Bool = false) {
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay; self.amsgrad = amsgrad

@@ -65,6 +65,29 @@ public final class RunFiles {
         steps.write(RunFiles.stepsHeader)
     }
 
+    /// Reopens the files of a run being resumed. Rows written after the checkpoint (the run
+    /// was killed between a row and the next checkpoint) are dropped, so the files read as if
+    /// the run had never stopped: `curveRows` rows of curves.csv, steps.csv up to `lastStep`.
+    public init(resuming directory: String, resolvedConfig: JSONValue, curveRows: Int, lastStep: Int) throws(FileError) {
+        self.directory = directory
+        try FileIO.writeAtomically(directory + "/config.json", text: resolvedConfig.serialized() + "\n")
+        func keep(_ name: String, header: String, _ keepRow: (Int, Substring) -> Bool) throws(FileError) {
+            let path = directory + "/" + name
+            let text = FileIO.exists(path) ? String(decoding: try FileIO.read(path), as: UTF8.self) : ""
+            var lines = [header]
+            // Only complete lines (ending in a newline) count; a torn last line is dropped.
+            let complete = text.hasSuffix("\n") ? text.split(separator: "\n") : text.split(separator: "\n").dropLast()
+            for (i, line) in complete.dropFirst().enumerated() where keepRow(i, line) { lines.append(String(line)) }
+            try FileIO.writeAtomically(path, text: lines.joined(separator: "\n") + "\n")
+        }
+        try keep("curves.csv", header: CurveRow.header) { i, _ in i < curveRows }
+        try keep("steps.csv", header: RunFiles.stepsHeader) { _, line in
+            (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= lastStep
+        }
+        curves = try LineWriter(path: directory + "/curves.csv", append: true)
+        steps = try LineWriter(path: directory + "/steps.csv", append: true)
+    }
+
     public func append(_ row: CurveRow) { curves.write(row.csv) }
 
     public func appendStep(step: Int, epoch: Int, lr: Float, loss: Double, gradNorm: Double?) {

@@ -70,10 +70,12 @@ public enum Experiment {
         }
         let outputs = plan.outputShape.reduce(1, *)
         if let classes = data.classCount {
-            if outputs != classes && !(config.loss.kind == .crossEntropy && outputs > classes) {
-                errors.append("$.model.layers.\(config.model.layers.count - 1): the model gives \(outputs) outputs, but the data has \(classes) classes; set its units to \(classes)")
-            } else if outputs < classes {
-                errors.append("$.model.layers.\(config.model.layers.count - 1): the model gives \(outputs) outputs, but the data has \(classes) classes")
+            if classes > outputs {
+                // A label the model cannot output: name the file and the first such example.
+                let first = data.targets.firstIndex { Int($0) >= outputs } ?? 0
+                let file: String
+                if case .idx(_, let labels)? = config.data.train { file = labels } else { file = data.origin }
+                throw .data(DataError(file: file, "label \(Int(data.targets[first])) (example \(first)) is out of range for the model's \(outputs) outputs; the data has \(classes) classes, so the last layer needs \(classes) units (model.layers.\(config.model.layers.count - 1).units)"))
             }
         } else if outputs != data.targetWidth {
             errors.append("$.model.layers.\(config.model.layers.count - 1): regression with \(data.targetWidth) target(s) needs \(data.targetWidth) output(s), the model gives \(outputs)")
@@ -84,49 +86,106 @@ public enum Experiment {
     /// Runs a whole experiment and writes its run directory.
     public static func run(_ config: ExperimentConfig, options: Options) throws(RunError) -> Result {
         let directory = options.outputDirectory ?? config.runDirectory
-        if FileIO.exists(directory + "/curves.csv") || FileIO.exists(directory + "/summary.json") {
+        if FileIO.exists(directory + "/curves.csv") || FileIO.exists(directory + "/summary.json")
+            || FileIO.exists(Checkpoint.path(in: directory)) {
             if !options.force {
-                throw .config(["\(directory) already holds a run; pass --force to replace it, or --out DIR to write elsewhere"])
+                throw .config(["\(directory) already holds a run; pass --force to replace it, --out DIR to write elsewhere, or `nntrain run --resume \(directory)` to continue it"])
             }
         }
-        let threads = threadCount(config: config, option: options.threads)
+        let session = try prepare(config, options: options, threads: threadCount(config: config, option: options.threads))
+        let files: RunFiles
+        do {
+            for f in ["curves.csv", "steps.csv", "summary.json", "model.safetensors", "preprocess.safetensors", Checkpoint.fileName] {
+                FileIO.remove(directory + "/" + f)
+            }
+            files = try RunFiles(directory: directory, resolvedConfig: config.resolved)
+        } catch {
+            throw .io("cannot write the run directory: \(error)")
+        }
+        return try finish(session, files: files, options: options)
+    }
+
+    /// Continues the run in `directory` from its checkpoint, with its own `config.json`
+    /// (`overrides` may change `training.epochs`; other changes need `force`).
+    public static func resume(directory: String, overrides: [String], options: Options) throws(RunError) -> Result {
+        let configPath = directory + "/config.json"
+        guard FileIO.exists(configPath) else {
+            throw .config(["\(directory) holds no run to resume (no config.json); start one with `nntrain run CONFIG --out \(directory)`"])
+        }
+        let config: ExperimentConfig
+        do { config = try ConfigLoader.load(path: configPath, overrides: overrides) } catch {
+            throw .config(error.lines)
+        }
+        let checkpoint: Checkpoint?
+        do { checkpoint = try Checkpoint.read(from: directory) } catch { throw .data(error) }
+        var options = options
+        options.outputDirectory = directory
+        guard let checkpoint else {
+            // Stopped before its first checkpoint: nothing to continue, so start over.
+            options.onEvent(.message("\(directory) has no checkpoint yet; training from the beginning"))
+            options.force = true
+            return try run(config, options: options)
+        }
+        let changed = configDifferences(configForComparison(checkpoint.config), configForComparison(config.resolved))
+        if !changed.isEmpty && !options.force {
+            throw .config(["the config changed since the checkpoint in \(directory):"] + changed.map { "  " + $0 }
+                          + ["only training.epochs may change on resume; pass --force to resume anyway"])
+        }
+        // The same thread count as before keeps the sums, and so the run, bit for bit the same.
+        let threads = options.threads ?? checkpoint.threads
+        let session = try prepare(config, options: options, threads: threads)
+        if let problem = session.trainer.restore(checkpoint) {
+            throw .config(["cannot resume from \(Checkpoint.path(in: directory)): \(problem)"])
+        }
+        let files: RunFiles
+        do {
+            files = try RunFiles(resuming: directory, resolvedConfig: config.resolved, curveRows: checkpoint.state.epochsDone,
+                                 lastStep: checkpoint.state.globalStep)
+        } catch {
+            throw .io("cannot write the run directory: \(error)")
+        }
+        options.onEvent(.message("resuming \(directory) after epoch \(checkpoint.state.epochsDone), step \(checkpoint.state.globalStep)"))
+        return try finish(session, files: files, options: options)
+    }
+
+    struct Session {
+        var config: ExperimentConfig
+        var model: Model
+        var trainer: Trainer
+        var preprocessor: Preprocessor
+        var threads: Int
+    }
+
+    /// Loads the data, fits preprocessing on the training split and builds model and trainer.
+    static func prepare(_ config: ExperimentConfig, options: Options, threads: Int) throws(RunError) -> Session {
         setBLASThreads(threads)
         Runtime.flushDenormals()
-
         let loadStart = Clock.now()
         let (train, validation, test) = try loadData(config)
         let plan = ModelPlan(config: config)
         try checkCompatibility(config, plan: plan, data: train.dataset)
         options.onEvent(.dataLoaded(train: train.count, validation: validation?.count ?? 0, test: test?.count ?? 0,
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
-
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
         let model = Model(config: config.model, seed: config.seed)
         let trainer = Trainer(config: config, model: model, train: train, validation: validation, test: test,
                               preprocessor: preprocessor)
         trainer.onEvent = options.onEvent
         trainer.pendingSignal = options.pendingSignal
+        trainer.threads = threads
+        return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
+    }
 
-        let files: RunFiles
-        do {
-            if options.force {
-                for f in ["curves.csv", "steps.csv", "summary.json", "model.safetensors", "preprocess.safetensors"] {
-                    _ = unlinkIfPresent(directory + "/" + f)
-                }
-            }
-            files = try RunFiles(directory: directory, resolvedConfig: config.resolved)
-        } catch {
-            throw .io("cannot write the run directory: \(error)")
-        }
-        options.onEvent(.started(epochs: config.training.epochs, stepsPerEpoch: trainer.stepsPerEpoch,
-                                 parameters: model.store.count, threads: threads))
-        let outcome = trainer.run(files: files)
-
-        let summary = summaryJSON(config: config, outcome: outcome, trainer: trainer, threads: threads)
+    /// Trains, then writes the weights and the summary; maps the stop reason to an error.
+    static func finish(_ s: Session, files: RunFiles, options: Options) throws(RunError) -> Result {
+        options.onEvent(.started(epochs: s.config.training.epochs, stepsPerEpoch: s.trainer.stepsPerEpoch,
+                                 parameters: s.model.store.count, threads: s.threads))
+        let outcome = s.trainer.run(files: files)
+        let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads)
         do {
             if outcome.stopReason != .diverged {
-                try files.writeModel(model, preprocessor: preprocessor, metadata: [
-                    ("format", "pt"), ("nntrain_version", version), ("input_shape", "\(config.model.input)"),
+                try files.writeModel(s.model, preprocessor: s.preprocessor, metadata: [
+                    ("format", "pt"), ("nntrain_version", version), ("input_shape", "\(s.config.model.input)"),
                     ("note", "names follow the config's layer list: layers.N.weight is model.layers[N]"),
                 ])
             }
@@ -139,12 +198,12 @@ public enum Experiment {
         case .interrupted: throw .interrupted(signal: outcome.interruptSignal)
         default: break
         }
-        return Result(directory: directory, summary: summary, outcome: outcome)
+        return Result(directory: files.directory, summary: summary, outcome: outcome)
     }
 
     static func summaryJSON(config: ExperimentConfig, outcome: Trainer.Outcome, trainer: Trainer, threads: Int) -> JSONValue {
         func num(_ d: Double?) -> JSONValue { d.map { $0.isFinite ? .number($0) : .null } ?? .null }
-        let last = trainer.curves.last
+        let last = outcome.lastCurve
         return .object([
             ("name", .string(config.name)),
             ("test_loss", num(outcome.testLoss)),
@@ -154,6 +213,7 @@ public enum Experiment {
             ("best_epoch", outcome.bestEpoch.map { .number(Double($0)) } ?? .null),
             ("epochs_run", .number(Double(outcome.epochsRun))),
             ("steps", .number(Double(trainer.globalStep))),
+            ("skipped_batches", .number(Double(outcome.skippedBatches))),
             ("stop_reason", .string(outcome.stopReason.rawValue)),
             ("message", outcome.message.map { .string($0) } ?? .null),
             ("final_loss", num(last?.loss)),
@@ -173,8 +233,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-func unlinkIfPresent(_ path: String) -> Bool { unlink(path) == 0 }
 
 /// Online CPU cores.
 enum ProcessInfoCores {

@@ -1,8 +1,8 @@
 import NNCore
 
 /// The training loop (DESIGN §4): shuffle, batch, forward, loss, backward, clip, optimizer
-/// step, metrics, validation, early stopping and the run files. The order of one step is fixed
-/// and visible in `trainEpoch`. After `init`, a step allocates nothing.
+/// step, metrics, validation, early stopping, checkpoints and the run files. The order of one
+/// step is fixed and visible in `trainSteps`. After `init`, a step allocates nothing.
 public final class Trainer {
     public let config: ExperimentConfig
     public let model: Model
@@ -16,6 +16,8 @@ public final class Trainer {
     public var onEvent: (TrainingEvent) -> Void = { _ in }
     /// Polled after every step; a non-zero signal number stops the run as interrupted.
     public var pendingSignal: () -> Int32 = { 0 }
+    /// BLAS threads, recorded in checkpoints (a resumed run uses the same for identical sums).
+    public var threads = 1
 
     private let batchSize: Int
     private let evalBatch: Int
@@ -24,10 +26,9 @@ public final class Trainer {
     private let outputGrad: BatchBuffer
     private var order: [Int32]
     private var shuffleRNG: Xoshiro256
-    private let outputWidth: Int
+    private var bestSnapshot: [Float]?
 
-    public private(set) var globalStep = 0
-    public private(set) var curves: [CurveRow] = []
+    public private(set) var state = TrainerState()
 
     public init(config: ExperimentConfig, model: Model, train: DataSplit, validation: DataSplit?, test: DataSplit?,
                 preprocessor: Preprocessor) {
@@ -46,7 +47,6 @@ public final class Trainer {
         let maxBatch = max(batchSize, evalBatch)
         model.allocate(maxBatch: maxBatch)
         input = BatchBuffer(sampleShape: Shape([1] + model.inputShape), maxBatch: maxBatch)
-        outputWidth = model.outputShape.reduce(1, *)
         targets = TensorStorage(capacity: maxBatch * train.dataset.targetWidth)
         outputGrad = BatchBuffer(sampleShape: Shape([1] + model.outputShape), maxBatch: maxBatch)
         order = train.indices
@@ -54,6 +54,7 @@ public final class Trainer {
     }
 
     public var stepsPerEpoch: Int { schedule.stepsPerEpoch }
+    public var globalStep: Int { state.globalStep }
 
     public struct Outcome {
         public var stopReason: StopReason
@@ -68,79 +69,93 @@ public final class Trainer {
         public var seconds: Double
         public var message: String?
         public var interruptSignal: Int32 = 0
+        public var lastCurve: CurveRow?
+        public var skippedBatches = 0
     }
 
-    /// Trains for the configured epochs (or until early stopping, divergence or a signal),
-    /// writing rows to `files` as it goes; evaluates the test split at the end.
+    /// Trains until the configured epochs are done (or early stopping, divergence or a
+    /// signal), continuing from the current state, writing rows and checkpoints to `files`;
+    /// evaluates the test split at the end.
     public func run(files: RunFiles?) -> Outcome {
         let start = Clock.now()
         let epochs = config.training.epochs
         let es = config.training.earlyStopping
-        var best: Double? = nil
-        var bestEpoch: Int? = nil
-        var bestSnapshot: [Float]? = nil
-        var wait = 0
-        var bestValLoss: Double? = nil, bestValAccuracy: Double? = nil
-        var outcome = Outcome(stopReason: .completed, epochsRun: 0, trainSeconds: 0, samplesTrained: 0, seconds: 0)
-        let hasParameters = model.store.count > 0
+        var stopReason = StopReason.completed
+        var message: String? = nil
+        var signal: Int32 = 0
 
-        for epoch in 0..<epochs {
+        while state.epochsDone < epochs {
+            let epoch = state.epochsDone
             let epochStart = Clock.now()
-            let r = trainEpoch(epoch, files: files)
-            outcome.trainSeconds += r.seconds
-            outcome.samplesTrained += r.samples
-            if let failure = r.failure {
-                outcome.stopReason = failure.0
-                outcome.message = failure.1
-                outcome.interruptSignal = failure.2
-                if r.samples == 0 { break }
+            if state.stepInEpoch == 0 {
+                if config.training.shuffle { shuffleRNG.shuffle(&order) }
+                state.epochLossSum = 0; state.epochCorrect = 0; state.epochSeen = 0; state.epochSeconds = 0
             }
-            var row = CurveRow(epoch: epoch + 1, step: globalStep, lr: r.lastLR, loss: r.loss, accuracy: r.accuracy,
+            let failure = trainSteps(epoch: epoch, files: files)
+            let trainedAt = Clock.now()
+            state.epochSeconds += trainedAt - epochStart
+            if let failure {
+                stopReason = failure.reason
+                message = failure.message
+                signal = failure.signal
+                // An interrupted run keeps its place: the checkpoint holds the half-done epoch.
+                if stopReason == .interrupted { saveCheckpoint(files) }
+                break
+            }
+            // The epoch is complete: validation, the curves row, early stopping, a checkpoint.
+            let classification = config.data.task == .classification
+            let seen = Double(max(state.epochSeen, 1))
+            var row = CurveRow(epoch: epoch + 1, step: state.globalStep, lr: state.lastLR, loss: state.epochLossSum / seen,
+                               accuracy: classification ? Double(state.epochCorrect) / seen : nil,
                                valLoss: nil, valAccuracy: nil, seconds: 0)
-            if outcome.stopReason == .completed, let v = validation, v.count > 0 {
+            if let v = validation, v.count > 0 {
                 let (l, a) = evaluate(v)
                 row.valLoss = l
                 row.valAccuracy = a
-                if l.isFinite { bestValLoss = min(bestValLoss ?? l, l) }
-                if let a { bestValAccuracy = max(bestValAccuracy ?? a, a) }
+                if l.isFinite { state.bestValLoss = min(state.bestValLoss ?? l, l) }
+                if let a { state.bestValAccuracy = max(state.bestValAccuracy ?? a, a) }
             }
-            row.seconds = Clock.now() - epochStart
-            curves.append(row)
+            row.seconds = state.epochSeconds + (Clock.now() - trainedAt)
             files?.append(row)
-            outcome.epochsRun = epoch + 1
+            state.lastCurve = row
+            state.epochsDone = epoch + 1
+            state.stepInEpoch = 0
             onEvent(.epochEnded(row, epochs: epochs))
-            if outcome.stopReason != .completed { break }
 
             // Best epoch: the early-stopping metric, else val_loss, else training loss.
             let monitor = es?.monitor ?? (validation != nil ? "val_loss" : "loss")
             let maximize = monitor.hasSuffix("accuracy")
             if let value = row.metric(monitor), value.isFinite {
                 let delta = es?.minDelta ?? 0
-                let improved = best == nil || (maximize ? value > best! + delta : value < best! - delta)
+                let improved = state.best.map { maximize ? value > $0 + delta : value < $0 - delta } ?? true
                 if improved {
-                    best = value
-                    bestEpoch = epoch + 1
-                    wait = 0
-                    if es?.restoreBest == true && hasParameters { bestSnapshot = model.store.snapshot() }
+                    state.best = value
+                    state.bestEpoch = epoch + 1
+                    state.wait = 0
+                    if es?.restoreBest == true && model.store.count > 0 { bestSnapshot = model.store.snapshot() }
                 } else {
-                    wait += 1
+                    state.wait += 1
                 }
             }
+            saveCheckpoint(files)
             // Keras semantics: stop once `patience` epochs in a row did not improve.
-            if let es, wait > 0 && wait >= es.patience {
-                outcome.stopReason = .earlyStopping
-                onEvent(.earlyStopped(epoch: epoch + 1, bestEpoch: bestEpoch ?? epoch + 1))
+            if let es, state.wait > 0 && state.wait >= es.patience {
+                stopReason = .earlyStopping
+                onEvent(.earlyStopped(epoch: epoch + 1, bestEpoch: state.bestEpoch ?? epoch + 1))
                 break
             }
         }
-        if let snap = bestSnapshot, let be = bestEpoch, be != outcome.epochsRun, outcome.stopReason != .diverged {
+        if stopReason == .completed || stopReason == .earlyStopping, let snap = bestSnapshot, let be = state.bestEpoch,
+           be != state.epochsDone {
             model.store.restore(snap)
             onEvent(.message("restored the weights of epoch \(be), the best by \(es?.monitor ?? "val_loss")"))
         }
-        outcome.bestEpoch = bestEpoch
-        outcome.bestValLoss = bestValLoss
-        outcome.bestValAccuracy = bestValAccuracy
-        if outcome.stopReason != .diverged, let t = test, t.count > 0 {
+        var outcome = Outcome(stopReason: stopReason, epochsRun: state.epochsDone, bestEpoch: state.bestEpoch,
+                              bestValLoss: state.bestValLoss, bestValAccuracy: state.bestValAccuracy,
+                              trainSeconds: state.trainSeconds, samplesTrained: state.samplesTrained, seconds: 0,
+                              message: message, interruptSignal: signal, lastCurve: state.lastCurve,
+                              skippedBatches: state.skippedBatches)
+        if stopReason != .diverged && stopReason != .interrupted, let t = test, t.count > 0 {
             let (l, a) = evaluate(t)
             outcome.testLoss = l
             outcome.testAccuracy = a
@@ -149,29 +164,23 @@ public final class Trainer {
         return outcome
     }
 
-    struct EpochResult {
-        var loss: Double
-        var accuracy: Double?
-        var samples: Int
-        var seconds: Double
-        var lastLR: Float
-        var failure: (StopReason, String, Int32)?
+    struct Failure {
+        var reason: StopReason
+        var message: String
+        var signal: Int32 = 0
     }
 
-    /// One epoch: the step order is fixed here.
-    func trainEpoch(_ epoch: Int, files: RunFiles?) -> EpochResult {
-        let t0 = Clock.now()
-        if config.training.shuffle { shuffleRNG.shuffle(&order) }
+    /// The steps of one epoch from `state.stepInEpoch` on. The order of a step is fixed here.
+    func trainSteps(epoch: Int, files: RunFiles?) -> Failure? {
         let n = train.count
         let steps = stepsPerEpoch
         let reg = config.regularization
-        let classification = config.data.task == .classification
-        var lossSum = 0.0, correct = 0, seen = 0
-        var logLossSum = 0.0, logCount = 0
-        var lr: Float = 0
         let logEvery = config.training.logEvery
-        for s in 0..<steps {
-            let start = s * batchSize
+        let skipNaN = config.training.onNaN == .skipBatch
+        let checkpointEvery = config.training.checkpointEverySteps
+        while state.stepInEpoch < steps {
+            let t0 = Clock.now()
+            let start = state.stepInEpoch * batchSize
             let b = min(batchSize, n - start)
             // 1. batch: gather + preprocess
             let x = input.view(batch: b)
@@ -180,48 +189,59 @@ public final class Trainer {
             let y = model.forward(x, mode: .training)
             let dy = outputGrad.view(batch: b)
             let result = loss.evaluate(y, targets: targets.base, gradient: dy)
-            let batchLoss = result.lossSum / Double(b)
-            if !batchLoss.isFinite {
-                let message = divergenceMessage(step: globalStep + 1, epoch: epoch + 1, lr: schedule.learningRate(epoch: epoch, step: globalStep))
-                return EpochResult(loss: seen > 0 ? lossSum / Double(seen) : .nan, accuracy: nil, samples: seen,
-                                   seconds: Clock.now() - t0, lastLR: lr, failure: (.diverged, message, 0))
-            }
+            let lr = schedule.learningRate(epoch: epoch, step: state.globalStep)
             // 4. backward
-            model.backward(dy)
-            // 5. gradient norm (pre-clip) and clipping
-            lr = schedule.learningRate(epoch: epoch, step: globalStep)
-            let logging = (globalStep + 1) % logEvery == 0
-            var gradNorm: Double? = nil
-            var transform = GradientTransform(clipValue: reg.clipValue, l2: reg.l2, l1: reg.l1)
-            if reg.clipNorm != nil || logging {
-                let norm = model.store.gradientNorm()
-                gradNorm = norm
-                if let c = reg.clipNorm, norm > Double(c) { transform.scale = Float(Double(c) / (norm + 1e-6)) }
+            var finite = result.lossSum.isFinite
+            if finite { model.backward(dy) }
+            if finite && skipNaN { finite = model.store.gradientsAreFinite() }
+            if !finite {
+                if !skipNaN {
+                    return Failure(reason: .diverged, message: divergenceMessage(step: state.globalStep + 1, epoch: epoch + 1, lr: lr))
+                }
+                // on_nan "skip_batch": no update; the step still counts.
+                state.skippedBatches += 1
+                onEvent(.message("step \(state.globalStep + 1): NaN/Inf loss or gradient, batch skipped (training.on_nan)"))
+            } else {
+                // 5. gradient norm (pre-clip) and clipping
+                let logging = (state.globalStep + 1) % logEvery == 0
+                var gradNorm: Double? = nil
+                var transform = GradientTransform(clipValue: reg.clipValue, l2: reg.l2, l1: reg.l1)
+                if reg.clipNorm != nil || logging {
+                    let norm = model.store.gradientNorm()
+                    gradNorm = norm
+                    if let c = reg.clipNorm, norm > Double(c) { transform.scale = Float(Double(c) / (norm + 1e-6)) }
+                }
+                // 6. optimizer step (+ max-norm constraint)
+                optimizer.step(model.store, lr: lr, transform: transform)
+                if let c = reg.maxNorm { applyMaxNorm(model.store, c) }
+                // 7. metrics and the steps.csv row
+                state.epochLossSum += result.lossSum
+                state.epochCorrect += result.correct
+                state.epochSeen += b
+                state.logLossSum += result.lossSum
+                state.logCount += b
+                if logging {
+                    files?.appendStep(step: state.globalStep + 1, epoch: epoch + 1, lr: lr,
+                                      loss: state.logLossSum / Double(max(state.logCount, 1)), gradNorm: gradNorm)
+                    state.logLossSum = 0; state.logCount = 0
+                }
             }
-            // 6. optimizer step (+ max-norm constraint)
-            optimizer.step(model.store, lr: lr, transform: transform)
-            if let c = reg.maxNorm { applyMaxNorm(model.store, c) }
-            globalStep += 1
-            // 7. metrics and the steps.csv row
-            lossSum += result.lossSum
-            correct += result.correct
-            seen += b
-            logLossSum += result.lossSum
-            logCount += b
-            if logging {
-                files?.appendStep(step: globalStep, epoch: epoch + 1, lr: lr, loss: logLossSum / Double(logCount), gradNorm: gradNorm)
-                logLossSum = 0; logCount = 0
-            }
-            onEvent(.step(epoch: epoch + 1, stepInEpoch: s + 1, stepsPerEpoch: steps, loss: lossSum / Double(seen)))
+            state.globalStep += 1
+            state.stepInEpoch += 1
+            state.lastLR = lr
+            state.samplesTrained += b
+            state.trainSeconds += Clock.now() - t0
+            onEvent(.step(epoch: epoch + 1, stepInEpoch: state.stepInEpoch, stepsPerEpoch: steps,
+                          loss: state.epochLossSum / Double(max(state.epochSeen, 1))))
             let sig = pendingSignal()
             if sig != 0 {
-                return EpochResult(loss: lossSum / Double(seen), accuracy: classification ? Double(correct) / Double(seen) : nil,
-                                   samples: seen, seconds: Clock.now() - t0, lastLR: lr,
-                                   failure: (.interrupted, "interrupted by signal \(sig) at step \(globalStep)", sig))
+                return Failure(reason: .interrupted, message: "interrupted by signal \(sig) at step \(state.globalStep)", signal: sig)
+            }
+            if let every = checkpointEvery, state.globalStep % every == 0, state.stepInEpoch < steps {
+                saveCheckpoint(files)
             }
         }
-        return EpochResult(loss: lossSum / Double(max(seen, 1)), accuracy: classification ? Double(correct) / Double(max(seen, 1)) : nil,
-                           samples: seen, seconds: Clock.now() - t0, lastLR: lr, failure: nil)
+        return nil
     }
 
     /// Mean loss and accuracy (nil for regression) of `split` in evaluation mode.
@@ -245,6 +265,55 @@ public final class Trainer {
     func divergenceMessage(step: Int, epoch: Int, lr: Float) -> String {
         "training diverged: the loss became NaN or infinite at step \(step) (epoch \(epoch), lr \(lr)). "
             + "A learning rate that is too high is the usual cause: try a lower optimizer.lr (e.g. \(lr / 10)), "
-            + "a warmup (schedule.warmup_epochs) or gradient clipping (regularization.clip.norm)."
+            + "a warmup (schedule.warmup_epochs) or gradient clipping (regularization.clip.norm). "
+            + "The last checkpoint (end of epoch \(state.epochsDone)) is kept."
+    }
+
+    // MARK: - Checkpoints
+
+    /// The checkpoint of the current state.
+    public func checkpoint() -> Checkpoint {
+        var buffers: [String: [Float]] = [:]
+        for (name, s) in optimizer.stateBuffers {
+            buffers[name] = Array(UnsafeBufferPointer(start: s.base, count: s.capacity))
+        }
+        var rngs: [String: [UInt64]] = ["shuffle": shuffleRNG.state]
+        for l in model.layers { if let r = l.randomState { rngs[l.name] = r } }
+        return Checkpoint(state: state, parameters: model.store.snapshot(), optimizerStep: optimizer.stepCount,
+                          optimizerBuffers: buffers, bestParameters: bestSnapshot, order: order, randomStates: rngs,
+                          threads: threads, config: config.resolved)
+    }
+
+    private func saveCheckpoint(_ files: RunFiles?) {
+        guard let files else { return }
+        do { try checkpoint().write(to: files.directory) } catch {
+            onEvent(.message("warning: could not write the checkpoint: \(error)"))
+        }
+    }
+
+    /// Continues from a checkpoint of the same config; nil when it does not fit this model.
+    public func restore(_ c: Checkpoint) -> String? {
+        guard c.parameters.count == model.store.count else {
+            return "the checkpoint has \(c.parameters.count) parameters, the model \(model.store.count)"
+        }
+        guard c.order.count == order.count else {
+            return "the checkpoint's epoch has \(c.order.count) training examples, the data now \(order.count)"
+        }
+        for (name, s) in optimizer.stateBuffers {
+            guard let values = c.optimizerBuffers[name], values.count == s.capacity else {
+                return "the checkpoint lacks optimizer state \(name) of the right size"
+            }
+            values.withUnsafeBufferPointer { s.base.update(from: $0.baseAddress!, count: values.count) }
+        }
+        model.store.restore(c.parameters)
+        optimizer.stepCount = c.optimizerStep
+        bestSnapshot = c.bestParameters
+        order = c.order
+        if let s = c.randomStates["shuffle"] { shuffleRNG = Xoshiro256(state: s) }
+        for l in model.layers where l.randomState != nil {
+            if let s = c.randomStates[l.name] { l.randomState = s }
+        }
+        state = c.state
+        return nil
     }
 }
