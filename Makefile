@@ -7,7 +7,7 @@ SWIFT ?= swift
 BIN := .build/release/nntrain
 PACKAGES := libopenblas-dev zlib1g-dev pkg-config
 
-.PHONY: all setup build run test data bench lint clean help
+.PHONY: all setup build run test data bench fuzz lint clean help
 
 all: build
 
@@ -42,8 +42,14 @@ run: build
 
 # Unit tests plus end-to-end tests of the release binary (CLITests run $(BIN)).
 test: build
-	NNTRAIN_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --parallel --num-workers 2 2>&1 | tee .build/test.log; \
-	  status=$${PIPESTATUS[0]}; exit $$status
+	NNTRAIN_BIN=$(CURDIR)/$(BIN) $(SWIFT) test
+
+# A longer run of the hostile-input and kill -9 tests (random seed unless FUZZ_SEED is set).
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: build
+	NNTRAIN_BIN=$(CURDIR)/$(BIN) NNTRAIN_FUZZ_SEED=$(FUZZ_SEED) NNTRAIN_FUZZ_CONFIGS=3000 NNTRAIN_FUZZ_DATA_ROUNDS=20 \
+	  NNTRAIN_KILL_LOOPS=100 NNTRAIN_KILL_SEED=$(FUZZ_SEED) \
+	  $(SWIFT) test --filter 'malformed|corrupt|kill|Corpus|theData'
 
 data:
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then echo "Fashion-MNIST is installed at /usr/share/datasets/fashion-mnist"; \

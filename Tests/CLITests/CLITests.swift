@@ -22,10 +22,16 @@ struct RunOutput {
 }
 
 /// Runs nntrain with `args` in the repository root; optionally sends `signal` after `delay` s.
-func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0) throws -> RunOutput {
+func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0,
+             memoryLimitKB: Int? = nil, timeout: Double? = nil) throws -> RunOutput {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
+    if let kb = memoryLimitKB {
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ulimit -v \(kb); exec \"$0\" \"$@\"", binary] + args
+    } else {
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+    }
     p.currentDirectoryURL = URL(fileURLWithPath: root)
     var env = ProcessInfo.processInfo.environment
     env["NNTRAIN_THREADS"] = "1"
@@ -37,6 +43,10 @@ func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0) th
     if let signal {
         Thread.sleep(forTimeInterval: delay)
         kill(p.processIdentifier, signal)
+    }
+    if let timeout {
+        let pid = p.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { kill(pid, SIGKILL) }
     }
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
@@ -139,6 +149,11 @@ func read(_ path: String) throws -> String { String(decoding: try FileIO.read(pa
     // 3: data errors
     let missing = try nntrain(["run", "configs/quickstart.json", "--set", "data.train.images=/nonexistent.gz", "--out", dir])
     #expect(missing.status == 3 && missing.stderr.contains("/nonexistent.gz"), "\(missing.stderr)")
+    let gz = try FileIO.read(root + "data/fashion-mnist-subset/train-images-idx3-ubyte.gz")
+    let truncated = dir + "-truncated.gz"
+    try FileIO.writeAtomically(truncated, Array(gz.prefix(gz.count / 3)))
+    let corrupt = try nntrain(["run", "configs/quickstart.json", "--set", "data.train.images=\(truncated)", "--out", dir])
+    #expect(corrupt.status == 3 && corrupt.stderr.contains("\(truncated): gzip data is truncated"), "\(corrupt.stderr)")
     // 4: divergence, with the summary saying so
     let div = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--force", "--quiet",
                            "--set", "optimizer={\"type\": \"sgd\", \"lr\": 1e30}"])

@@ -57,10 +57,11 @@ func corruptIDXIsADataError(bytes: [UInt8], fragment: String) {
     }
 }
 
+/// Writes `text` to a fresh file (tests run in parallel: every call gets its own name).
 func writeTemp(_ name: String, _ text: String) throws -> String {
-    let dir = scratchDirectory("csv")
+    let dir = scratchPath("files")
     try FileIO.makeDirectories(dir)
-    let path = dir + "/" + name
+    let path = dir + "/\(UInt64.random(in: 0...UInt64.max))-" + name
     try FileIO.writeAtomically(path, text: text)
     return path
 }

@@ -27,7 +27,7 @@ enum CSVReader {
             lineNumbers.append(n + 1)
         }
         guard !rows.isEmpty else { throw DataError(file: path, "contains no rows") }
-        let hasHeader = header ?? rows[0].contains { Float($0) == nil }
+        let hasHeader = header ?? rows[0].contains { !isDecimal($0) || Float($0) == nil }
         if hasHeader { rows.removeFirst(); lineNumbers.removeFirst() }
         guard let width = rows.first?.count else { throw DataError(file: path, "contains a header but no data rows") }
         guard width >= 2 else { throw DataError(file: path, "line \(lineNumbers[0]): expected a label column and at least one feature, found \(width) column") }
@@ -45,7 +45,7 @@ enum CSVReader {
             }
             var k = 0
             for (c, field) in row.enumerated() {
-                guard let v = Float(field), v.isFinite else {
+                guard isDecimal(field), let v = Float(field), v.isFinite else {
                     throw DataError(file: path, "line \(lineNumbers[i]), column \(c + 1): expected a number, got \(JSONValue.quote(String(field.prefix(30))))")
                 }
                 if c == label {
@@ -65,4 +65,9 @@ enum CSVReader {
         return Dataset(storage: .floats(values), storedScale: 1, count: rows.count, sampleShape: [features],
                        targets: targets, classCount: task == .classification ? maxLabel + 1 : nil, origin: path)
     }
+}
+
+/// A plain decimal number: digits, sign, point and exponent only (no hex, inf or nan).
+func isDecimal(_ s: Substring) -> Bool {
+    !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E || $0 == 0x45 || $0 == 0x65 }
 }
