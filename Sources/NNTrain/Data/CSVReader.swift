@@ -1,8 +1,8 @@
 import NNCore
 
 /// Numeric CSV: one example per row, one column holding the label (class index) or the
-/// regression target, the rest features. A first row with any non-numeric field is a header
-/// (unless `header` says otherwise). Blank lines are skipped; quotes around fields are removed.
+/// regression target, the rest features. A first row whose fields are mostly not numbers is a
+/// header (unless `header` says otherwise). Blank lines are skipped; quotes around fields are removed.
 enum CSVReader {
     static func load(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8, task: Task, maxClasses: Int) throws(DataError) -> Dataset {
         let bytes: [UInt8]
@@ -27,7 +27,10 @@ enum CSVReader {
             lineNumbers.append(n + 1)
         }
         guard !rows.isEmpty else { throw DataError(file: path, "contains no rows") }
-        let hasHeader = header ?? rows[0].contains { !isDecimal($0) || Float($0) == nil }
+        // Auto-detect: a first row of mostly non-numbers is a header; one with a few bad
+        // fields is a data row with errors (reported below), not a header.
+        let nonNumeric = rows[0].filter { !isDecimal($0) || Float($0) == nil }.count
+        let hasHeader = header ?? (nonNumeric * 2 > rows[0].count)
         if hasHeader { rows.removeFirst(); lineNumbers.removeFirst() }
         guard let width = rows.first?.count else { throw DataError(file: path, "contains a header but no data rows") }
         guard width >= 2 else { throw DataError(file: path, "line \(lineNumbers[0]): expected a label column and at least one feature, found \(width) column") }
