@@ -92,6 +92,11 @@ public enum FileIO {
             unlink(tmp)
             throw FileError(path: path, reason: reason)
         }
+        // Make the rename itself durable (a power cut after this keeps the new file).
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     public static func writeAtomically(_ path: String, text: String) throws(FileError) {

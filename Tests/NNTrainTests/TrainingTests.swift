@@ -51,6 +51,7 @@ func curvesWithoutSeconds(_ dir: String) throws -> [String] {
     }
     let summary = try JSONValue.parse(try FileIO.read(scratchPath("diverge") + "/summary.json"))
     #expect(summary["stop_reason"] == .string("diverged"))
+    #expect(summary["diverged_at_step"] == .number(2))  // lr 1e30 blows up the first update; step 2 sees it
 }
 
 @Test func earlyStoppingStopsAndRestoresTheBestWeights() throws {

@@ -36,6 +36,7 @@ public struct Checkpoint {
             ("optimizer_step", String(optimizerStep)),
             ("threads", String(threads)),
             ("config", config.serialized(indent: 0)),
+            ("config_hash", configHash(config)),
         ])
         try FileIO.makeDirectories(directory + "/checkpoint")
         try FileIO.writeAtomically(Checkpoint.path(in: directory), bytes)
@@ -95,4 +96,13 @@ func configForComparison(_ c: JSONValue) -> JSONValue {
     training.removeAll { $0.0 == "epochs" }
     top[i].1 = .object(training)
     return .object(top)
+}
+
+/// FNV-1a (64-bit) of the config as compared on resume (without `training.epochs`), in hex.
+public func configHash(_ config: JSONValue) -> String {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in configForComparison(config).serialized(indent: 0).utf8 {
+        h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+    }
+    return String(h, radix: 16)
 }

@@ -216,6 +216,7 @@ public enum Experiment {
             ("skipped_batches", .number(Double(outcome.skippedBatches))),
             ("stop_reason", .string(outcome.stopReason.rawValue)),
             ("message", outcome.message.map { .string($0) } ?? .null),
+            ("diverged_at_step", outcome.stopReason == .diverged ? .number(Double(trainer.globalStep + 1)) : .null),
             ("final_loss", num(last?.loss)),
             ("final_accuracy", num(last?.accuracy)),
             ("seconds", .number((outcome.seconds * 1000).rounded() / 1000)),
