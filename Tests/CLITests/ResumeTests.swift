@@ -2,8 +2,10 @@ import Foundation
 import NNCore
 import Testing
 
-/// The settings of every resume test: quickstart, 12 epochs, a checkpoint every 5 steps.
-let resumeSettings = ["--quiet", "--set", "training.epochs=12", "--set", "training.checkpoint_every_steps=5"]
+/// The settings of every resume test: quickstart, 12 epochs (NNTRAIN_KILL_EPOCHS for
+/// `make fuzz`), a checkpoint every 5 steps.
+let resumeSettings = ["--quiet", "--set", "training.epochs=\(ProcessInfo.processInfo.environment["NNTRAIN_KILL_EPOCHS"] ?? "12")",
+                      "--set", "training.checkpoint_every_steps=5"]
 
 /// curves.csv without its `seconds` column, steps.csv and model.safetensors of a run.
 struct RunFingerprint: Equatable {
@@ -56,14 +58,17 @@ func expectIntact(_ dir: String, _ context: String) throws {
     var rng = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["NNTRAIN_KILL_SEED"] ?? "") ?? 2026)
     let kills = Int(ProcessInfo.processInfo.environment["NNTRAIN_KILL_LOOPS"] ?? "") ?? 10
     var finished = false
+    var killed = 0
+    defer { print("kill -9 loop: \(killed) kills, then a resume to the end; every file intact, result equal: see expectations") }
     for k in 0..<kills {
         let started = FileManager.default.fileExists(atPath: dir + "/config.json")
         let args = started ? ["run", "--resume", dir] + resumeSettings : ["run", "configs/quickstart.json", "--out", dir, "--force"] + resumeSettings
-        let delay = 0.05 + Double(rng.next() % 1000) / 1000 * 0.5
+        let delay = 0.03 + Double(rng.next() % 1000) / 1000 * 0.3
         let r = try nntrain(args, signal: SIGKILL, after: delay)
         try expectIntact(dir, "after kill \(k) at \(delay) s")
         if r.status == 0 { finished = true; break }
         #expect(r.status == 128 + SIGKILL, "kill \(k): \(r.stderr)")
+        killed += 1
     }
     if !finished {
         let r = try nntrain(["run", "--resume", dir] + resumeSettings)
