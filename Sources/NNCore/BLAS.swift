@@ -79,3 +79,34 @@ public func symmetricEigen(_ matrix: [Float], n: Int) -> (values: [Float], vecto
     guard info == 0 else { return nil }
     return (w, a)
 }
+
+/// The Q factor of the QR decomposition of a row-major `rows × cols` matrix with
+/// rows ≥ cols (LAPACK `sgeqrf` + `sorgqr`), its columns' signs fixed so R has a positive
+/// diagonal (as `torch.nn.init.orthogonal_`). Returns a row-major `rows × cols` matrix with
+/// orthonormal columns, or nil when LAPACK fails.
+public func orthonormalColumns(_ a: [Float], rows m: Int, cols n: Int) -> [Float]? {
+    precondition(m >= n && a.count == m * n, "orthonormalColumns: need rows >= cols and rows·cols values")
+    var col = [Float](repeating: 0, count: m * n)  // column-major copy
+    for i in 0..<m { for j in 0..<n { col[i + j * m] = a[i * n + j] } }
+    var mm = Int32(m), nn = Int32(n), kk = Int32(n), lda = Int32(m), info: Int32 = 0
+    var tau = [Float](repeating: 0, count: n)
+    var query: Float = 0
+    var lwork: Int32 = -1
+    sgeqrf_(&mm, &nn, &col, &lda, &tau, &query, &lwork, &info)
+    guard info == 0 else { return nil }
+    lwork = max(1, Int32(query))
+    var work = [Float](repeating: 0, count: Int(lwork))
+    sgeqrf_(&mm, &nn, &col, &lda, &tau, &work, &lwork, &info)
+    guard info == 0 else { return nil }
+    let signs: [Float] = (0..<n).map { col[$0 + $0 * m] < 0 ? -1 : 1 }
+    lwork = -1
+    sorgqr_(&mm, &nn, &kk, &col, &lda, &tau, &query, &lwork, &info)
+    guard info == 0 else { return nil }
+    lwork = max(1, Int32(query))
+    work = [Float](repeating: 0, count: Int(lwork))
+    sorgqr_(&mm, &nn, &kk, &col, &lda, &tau, &work, &lwork, &info)
+    guard info == 0 else { return nil }
+    var q = [Float](repeating: 0, count: m * n)
+    for i in 0..<m { for j in 0..<n { q[i * n + j] = col[i + j * m] * signs[j] } }
+    return q
+}

@@ -76,11 +76,13 @@ public func checkGradients(of layer: any Layer, input: Tensor, h: Float = 1e-2, 
 
 /// Checks a loss's gradient (of the batch mean) against finite differences on the outputs.
 public func checkGradients(of lossFunction: any Loss, output: Tensor, targets: [Float], h: Float = 1e-2) -> GradientReport {
-    let batch = output.shape[0]
     let grad = Tensor(zeros: output.shape)
     targets.withUnsafeBufferPointer { t in _ = lossFunction.evaluate(output, targets: t.baseAddress!, gradient: grad) }
     func loss() -> Double {
-        targets.withUnsafeBufferPointer { t in lossFunction.evaluate(output, targets: t.baseAddress!, gradient: nil).lossSum / Double(batch) }
+        targets.withUnsafeBufferPointer { t in
+            let r = lossFunction.evaluate(output, targets: t.baseAddress!, gradient: nil)
+            return r.lossSum / r.weightSum
+        }
     }
     var report = GradientReport()
     for i in 0..<output.count {

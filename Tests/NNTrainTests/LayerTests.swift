@@ -9,7 +9,11 @@ func makeDense(_ act: Activation, bias: Bool = true, seed: UInt64 = 1) -> Dense 
                  initialization: .xavierUniform(gain: 1), rng: &rng)
 }
 
-@Test(arguments: [Activation.linear, .relu, .sigmoid, .tanh])
+let allActivations: [Activation] = [.linear, .relu, .sigmoid, .tanh, .leakyReLU(alpha: 0.1), .elu(alpha: 1.3),
+                                    .softplus(beta: 1, threshold: 20), .softplus(beta: 2, threshold: 3),
+                                    .gelu(tanhApproximation: false), .gelu(tanhApproximation: true), .silu]
+
+@Test(arguments: allActivations)
 func denseMatchesFiniteDifferences(activation: Activation) {
     let layer = makeDense(activation)
     let report = checkGradients(of: layer, input: randomTensor([4, 5], seed: 2))
@@ -24,7 +28,7 @@ func denseMatchesFiniteDifferences(activation: Activation) {
     #expect(report.worstError < 1e-3, "\(report)")
 }
 
-@Test(arguments: [Activation.relu, .sigmoid, .tanh])
+@Test(arguments: allActivations)
 func activationLayerMatchesFiniteDifferences(activation: Activation) {
     let layer = ActivationLayer(name: "act", activation: activation, inputShape: [6])
     let report = checkGradients(of: layer, input: randomTensor([3, 6], seed: 5, low: -3, high: 3))
@@ -100,7 +104,7 @@ final class WrongDense: Layer {
         let m = s.reduce(0, +) / Double(s.count)
         return (s.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(s.count)).squareRoot()
     }
-    InitSpec.heNormal(fanOut: false).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
+    InitSpec.heNormal().fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     #expect(abs(std(w) - (2.0 / 300).squareRoot()) < 0.002)
     InitSpec.xavierUniform(gain: 1).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     let a = Float((6.0 / 700).squareRoot())
@@ -110,4 +114,101 @@ final class WrongDense: Layer {
     #expect(abs(std(w) - (1.0 / 300).squareRoot()) < 0.002)
     InitSpec.constant(0.5).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     #expect(w.scalars.allSatisfy { $0 == 0.5 })
+}
+
+@Test(arguments: [false, true])
+func preluMatchesFiniteDifferencesIncludingItsSlope(perChannel: Bool) {
+    let layer = PReLU(name: "p", inputShape: [3, 2, 2], perChannel: perChannel, initial: 0.25)
+    #expect(layer.slope.value.count == (perChannel ? 3 : 1))
+    let report = checkGradients(of: layer, input: randomTensor([2, 3, 2, 2], seed: 11))
+    #expect(report.worstError < 1e-3, "\(report)")
+    #expect(report.checked >= 24 + (perChannel ? 3 : 1) - 2)
+}
+
+@Test func rreluUsesRandomSlopesInTrainingAndTheMeanInEvaluation() {
+    let layer = RReLU(name: "r", inputShape: [1000], lower: 0.1, upper: 0.3, rng: Xoshiro256(seed: 1, stream: .dropout))
+    layer.allocate(maxBatch: 1)
+    let x = Tensor(shape: [1, 1000], scalars: [Float](repeating: -1, count: 1000))
+    let eval = layer.forward(x, mode: .evaluation).scalars
+    #expect(eval.allSatisfy { abs($0 + 0.2) < 1e-6 })
+    let train = layer.forward(x, mode: .training).scalars
+    #expect(train.allSatisfy { $0 <= -0.1 && $0 >= -0.3 })
+    #expect(Set(train).count > 900)
+    // Backward uses the same slopes: d(a·x)/dx = a = −y for x = −1.
+    let dx = layer.backward(Tensor(shape: [1, 1000], scalars: [Float](repeating: 1, count: 1000)), needsInputGradient: true)!.scalars
+    for i in 0..<1000 { #expect(dx[i] == -train[i]) }
+    let pos = Tensor(shape: [1, 1000], scalars: [Float](repeating: 2, count: 1000))
+    #expect(layer.forward(pos, mode: .training).scalars.allSatisfy { $0 == 2 })
+}
+
+@Test func maxoutMatchesFiniteDifferences() {
+    var rng = Xoshiro256(seed: 4, stream: .initialization)
+    let layer = Maxout(name: "m", inFeatures: 5, units: 3, pieces: 3, initialization: .xavierUniform(gain: 1), rng: &rng)
+    let report = checkGradients(of: layer, input: randomTensor([4, 5], seed: 6))
+    #expect(report.worstError < 1e-3, "\(report)")
+    #expect(report.skipped <= report.checked / 5, "\(report)")
+}
+
+@Test func maxoutTakesTheLargestPiece() {
+    var rng = Xoshiro256(seed: 4, stream: .initialization)
+    let layer = Maxout(name: "m", inFeatures: 1, units: 2, pieces: 2, initialization: .zeros, rng: &rng)
+    _ = ParameterStore(layer.parameters)
+    layer.weight.value.copy(from: Tensor(shape: [4, 1], scalars: [1, -1, 2, 0.5]))
+    layer.allocate(maxBatch: 2)
+    let y = layer.forward(Tensor(shape: [2, 1], scalars: [3, -2]), mode: .training)
+    #expect(y.scalars == [3, 6, 2, -1])  // max(3, −3), max(6, 1.5); max(−2, 2), max(−4, −1)
+}
+
+@Test func activationsMatchTorchValuesAndGradients() throws {
+    let ref = try loadTorchReference()["activations"]!
+    let x = floats(ref["x"])
+    let cases: [(String, Activation)] = [
+        ("relu", .relu), ("sigmoid", .sigmoid), ("tanh", .tanh), ("leaky_relu_0.1", .leakyReLU(alpha: 0.1)),
+        ("elu_1.3", .elu(alpha: 1.3)), ("softplus", .softplus(beta: 1, threshold: 20)),
+        ("softplus_2_3", .softplus(beta: 2, threshold: 3)), ("gelu", .gelu(tanhApproximation: false)),
+        ("gelu_tanh", .gelu(tanhApproximation: true)), ("silu", .silu),
+    ]
+    for (name, f) in cases {
+        let expected = ref["functions"]![name]!
+        let layer = ActivationLayer(name: name, activation: f, inputShape: [x.count])
+        layer.allocate(maxBatch: 1)
+        let y = layer.forward(Tensor(shape: [1, x.count], scalars: x), mode: .training)
+        let dx = layer.backward(Tensor(shape: [1, x.count], scalars: [Float](repeating: 1, count: x.count)), needsInputGradient: true)!
+        for i in 0..<x.count {
+            #expect(abs(y.scalars[i] - floats(expected["y"])[i]) <= 1e-5 * max(1, abs(floats(expected["y"])[i])), "\(name)(\(x[i]))")
+            #expect(abs(dx.scalars[i] - floats(expected["dy"])[i]) <= 1e-5, "\(name)'(\(x[i])): \(dx.scalars[i]) vs \(floats(expected["dy"])[i])")
+        }
+    }
+}
+
+@Test func orthogonalInitGivesOrthonormalRowsOrColumns() {
+    for (rows, cols) in [(64, 32), (32, 64), (50, 50)] {
+        var rng = Xoshiro256(seed: 3, stream: .initialization)
+        let w = Tensor(zeros: [rows, cols])
+        InitSpec.orthogonal(gain: 1).fill(w, fanIn: cols, fanOut: rows, rng: &rng)
+        // WᵀW = I (rows ≥ cols) or WWᵀ = I (rows < cols).
+        let g = rows >= cols ? matmul(w, w, transposeA: true) : matmul(w, w, transposeB: true)
+        let n = min(rows, cols)
+        for i in 0..<n { for j in 0..<n { #expect(abs(g.scalars[i * n + j] - (i == j ? 1 : 0)) < 1e-4) } }
+    }
+}
+
+@Test func heAndUniformRecipesFollowTheirFormulas() {
+    var rng = Xoshiro256(seed: 9, stream: .initialization)
+    let w = Tensor(zeros: [400, 300])
+    func std(_ t: Tensor) -> Double {
+        let s = t.scalars.map(Double.init)
+        let m = s.reduce(0, +) / Double(s.count)
+        return (s.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(s.count)).squareRoot()
+    }
+    InitSpec.heNormal(fanOut: true, negativeSlope: 0.2).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
+    #expect(abs(std(w) - (2.0 / (1.04 * 400)).squareRoot()) < 0.002)
+    InitSpec.heUniform(fanOut: false, negativeSlope: 0).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
+    #expect(w.scalars.allSatisfy { abs($0) <= Float((6.0 / 300).squareRoot()) })
+    InitSpec.uniformFanIn.fill(w, fanIn: 300, fanOut: 400, rng: &rng)
+    #expect(w.scalars.allSatisfy { abs($0) <= 1 / Float(300).squareRoot() })
+    InitSpec.xavierUniform(gain: nil).fill(w, fanIn: 300, fanOut: 400, activation: .sigmoid, rng: &rng)
+    #expect(abs(std(w) - 4 * (2.0 / 700).squareRoot()) < 0.005)
+    InitSpec.normal(mean: 0, std: 0.01).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
+    #expect(abs(std(w) - 0.01) < 0.0002)
 }

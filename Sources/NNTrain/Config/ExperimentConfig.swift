@@ -37,7 +37,7 @@ public struct ExperimentConfig: Sendable {
         let seed = UInt64(r.int("seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
         let threads = r.optionalInt("threads", check: .closed(1, 1024))
         let data = DataConfig(r.object("data"), baseDirectory: baseDirectory)
-        let model = ModelConfig(r.object("model"))
+        let model = ModelConfig(r.object("model"), baseDirectory: baseDirectory)
         let loss = LossConfig(r.object("loss"))
         let optimizer = OptimizerConfig(r.object("optimizer"))
         let schedule = ScheduleConfig(r.object("schedule"))
@@ -53,6 +53,9 @@ public struct ExperimentConfig: Sendable {
         }
         if let es = training.earlyStopping, es.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
             diag.error("$.training.early_stopping.monitor", "\(es.monitor) needs validation data: set data.validation_split > 0 or data.validation")
+        }
+        if schedule.kind == .reduceOnPlateau, schedule.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
+            diag.error("$.schedule.monitor", "\(schedule.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }
         if schedule.warmupEpochs >= training.epochs && schedule.warmupEpochs > 0 {
             diag.warning("$.schedule.warmup_epochs", "warmup lasts \(schedule.warmupEpochs) epochs, the whole run of \(training.epochs)")

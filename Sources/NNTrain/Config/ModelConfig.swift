@@ -1,20 +1,81 @@
 import NNCore
 
-/// An element-wise nonlinearity, fused into the layer before it where possible.
-public enum Activation: String, Sendable, Equatable, CaseIterable {
+/// An element-wise nonlinearity, fused into the layer before it where possible (torch.nn names).
+public enum Activation: Sendable, Equatable, CustomStringConvertible {
     case linear, relu, sigmoid, tanh
+    /// x for x > 0, αx otherwise (torch LeakyReLU, α = `alpha`, default 0.01).
+    case leakyReLU(alpha: Float)
+    /// x for x > 0, α(eˣ − 1) otherwise (torch ELU, default α = 1).
+    case elu(alpha: Float)
+    /// (1/β)·log(1 + e^(βx)), or x where βx > threshold (torch Softplus, β = 1, threshold 20).
+    case softplus(beta: Float, threshold: Float)
+    /// x·Φ(x) (exact, with erf) or its tanh approximation (torch GELU `approximate`).
+    case gelu(tanhApproximation: Bool)
+    /// x·σ(x), a.k.a. swish (torch SiLU).
+    case silu
 
-    static let names = Activation.allCases.map(\.rawValue)
+    static let names = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu", "silu", "swish"]
 
-    /// Reads `"relu"` or `{"type": "relu"}` at `key` of `r`.
+    public var name: String {
+        switch self {
+        case .linear: return "linear"
+        case .relu: return "relu"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .leakyReLU: return "leaky_relu"
+        case .elu: return "elu"
+        case .softplus: return "softplus"
+        case .gelu: return "gelu"
+        case .silu: return "silu"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .leakyReLU(let a): return "leaky_relu(\(a))"
+        case .elu(let a): return "elu(\(a))"
+        case .softplus(let b, let t): return b == 1 && t == 20 ? "softplus" : "softplus(β=\(b))"
+        case .gelu(let t): return t ? "gelu(tanh)" : "gelu"
+        default: return name
+        }
+    }
+
+    /// True when the derivative needs the input, not only the output.
+    var needsInput: Bool {
+        switch self {
+        case .softplus, .gelu, .silu: return true
+        default: return false
+        }
+    }
+
+    /// Reads `"relu"` or `{"type": "leaky_relu", "alpha": 0.01}` at `key` of `r`.
     static func read(_ r: ObjectReader, _ key: String, default def: Activation) -> Activation {
         if case .object? = r.raw(key) {
             let o = r.object(key)
-            let t = o.choice("type", names, default: nil)
-            o.finish()
-            return t.flatMap(Activation.init(rawValue:)) ?? def
+            defer { o.finish() }
+            guard let t = o.choice("type", names, default: nil) else { return def }
+            return make(t, o)
         }
-        return r.choice(key, names, default: def.rawValue).flatMap(Activation.init(rawValue:)) ?? def
+        guard let t = r.choice(key, names, default: def.name) else { return def }
+        let a = make(t, ObjectReader(path: r.childPath(key), value: nil, diagnostics: r.diagnostics))
+        r.record(key, .string(t))
+        return a
+    }
+
+    /// The activation named `type`, its parameters read from `o` (defaults when absent).
+    static func make(_ type: String, _ o: ObjectReader) -> Activation {
+        switch type {
+        case "relu": return .relu
+        case "sigmoid": return .sigmoid
+        case "tanh": return .tanh
+        case "leaky_relu": return .leakyReLU(alpha: o.float("alpha", default: 0.01, check: .closed(0, 1)))
+        case "elu": return .elu(alpha: o.float("alpha", default: 1, check: .positive))
+        case "softplus": return .softplus(beta: o.float("beta", default: 1, check: .positive),
+                                          threshold: o.float("threshold", default: 20, check: .positive))
+        case "gelu": return .gelu(tanhApproximation: o.choice("approximate", ["none", "tanh"], default: "none") == "tanh")
+        case "silu", "swish": return .silu
+        default: return .linear
+        }
     }
 }
 
@@ -24,14 +85,22 @@ public enum InitSpec: Sendable, Equatable {
     case constant(Float)
     case normal(mean: Float, std: Float)
     case uniform(low: Float, high: Float)
-    case xavierUniform(gain: Float)
-    case xavierNormal(gain: Float)
-    case heUniform(fanOut: Bool)
-    case heNormal(fanOut: Bool)
+    /// U(−1/√fan_in, 1/√fan_in): the "±1/√n" recipe (and PyTorch's default for Linear).
+    case uniformFanIn
+    /// gain nil = "auto": 4 for sigmoid layers, 1 otherwise (the variance-scaling table).
+    case xavierUniform(gain: Float?)
+    case xavierNormal(gain: Float?)
+    /// gain √(2/(1 + a²)) for leaky slope a (0 for ReLU).
+    case heUniform(fanOut: Bool, negativeSlope: Float)
+    case heNormal(fanOut: Bool, negativeSlope: Float)
     case lecunNormal
+    /// A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, times gain.
+    case orthogonal(gain: Float)
 
     static let names = ["zeros", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal",
-                        "he_uniform", "he_normal", "lecun_normal"]
+                        "he_uniform", "he_normal", "lecun_normal", "orthogonal"]
+
+    public static func heNormal() -> InitSpec { .heNormal(fanOut: false, negativeSlope: 0) }
 
     /// Reads `"he_normal"` or `{"type": "normal", "std": 0.01}`.
     static func read(_ r: ObjectReader, _ key: String, default def: InitSpec?) -> InitSpec? {
@@ -52,36 +121,56 @@ public enum InitSpec: Sendable, Equatable {
         guard let type else { o?.finish(); return def }
         let spec: InitSpec
         let p = o ?? ObjectReader(path: r.childPath(key), value: nil, diagnostics: r.diagnostics)
+        func gain() -> Float? {
+            if case .string? = p.raw("gain") {
+                _ = p.choice("gain", ["auto"], default: "auto")
+                return nil
+            }
+            return p.has("gain") ? p.float("gain", default: 1, check: .positive) : { p.record("gain", .string("auto")); return nil }()
+        }
+        func fanOut() -> Bool { p.choice("mode", ["fan_in", "fan_out"], default: "fan_in") == "fan_out" }
         switch type {
         case "zeros": spec = .zeros
         case "constant": spec = .constant(p.float("value", default: 0))
         case "normal": spec = .normal(mean: p.float("mean", default: 0), std: p.float("std", default: 0.01, check: .positive))
         case "uniform":
-            let a = p.float("a", default: -0.05), b = p.float("b", default: 0.05)
-            if b <= a { r.diagnostics.error(p.childPath("b"), "expected number > a (\(a)), got \(b)") }
-            spec = .uniform(low: a, high: b)
-        case "xavier_uniform": spec = .xavierUniform(gain: p.float("gain", default: 1, check: .positive))
-        case "xavier_normal": spec = .xavierNormal(gain: p.float("gain", default: 1, check: .positive))
-        case "he_uniform": spec = .heUniform(fanOut: p.choice("mode", ["fan_in", "fan_out"], default: "fan_in") == "fan_out")
-        case "he_normal": spec = .heNormal(fanOut: p.choice("mode", ["fan_in", "fan_out"], default: "fan_in") == "fan_out")
+            if case .string? = p.raw("bound") {
+                _ = p.choice("bound", ["fan_in"], default: "fan_in")
+                spec = .uniformFanIn
+            } else {
+                let a = p.float("a", default: -0.05), b = p.float("b", default: 0.05)
+                if b <= a { r.diagnostics.error(p.childPath("b"), "expected number > a (\(a)), got \(b)") }
+                spec = .uniform(low: a, high: b)
+            }
+        case "xavier_uniform": spec = .xavierUniform(gain: gain())
+        case "xavier_normal": spec = .xavierNormal(gain: gain())
+        case "he_uniform": spec = .heUniform(fanOut: fanOut(), negativeSlope: p.float("negative_slope", default: 0, check: .nonNegative))
+        case "he_normal": spec = .heNormal(fanOut: fanOut(), negativeSlope: p.float("negative_slope", default: 0, check: .nonNegative))
+        case "orthogonal": spec = .orthogonal(gain: p.float("gain", default: 1, check: .positive))
         default: spec = .lecunNormal
         }
         p.finish()
-        if o == nil { r.record(key, .string(type)) }
+        if o == nil { r.record(key, spec.resolved) }
         return spec
     }
 
     var resolved: JSONValue {
+        func obj(_ t: String, _ pairs: [(String, JSONValue)]) -> JSONValue { .object([("type", .string(t))] + pairs) }
+        func g(_ x: Float?) -> JSONValue { x.map { .number(Double($0)) } ?? .string("auto") }
         switch self {
         case .zeros: return .string("zeros")
-        case .constant(let v): return .object([("type", .string("constant")), ("value", .number(Double(v)))])
-        case .normal(let m, let s): return .object([("type", .string("normal")), ("mean", .number(Double(m))), ("std", .number(Double(s)))])
-        case .uniform(let a, let b): return .object([("type", .string("uniform")), ("a", .number(Double(a))), ("b", .number(Double(b)))])
-        case .xavierUniform(let g): return .object([("type", .string("xavier_uniform")), ("gain", .number(Double(g)))])
-        case .xavierNormal(let g): return .object([("type", .string("xavier_normal")), ("gain", .number(Double(g)))])
-        case .heUniform(let f): return .object([("type", .string("he_uniform")), ("mode", .string(f ? "fan_out" : "fan_in"))])
-        case .heNormal(let f): return .object([("type", .string("he_normal")), ("mode", .string(f ? "fan_out" : "fan_in"))])
+        case .constant(let v): return obj("constant", [("value", .number(Double(v)))])
+        case .normal(let m, let s): return obj("normal", [("mean", .number(Double(m))), ("std", .number(Double(s)))])
+        case .uniform(let a, let b): return obj("uniform", [("a", .number(Double(a))), ("b", .number(Double(b)))])
+        case .uniformFanIn: return obj("uniform", [("bound", .string("fan_in"))])
+        case .xavierUniform(let x): return obj("xavier_uniform", [("gain", g(x))])
+        case .xavierNormal(let x): return obj("xavier_normal", [("gain", g(x))])
+        case .heUniform(let f, let a):
+            return obj("he_uniform", [("mode", .string(f ? "fan_out" : "fan_in")), ("negative_slope", .number(Double(a)))])
+        case .heNormal(let f, let a):
+            return obj("he_normal", [("mode", .string(f ? "fan_out" : "fan_in")), ("negative_slope", .number(Double(a)))])
         case .lecunNormal: return .string("lecun_normal")
+        case .orthogonal(let x): return obj("orthogonal", [("gain", .number(Double(x)))])
         }
     }
 
@@ -94,31 +183,81 @@ public enum InitSpec: Sendable, Equatable {
     }
 }
 
+/// Options every layer with weights takes.
+public struct LayerOptions: Sendable, Equatable {
+    /// Weight initialisation (nil: the model's default).
+    public var initialization: InitSpec?
+    /// Initial value of every bias.
+    public var biasInit: Float = 0
+    /// Frozen: the optimizer never changes this layer's parameters.
+    public var freeze = false
+    /// Multiplier of the learning rate for this layer's parameters.
+    public var lrMultiplier: Float = 1
+
+    static func read(_ r: ObjectReader, hasBias: Bool) -> LayerOptions {
+        var o = LayerOptions()
+        o.initialization = InitSpec.read(r, "init", default: nil)
+        if hasBias { o.biasInit = r.float("bias_init", default: 0) }
+        o.freeze = r.bool("freeze", default: false)
+        o.lrMultiplier = r.float("lr_mult", default: 1, check: .nonNegative)
+        return o
+    }
+}
+
 /// One entry of `model.layers`.
 public enum LayerSpec: Sendable, Equatable {
     case flatten
-    case dense(units: Int, activation: Activation, init: InitSpec?, bias: Bool)
+    case dense(units: Int, activation: Activation, bias: Bool, options: LayerOptions)
     case dropout(rate: Float)
     case activation(Activation)
+    /// Learnable leaky slope (torch PReLU): one slope, or one per channel/feature.
+    case prelu(perChannel: Bool, initial: Float, options: LayerOptions)
+    /// Randomised leaky ReLU (torch RReLU): slope ~ U(lower, upper) per element in training,
+    /// (lower + upper)/2 in evaluation.
+    case rrelu(lower: Float, upper: Float)
+    /// Maxout (Goodfellow et al. 2013): `units` outputs, each the max of `pieces` linear units.
+    case maxout(units: Int, pieces: Int, options: LayerOptions)
 
-    static let types = ["flatten", "dense", "dropout", "relu", "sigmoid", "tanh"]
+    static let activationTypes = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu", "silu", "swish"]
+    static let types = ["flatten", "dense", "dropout", "activation", "prelu", "rrelu", "maxout"] + activationTypes
 
     static func read(_ r: ObjectReader) -> LayerSpec? {
         defer { r.finish() }
         guard let type = r.choice("type", types, default: nil) else { return nil }
+        func units() -> Int {
+            let u = r.int("units", default: 1, check: .closed(1, 1_048_576))
+            if !r.has("units") { r.diagnostics.error(r.childPath("units"), "missing required key (expected integer >= 1)") }
+            return u
+        }
         switch type {
         case "flatten": return .flatten
         case "dense":
-            let units = r.int("units", default: 0, check: .closed(1, 1_048_576))
-            if !r.has("units") { r.diagnostics.error(r.childPath("units"), "missing required key (expected integer >= 1)") }
+            let u = units()
             let act = Activation.read(r, "activation", default: .linear)
-            let ini = InitSpec.read(r, "init", default: nil)
             let bias = r.bool("bias", default: true)
-            return .dense(units: units, activation: act, init: ini, bias: bias)
+            return .dense(units: u, activation: act, bias: bias, options: LayerOptions.read(r, hasBias: bias))
         case "dropout":
             return .dropout(rate: r.float("rate", default: 0.5, check: .halfOpen(0, 1)))
+        case "activation":
+            return .activation(Activation.read(r, "activation", default: .relu))
+        case "prelu":
+            let per = r.choice("slopes", ["shared", "per_channel"], default: "shared") == "per_channel"
+            let initial = r.float("init_slope", default: 0.25, check: .closed(-10, 10))
+            var o = LayerOptions()
+            o.freeze = r.bool("freeze", default: false)
+            o.lrMultiplier = r.float("lr_mult", default: 1, check: .nonNegative)
+            return .prelu(perChannel: per, initial: initial, options: o)
+        case "rrelu":
+            let lower = r.float("lower", default: 1.0 / 8, check: .closed(0, 1))
+            let upper = r.float("upper", default: 1.0 / 3, check: .closed(0, 1))
+            if upper < lower { r.diagnostics.error(r.childPath("upper"), "expected number >= lower (\(lower)), got \(upper)") }
+            return .rrelu(lower: lower, upper: upper)
+        case "maxout":
+            let u = units()
+            let k = r.int("pieces", default: 2, check: .closed(2, 64))
+            return .maxout(units: u, pieces: k, options: LayerOptions.read(r, hasBias: true))
         default:
-            return .activation(Activation(rawValue: type) ?? .relu)
+            return .activation(Activation.make(type, r))
         }
     }
 
@@ -127,7 +266,18 @@ public enum LayerSpec: Sendable, Equatable {
         case .flatten: return "flatten"
         case .dense: return "dense"
         case .dropout: return "dropout"
-        case .activation(let a): return a.rawValue
+        case .activation(let a): return a.description
+        case .prelu: return "prelu"
+        case .rrelu: return "rrelu"
+        case .maxout: return "maxout"
+        }
+    }
+
+    /// The options of a layer with weights (nil for the others).
+    public var options: LayerOptions? {
+        switch self {
+        case .dense(_, _, _, let o), .prelu(_, _, let o), .maxout(_, _, let o): return o
+        default: return nil
         }
     }
 }
@@ -137,8 +287,12 @@ public struct ModelConfig: Sendable, Equatable {
     public var input: [Int]
     public var initialization: InitSpec
     public var layers: [LayerSpec]
+    /// A safetensors file (e.g. an earlier run's model.safetensors) whose tensors replace the
+    /// initial weights of the layers with the same names (`from_layers`: only those indices).
+    public var from: String? = nil
+    public var fromLayers: [Int]? = nil
 
-    init(_ r: ObjectReader) {
+    init(_ r: ObjectReader, baseDirectory: String) {
         let inputD = r.doubles("input", default: nil, check: .closed(1, 16_777_216))
         if inputD == nil && !r.has("input") {
             r.diagnostics.error(r.childPath("input"), "missing required key (expected the per-sample input shape, e.g. [784] or [1, 28, 28])")
@@ -150,7 +304,12 @@ public struct ModelConfig: Sendable, Equatable {
         } else if inputD?.contains(where: { $0 != $0.rounded() }) == true {
             r.diagnostics.error(r.childPath("input"), "expected integers")
         }
-        initialization = InitSpec.read(r, "init", default: .heNormal(fanOut: false)) ?? .heNormal(fanOut: false)
+        initialization = InitSpec.read(r, "init", default: .heNormal()) ?? .heNormal()
+        if let f = r.string("from", default: nil) {
+            from = resolvePath(f, baseDirectory)
+            r.record("from", .string(from!))
+        }
+        if let layers = r.doubles("from_layers", default: nil, check: .atLeast(0)) { fromLayers = layers.map { Int($0) } }
         var specs: [LayerSpec] = []
         var readers: [ObjectReader] = []
         if let items = r.array("layers", required: true) {

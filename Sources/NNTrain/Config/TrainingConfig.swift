@@ -4,19 +4,35 @@ import NNCore
 public struct LossConfig: Sendable, Equatable {
     public enum Kind: String, Sendable { case crossEntropy = "cross_entropy", mse }
     public var kind: Kind
-    /// Cross-entropy target = (1 − ε)·one_hot + ε/C (PyTorch `label_smoothing`).
+    /// Cross-entropy target: 1 − ε on the label, ε/(K − 1) on each other class.
     public var labelSmoothing: Float
+    public enum ClassWeights: Sendable, Equatable { case none, balanced, given([Float]) }
+    /// Weights of each class's samples in the loss (torch `weight=`; "balanced": N/(K·n_c)).
+    public var classWeights: ClassWeights = .none
 
     init(_ r: ObjectReader) {
         kind = Kind(rawValue: r.choice("type", ["cross_entropy", "mse"], default: "cross_entropy") ?? "") ?? .crossEntropy
         labelSmoothing = kind == .crossEntropy ? r.float("label_smoothing", default: 0, check: .halfOpen(0, 1)) : 0
+        switch r.raw("class_weights") {
+        case nil, .null?:
+            r.record("class_weights", .null)
+        case .string?:
+            if r.choice("class_weights", ["balanced"], default: nil) != nil { classWeights = .balanced }
+        default:
+            if let w = r.doubles("class_weights", default: nil, check: .nonNegative) {
+                if w.isEmpty || !w.contains(where: { $0 > 0 }) {
+                    r.diagnostics.error(r.childPath("class_weights"), "expected at least one weight > 0")
+                }
+                classWeights = .given(w.map(Float.init))
+            }
+        }
         r.finish()
     }
 }
 
 /// `optimizer`: torch.optim's update rules; `weight_decay` is decoupled (AdamW-style).
 public struct OptimizerConfig: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case sgd, adam, adamw }
+    public enum Kind: String, Sendable, CaseIterable { case sgd, adam, adamw, nadam, adagrad, rmsprop, adadelta }
     public var kind: Kind
     public var lr: Float
     public var momentum: Float = 0
@@ -26,11 +42,18 @@ public struct OptimizerConfig: Sendable, Equatable {
     public var eps: Float = 1e-8
     public var amsgrad = false
     public var weightDecay: Float = 0
+    public var momentumDecay: Float = 0.004
+    public var lrDecay: Float = 0
+    public var initialAccumulator: Float = 0
+    public var alpha: Float = 0.99
+    public var centered = false
+    public var rho: Float = 0.9
 
     public static func == (a: OptimizerConfig, b: OptimizerConfig) -> Bool {
         a.kind == b.kind && a.lr == b.lr && a.momentum == b.momentum && a.dampening == b.dampening
             && a.nesterov == b.nesterov && a.betas == b.betas && a.eps == b.eps && a.amsgrad == b.amsgrad
-            && a.weightDecay == b.weightDecay
+            && a.weightDecay == b.weightDecay && a.momentumDecay == b.momentumDecay && a.lrDecay == b.lrDecay
+            && a.initialAccumulator == b.initialAccumulator && a.alpha == b.alpha && a.centered == b.centered && a.rho == b.rho
     }
 
     public init(kind: Kind, lr: Float) { self.kind = kind; self.lr = lr }
@@ -46,57 +69,34 @@ public struct OptimizerConfig: Sendable, Equatable {
             if nesterov && (momentum <= 0 || dampening != 0) {
                 r.diagnostics.error(r.childPath("nesterov"), "Nesterov momentum requires momentum > 0 and dampening 0 (as torch.optim.SGD)")
             }
-        case .adam, .adamw:
-            lr = r.float("lr", default: 0.001, check: .positive)
+        case .adam, .adamw, .nadam:
+            lr = r.float("lr", default: kind == .nadam ? 0.002 : 0.001, check: .positive)
             if let b = r.doubles("betas", default: [0.9, 0.999], count: 2, check: .halfOpen(0, 1)) {
                 betas = (Float(b[0]), Float(b[1]))
             }
             eps = r.float("eps", default: 1e-8, check: .positive)
-            amsgrad = r.bool("amsgrad", default: false)
+            if kind == .nadam {
+                momentumDecay = r.float("momentum_decay", default: 0.004, check: .nonNegative)
+            } else {
+                amsgrad = r.bool("amsgrad", default: false)
+            }
+        case .adagrad:
+            lr = r.float("lr", default: 0.01, check: .positive)
+            lrDecay = r.float("lr_decay", default: 0, check: .nonNegative)
+            initialAccumulator = r.float("initial_accumulator_value", default: 0, check: .nonNegative)
+            eps = r.float("eps", default: 1e-10, check: .positive)
+        case .rmsprop:
+            lr = r.float("lr", default: 0.01, check: .positive)
+            alpha = r.float("alpha", default: 0.99, check: .halfOpen(0, 1))
+            eps = r.float("eps", default: 1e-8, check: .positive)
+            momentum = r.float("momentum", default: 0, check: .halfOpen(0, 1))
+            centered = r.bool("centered", default: false)
+        case .adadelta:
+            lr = r.float("lr", default: 1.0, check: .positive)
+            rho = r.float("rho", default: 0.9, check: .halfOpen(0, 1))
+            eps = r.float("eps", default: 1e-6, check: .positive)
         }
         weightDecay = r.float("weight_decay", default: kind == .adamw ? 0.01 : 0, check: .closed(0, 1))
-        r.finish()
-    }
-}
-
-/// `schedule`: the learning rate as a function of the epoch, with optional linear warmup.
-public struct ScheduleConfig: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case constant, step, multistep, exponential, cosine }
-    public var kind: Kind
-    public var stepSize = 1
-    public var gamma: Float = 0.1
-    public var milestones: [Int] = []
-    public var tMax: Int? = nil
-    public var etaMin: Float = 0
-    public var warmupEpochs = 0
-    public var warmupStartFactor: Float = 0
-
-    public init(kind: Kind) { self.kind = kind }
-
-    init(_ r: ObjectReader) {
-        kind = Kind(rawValue: r.choice("type", Kind.allCases.map(\.rawValue), default: "constant") ?? "") ?? .constant
-        switch kind {
-        case .constant: break
-        case .step:
-            stepSize = r.int("step_size", default: 10, check: .atLeast(1))
-            gamma = r.float("gamma", default: 0.1, check: .positive)
-        case .multistep:
-            let ms = r.doubles("milestones", default: [], check: .atLeast(1)) ?? []
-            milestones = ms.map { Int($0) }
-            if zip(milestones, milestones.dropFirst()).contains(where: { $0 >= $1 }) || ms.contains(where: { $0 != $0.rounded() }) {
-                r.diagnostics.error(r.childPath("milestones"), "expected increasing epoch numbers, got \(milestones)")
-            }
-            gamma = r.float("gamma", default: 0.1, check: .positive)
-        case .exponential:
-            gamma = r.float("gamma", default: 0.95, check: .positive)
-        case .cosine:
-            tMax = r.optionalInt("T_max", check: .atLeast(1))
-            etaMin = r.float("eta_min", default: 0, check: .nonNegative)
-        }
-        warmupEpochs = r.int("warmup_epochs", default: 0, check: .closed(0, 1_000_000))
-        if warmupEpochs > 0 {
-            warmupStartFactor = r.float("warmup_start_factor", default: 0, check: .halfOpen(0, 1))
-        } else { _ = r.raw("warmup_start_factor") }
         r.finish()
     }
 }

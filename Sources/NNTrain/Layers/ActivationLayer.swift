@@ -9,6 +9,7 @@ public final class ActivationLayer: Layer {
     private var output: BatchBuffer!
     private var inputGrad: BatchBuffer!
     private var lastOutput: Tensor?
+    private var lastInput: Tensor?
 
     public init(name: String, activation: Activation, inputShape: [Int]) {
         self.name = name
@@ -25,6 +26,7 @@ public final class ActivationLayer: Layer {
         let y = output.view(batch: input.shape[0])
         ActivationKernels.apply(activation, input.pointer, y.pointer, count: y.count)
         lastOutput = y
+        lastInput = input
         return y
     }
 
@@ -32,7 +34,8 @@ public final class ActivationLayer: Layer {
         guard needsInputGradient else { return nil }
         guard let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let dx = inputGrad.view(batch: y.shape[0])
-        ActivationKernels.backward(activation, y: y.pointer, dy: outputGrad.pointer, dx: dx.pointer, count: y.count)
+        ActivationKernels.backward(activation, x: lastInput.map { UnsafePointer($0.pointer) }, y: y.pointer,
+                                   dy: outputGrad.pointer, dx: dx.pointer, count: y.count)
         return dx
     }
 }

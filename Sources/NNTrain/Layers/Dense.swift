@@ -16,19 +16,23 @@ public final class Dense: Layer {
 
     private var output: BatchBuffer!
     private var inputGrad: BatchBuffer!
+    /// The pre-activation, kept only for activations whose derivative needs it (GELU, SiLU, softplus).
+    private var preActivation: BatchBuffer?
     private var lastInput: Tensor?
     private var lastOutput: Tensor?
 
     public init(name: String, inFeatures: Int, outFeatures: Int, activation: Activation = .linear,
-                useBias: Bool = true, initialization: InitSpec, rng: inout Xoshiro256) {
+                useBias: Bool = true, initialization: InitSpec, biasInit: Float = 0, rng: inout Xoshiro256) {
         self.name = name
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.activation = activation
         let w = Tensor(zeros: [outFeatures, inFeatures])
-        initialization.fill(w, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
+        initialization.fill(w, fanIn: inFeatures, fanOut: outFeatures, activation: activation, rng: &rng)
         weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outFeatures)
-        bias = useBias ? Parameter(name: name + ".bias", value: Tensor(zeros: [outFeatures]), decays: false) : nil
+        let b = Tensor(zeros: [outFeatures])
+        b.fill(biasInit)
+        bias = useBias ? Parameter(name: name + ".bias", value: b, decays: false) : nil
         outputShape = Shape([outFeatures])
     }
 
@@ -37,6 +41,7 @@ public final class Dense: Layer {
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample([outFeatures]), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inFeatures]), maxBatch: maxBatch)
+        if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample([outFeatures]), maxBatch: maxBatch) }
     }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
@@ -45,7 +50,8 @@ public final class Dense: Layer {
         let y = output.view(batch: batch)
         gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weight.value.pointer, y.pointer)
         ActivationKernels.biasActivate(y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
-                                       rows: batch, cols: outFeatures, activation)
+                                       rows: batch, cols: outFeatures, activation,
+                                       pre: preActivation?.view(batch: batch).pointer)
         lastInput = input
         lastOutput = y
         return y
@@ -55,7 +61,8 @@ public final class Dense: Layer {
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let batch = x.shape[0]
         let dz = outputGrad.pointer  // dL/d(pre-activation), computed in place
-        ActivationKernels.backward(activation, y: y.pointer, dy: dz, dx: dz, count: batch * outFeatures)
+        ActivationKernels.backward(activation, x: preActivation.map { UnsafePointer($0.view(batch: batch).pointer) },
+                                   y: y.pointer, dy: dz, dx: dz, count: batch * outFeatures)
         if let bias {
             let db = bias.grad.pointer
             db.update(repeating: 0, count: outFeatures)

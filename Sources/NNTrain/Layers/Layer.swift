@@ -14,6 +14,8 @@ public final class Parameter {
     public let decays: Bool
     /// For max-norm: the value is `[rows, count/rows]` and each row is one unit's fan-in.
     public let rows: Int
+    /// Learning-rate multiplier (`lr_mult`); 0 freezes the parameter (`freeze`).
+    public var lrScale: Float = 1
 
     public init(name: String, value: Tensor, decays: Bool, rows: Int = 1) {
         self.name = name

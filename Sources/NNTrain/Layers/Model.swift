@@ -33,17 +33,29 @@ public final class Model {
         for (i, spec) in config.layers.enumerated() {
             let name = "layers.\(i)"
             let layer: any Layer
+            // A layer's own stream (dropout masks, RReLU slopes): seed, stream kind and index.
+            let ownStream = Xoshiro256(seed: seed, streamID: RandomStream.dropout.rawValue << 32 | UInt64(i))
             switch spec {
             case .flatten:
                 layer = Flatten(name: name, inputShape: shape)
-            case let .dense(units, act, ini, bias):
+            case let .dense(units, act, bias, o):
                 layer = Dense(name: name, inFeatures: shape.reduce(1, *), outFeatures: units, activation: act,
-                              useBias: bias, initialization: ini ?? config.initialization, rng: &rng)
+                              useBias: bias, initialization: o.initialization ?? config.initialization,
+                              biasInit: o.biasInit, rng: &rng)
             case .dropout(let rate):
-                let stream = Xoshiro256(seed: seed, streamID: RandomStream.dropout.rawValue << 32 | UInt64(i))
-                layer = Dropout(name: name, rate: rate, inputShape: shape, rng: stream)
+                layer = Dropout(name: name, rate: rate, inputShape: shape, rng: ownStream)
             case .activation(let a):
                 layer = ActivationLayer(name: name, activation: a, inputShape: shape)
+            case let .prelu(perChannel, initial, _):
+                layer = PReLU(name: name, inputShape: shape, perChannel: perChannel, initial: initial)
+            case let .rrelu(lower, upper):
+                layer = RReLU(name: name, inputShape: shape, lower: lower, upper: upper, rng: ownStream)
+            case let .maxout(units, pieces, o):
+                layer = Maxout(name: name, inFeatures: shape.reduce(1, *), units: units, pieces: pieces,
+                               initialization: o.initialization ?? config.initialization, biasInit: o.biasInit, rng: &rng)
+            }
+            if let o = spec.options {
+                for p in layer.parameters { p.lrScale = o.freeze ? 0 : o.lrMultiplier }
             }
             shape = layer.outputShape.dims
             layers.append(layer)

@@ -15,6 +15,8 @@ public final class ParameterStore {
         public var count: Int
         public var decays: Bool
         public var rows: Int
+        /// Learning-rate multiplier; 0 means frozen (the optimizer skips the segment).
+        public var lrScale: Float
     }
     public let segments: [Segment]
 
@@ -31,7 +33,7 @@ public final class ParameterStore {
             v.copy(from: p.value)
             p.value = v
             p.grad = Tensor(viewing: grads, offset: offset, shape: p.value.shape)
-            segs.append(Segment(offset: offset, count: v.count, decays: p.decays, rows: p.rows))
+            segs.append(Segment(offset: offset, count: v.count, decays: p.decays, rows: p.rows, lrScale: p.lrScale))
             offset += v.count
         }
         segments = segs

@@ -32,7 +32,7 @@ public struct GradientTransform: Sendable, Equatable {
         guard needsPrepass else { return }
         let w = store.values.base, g = store.grads.base
         let k = scale, v = clipValue ?? .infinity
-        for seg in store.segments {
+        for seg in store.segments where seg.lrScale > 0 {
             let l1 = seg.decays ? self.l1 : 0
             for i in seg.offset..<(seg.offset + seg.count) {
                 let x = min(max(g[i] * k, -v), v)
@@ -60,6 +60,14 @@ extension OptimizerConfig {
             return SGD(count: parameterCount, momentum: momentum, dampening: dampening, nesterov: nesterov, weightDecay: weightDecay)
         case .adam, .adamw:
             return Adam(count: parameterCount, beta1: betas.0, beta2: betas.1, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad)
+        case .nadam:
+            return NAdam(count: parameterCount, beta1: betas.0, beta2: betas.1, eps: eps, momentumDecay: momentumDecay, weightDecay: weightDecay)
+        case .adagrad:
+            return Adagrad(count: parameterCount, lrDecay: lrDecay, initialAccumulator: initialAccumulator, eps: eps, weightDecay: weightDecay)
+        case .rmsprop:
+            return RMSprop(count: parameterCount, alpha: alpha, eps: eps, momentum: momentum, centered: centered, weightDecay: weightDecay)
+        case .adadelta:
+            return Adadelta(count: parameterCount, rho: rho, eps: eps, weightDecay: weightDecay)
         }
     }
 }
@@ -88,7 +96,8 @@ public final class SGD: Optimizer {
         let w = store.values.base, gr = store.grads.base, buf = velocity.base
         let mu = momentum, damp = 1 - dampening
         transform.prepare(store)
-        for seg in store.segments {
+        for seg in store.segments where seg.lrScale > 0 {
+            let lr = lr * seg.lrScale
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
             let l2: Float = seg.decays ? transform.l2 : 0
             let range = seg.offset..<(seg.offset + seg.count)
@@ -143,11 +152,12 @@ public final class Adam: Optimizer {
         stepCount += 1
         let t = Double(stepCount)
         let bc1 = 1 - pow(Double(beta1), t), bc2 = 1 - pow(Double(beta2), t)
-        let stepSize = Float(Double(lr) / bc1)
         let invSqrtBC2 = Float(1 / bc2.squareRoot())
         let w = store.values.base, gr = store.grads.base, mp = m.base, vp = v.base, vm = vMax.base
         transform.prepare(store)
-        for seg in store.segments {
+        for seg in store.segments where seg.lrScale > 0 {
+            let lr = lr * seg.lrScale
+            let stepSize = Float(Double(lr) / bc1)
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
             let l2: Float = seg.decays ? transform.l2 : 0
             let range = seg.offset..<(seg.offset + seg.count)
@@ -163,7 +173,7 @@ public final class Adam: Optimizer {
 /// (Keras MaxNorm on a Dense kernel; Srivastava et al. 2014 with dropout).
 public func applyMaxNorm(_ store: ParameterStore, _ c: Float) {
     let w = store.values.base
-    for seg in store.segments where seg.decays && seg.rows > 0 {
+    for seg in store.segments where seg.decays && seg.rows > 0 && seg.lrScale > 0 {
         let cols = seg.count / seg.rows
         for r in 0..<seg.rows {
             let row = w + seg.offset + r * cols

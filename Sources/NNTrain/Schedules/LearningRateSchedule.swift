@@ -8,15 +8,25 @@ import Darwin
 
 /// The learning rate as a pure function of (epoch, step): printable and testable.
 ///
-/// With `warmup_epochs` W > 0 and S steps per epoch, global step s < W·S uses
-/// `lr = base · (f + (1 − f)·(s + 1)/(W·S))` (f = `warmup_start_factor`); afterwards the main
-/// schedule runs on t = epoch − W, so it starts from its peak when the warmup ends:
-/// - constant: `base`
-/// - step: `base · gamma^⌊t / step_size⌋` (torch StepLR)
-/// - multistep: `base · gamma^(number of milestones ≤ t)` (torch MultiStepLR)
-/// - exponential: `base · gamma^t` (torch ExponentialLR)
-/// - cosine: `eta_min + (base − eta_min)·(1 + cos(π·t/T))/2`, T = `T_max` (default: epochs − W)
-///   (torch CosineAnnealingLR stepped once per epoch; as there, past T the rate rises again)
+/// lr below is `optimizer.lr`. With `warmup_epochs` W > 0 and S steps per epoch, global step
+/// s < W·S uses `lr · (f + (1 − f)·(s + 1)/(W·S))` (f = `warmup_start_factor`); afterwards the
+/// schedule runs on t = epoch − W (and s' = s − W·S), so it starts from its peak:
+/// - constant: `lr`
+/// - step: `lr · γ^⌊t/step_size⌋` (StepLR); multistep: `lr · γ^#{milestones ≤ t}` (MultiStepLR)
+/// - linear: `lr · (a + (b − a)·min(t, τ)/τ)`, a = start_factor, b = end_factor, τ = total_iters
+///   (default: the epochs after warmup) (LinearLR)
+/// - exponential: `lr · γᵗ` (ExponentialLR); inverse_time: `lr / (1 + β·t)`;
+///   natural_exp: `lr · e^(−β·t)` (β = decay_rate)
+/// - cosine: `η + (lr − η)(1 + cos(π·t/T))/2`, T = T_max (CosineAnnealingLR)
+/// - cosine_restarts: the same within each period; periods T₀, T₀·T_mult, … (SGDR,
+///   CosineAnnealingWarmRestarts, stepped per epoch)
+/// - cyclic: per step, `lr + (max_lr − lr)·max(0, 1 − x)·scale`, x = |s'/u − 2c + 1|,
+///   c = ⌊1 + s'/(2u)⌋, u = step_size_up (default 2 epochs); scale 1 (triangular),
+///   1/2^(c−1) (triangular2) or γ^s' (exp_range) (CyclicLR)
+/// - one_cycle: per step over the whole run, from max_lr/div_factor up to max_lr (= `lr`) for
+///   pct_start of the steps, then down to max_lr/(div_factor·final_div_factor), cosine or
+///   linear (OneCycleLR)
+/// - reduce_on_plateau: `lr` times the factor the trainer keeps (ReduceLROnPlateau)
 public struct LearningRateSchedule: Sendable, Equatable {
     public var config: ScheduleConfig
     public var baseLR: Float
@@ -32,31 +42,109 @@ public struct LearningRateSchedule: Sendable, Equatable {
 
     /// Learning rate for the step `step` (0-based, counted over the whole run) of `epoch` (0-based).
     public func learningRate(epoch: Int, step: Int) -> Float {
-        let warmupSteps = config.warmupEpochs * stepsPerEpoch
+        let c = config
+        let warmupSteps = c.warmupEpochs * stepsPerEpoch
         if step < warmupSteps {
-            let f = Double(config.warmupStartFactor)
+            let f = Double(c.warmupStartFactor)
             return Float(Double(baseLR) * (f + (1 - f) * Double(step + 1) / Double(warmupSteps)))
         }
-        let t = max(0, epoch - config.warmupEpochs)
-        let base = Double(baseLR), gamma = Double(config.gamma)
-        switch config.kind {
-        case .constant:
+        let t = max(0, epoch - c.warmupEpochs)
+        let s = step - warmupSteps
+        let base = Double(baseLR), gamma = Double(c.gamma)
+        let mainEpochs = max(1, epochs - c.warmupEpochs)
+        switch c.kind {
+        case .constant, .reduceOnPlateau:
             return baseLR
         case .step:
-            return Float(base * pow(gamma, Double(t / config.stepSize)))
+            return Float(base * pow(gamma, Double(t / c.stepSize)))
         case .multistep:
-            return Float(base * pow(gamma, Double(config.milestones.filter { $0 <= t }.count)))
+            return Float(base * pow(gamma, Double(c.milestones.filter { $0 <= t }.count)))
+        case .linear:
+            let tau = Double(c.totalIters ?? mainEpochs)
+            let a = Double(c.startFactor), b = Double(c.endFactor)
+            return Float(base * (a + (b - a) * min(Double(t), tau) / tau))
         case .exponential:
             return Float(base * pow(gamma, Double(t)))
+        case .inverseTime:
+            return Float(base / (1 + Double(c.decayRate) * Double(t)))
+        case .naturalExp:
+            return Float(base * exp(-Double(c.decayRate) * Double(t)))
         case .cosine:
-            let T = Double(config.tMax ?? max(1, epochs - config.warmupEpochs))
-            let floor = Double(config.etaMin)
+            let T = Double(c.tMax ?? mainEpochs)
+            let floor = Double(c.etaMin)
             return Float(floor + (base - floor) * (1 + cos(Double.pi * Double(t) / T)) / 2)
+        case .cosineRestarts:
+            var tCur = t, tI = c.t0
+            while tCur >= tI { tCur -= tI; tI *= c.tMult }
+            let floor = Double(c.etaMin)
+            return Float(floor + (base - floor) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2)
+        case .cyclic:
+            let u = Double(c.stepSizeUp ?? 2 * stepsPerEpoch)
+            let it = Double(s)
+            let cycle = (1 + it / (2 * u)).rounded(.down)
+            let x = abs(it / u - 2 * cycle + 1)
+            let scale: Double
+            switch c.cyclicMode {
+            case .triangular: scale = 1
+            case .triangular2: scale = 1 / pow(2, cycle - 1)
+            case .expRange: scale = pow(gamma, it)
+            }
+            return Float(base + (Double(c.maxLR) - base) * max(0, 1 - x) * scale)
+        case .oneCycle:
+            return oneCycle(step: s, total: mainEpochs * stepsPerEpoch)
         }
+    }
+
+    /// torch.optim.lr_scheduler.OneCycleLR with max_lr = `lr`.
+    func oneCycle(step: Int, total: Int) -> Float {
+        let c = config
+        let maxLR = Double(baseLR)
+        let initial = maxLR / Double(c.divFactor)
+        let minLR = initial / Double(c.finalDivFactor)
+        let pct = Double(c.pctStart), n = Double(total)
+        let phases: [(end: Double, from: Double, to: Double)] = c.threePhase
+            ? [(pct * n - 1, initial, maxLR), (2 * pct * n - 2, maxLR, initial), (n - 1, initial, minLR)]
+            : [(pct * n - 1, initial, maxLR), (n - 1, maxLR, minLR)]
+        var start = 0.0
+        let x = Double(min(step, total - 1))
+        for (i, p) in phases.enumerated() {
+            if x <= p.end || i == phases.count - 1 {
+                let f = p.end > start ? (x - start) / (p.end - start) : 1
+                if c.linearAnneal { return Float((p.to - p.from) * f + p.from) }
+                return Float(p.to + (p.from - p.to) / 2 * (cos(Double.pi * f) + 1))
+            }
+            start = p.end
+        }
+        return Float(minLR)
     }
 
     /// The rate at the first step of an epoch (what `validate` previews).
     public func learningRate(atEpochStart epoch: Int) -> Float {
         learningRate(epoch: epoch, step: epoch * stepsPerEpoch)
+    }
+}
+
+/// torch.optim.lr_scheduler.ReduceLROnPlateau (mode by metric: losses min, accuracies max;
+/// threshold_mode "rel"): after each epoch, a value better than best·(1 ∓ threshold) resets the
+/// count of bad epochs; more than `patience` bad epochs multiply the rate by `factor` (not
+/// below `min_lr`) and start `cooldown` epochs in which bad epochs are not counted.
+public struct PlateauState: Sendable, Equatable {
+    public var scale: Double = 1
+    public var best: Double? = nil
+    public var badEpochs = 0
+    public var cooldownLeft = 0
+
+    public mutating func update(_ value: Double, config c: ScheduleConfig, baseLR: Float) {
+        let maximize = c.monitor.hasSuffix("accuracy")
+        let better = best.map { maximize ? value > $0 * (1 + c.threshold) : value < $0 * (1 - c.threshold) } ?? true
+        if better { best = value; badEpochs = 0 } else { badEpochs += 1 }
+        if cooldownLeft > 0 { cooldownLeft -= 1; badEpochs = 0 }
+        if badEpochs > c.patience {
+            let lr = Double(baseLR) * scale
+            let newLR = max(lr * Double(c.factor), Double(c.minLR))
+            if lr - newLR > 1e-8 { scale = newLR / Double(baseLR) }
+            cooldownLeft = c.cooldown
+            badEpochs = 0
+        }
     }
 }

@@ -168,12 +168,71 @@ public enum Experiment {
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
         let model = Model(config: config.model, seed: config.seed)
+        if let from = config.model.from {
+            let n = try loadPretrained(model, from: from, layers: config.model.fromLayers)
+            options.onEvent(.message("loaded \(n) tensors from \(from)"))
+        }
         let trainer = Trainer(config: config, model: model, train: train, validation: validation, test: test,
                               preprocessor: preprocessor)
         trainer.onEvent = options.onEvent
         trainer.pendingSignal = options.pendingSignal
         trainer.threads = threads
+        trainer.loss.classWeights = try classWeights(config, train: train, classes: model.outputShape.reduce(1, *))
         return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
+    }
+
+    /// Copies the tensors of a safetensors file into the parameters with the same names
+    /// (only those of `layers` when given). Returns how many were loaded.
+    public static func loadPretrained(_ model: Model, from path: String, layers: [Int]?) throws(RunError) -> Int {
+        let entries: [Safetensors.Entry]
+        do {
+            entries = try Safetensors.decode(try FileIO.read(path)).entries
+        } catch let e as FileError {
+            throw .data(DataError(file: path, e.reason))
+        } catch {
+            throw .data(DataError(file: path, "is not a safetensors file (\(error))"))
+        }
+        let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let wanted = layers.map { Set($0.map { "layers.\($0)" }) }
+        var loaded = 0
+        var errors: [String] = []
+        for p in model.parameters {
+            let layer = String(p.name[..<(p.name.lastIndex(of: ".") ?? p.name.endIndex)])
+            if let wanted, !wanted.contains(layer) { continue }
+            guard let e = byName[p.name] else {
+                if wanted != nil { errors.append("$.model.from_layers: \(path) has no tensor \(p.name)") }
+                continue
+            }
+            guard e.dtype == .f32, e.shape == p.value.shape.dims else {
+                errors.append("$.model.from: \(p.name) has shape \(e.shape) in \(path), the model's is \(p.value.shape.dims)")
+                continue
+            }
+            e.values.withUnsafeBufferPointer { p.value.pointer.update(from: $0.baseAddress!, count: e.values.count) }
+            loaded += 1
+        }
+        if !errors.isEmpty { throw .config(errors) }
+        if loaded == 0 { throw .config(["$.model.from: no tensor of \(path) matches a parameter name of this model (layers.N.weight, layers.N.bias)"]) }
+        return loaded
+    }
+
+    /// The loss's class weights: given, or "balanced" = N/(K·n_c) over the training split.
+    static func classWeights(_ config: ExperimentConfig, train: DataSplit, classes: Int) throws(RunError) -> [Float]? {
+        switch config.loss.classWeights {
+        case .none:
+            return nil
+        case .given(let w):
+            guard config.data.task == .classification else { throw .config(["$.loss.class_weights: class weights need data.task \"classification\""]) }
+            guard w.count == classes else {
+                throw .config(["$.loss.class_weights: expected \(classes) weights (one per output class), got \(w.count)"])
+            }
+            return w
+        case .balanced:
+            guard config.data.task == .classification else { throw .config(["$.loss.class_weights: class weights need data.task \"classification\""]) }
+            var counts = [Int](repeating: 0, count: classes)
+            for i in train.indices { counts[min(classes - 1, Int(train.dataset.targets[Int(i)]))] += 1 }
+            let n = Double(train.count)
+            return counts.map { $0 > 0 ? Float(n / (Double(classes) * Double($0))) : 0 }
+        }
     }
 
     /// Trains, then writes the weights and the summary; maps the stop reason to an error.

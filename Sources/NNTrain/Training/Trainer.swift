@@ -89,7 +89,8 @@ public final class Trainer {
             let epochStart = Clock.now()
             if state.stepInEpoch == 0 {
                 if config.training.shuffle { shuffleRNG.shuffle(&order) }
-                state.epochLossSum = 0; state.epochCorrect = 0; state.epochSeen = 0; state.epochSeconds = 0
+                state.epochLossSum = 0; state.epochCorrect = 0; state.epochSeen = 0; state.epochWeight = 0
+                state.epochSeconds = 0
             }
             let failure = trainSteps(epoch: epoch, files: files)
             let trainedAt = Clock.now()
@@ -105,7 +106,8 @@ public final class Trainer {
             // The epoch is complete: validation, the curves row, early stopping, a checkpoint.
             let classification = config.data.task == .classification
             let seen = Double(max(state.epochSeen, 1))
-            var row = CurveRow(epoch: epoch + 1, step: state.globalStep, lr: state.lastLR, loss: state.epochLossSum / seen,
+            var row = CurveRow(epoch: epoch + 1, step: state.globalStep, lr: state.lastLR,
+                               loss: state.epochLossSum / max(state.epochWeight, 1e-30),
                                accuracy: classification ? Double(state.epochCorrect) / seen : nil,
                                valLoss: nil, valAccuracy: nil, seconds: 0)
             if let v = validation, v.count > 0 {
@@ -135,6 +137,13 @@ public final class Trainer {
                     if es?.restoreBest == true && model.store.count > 0 { bestSnapshot = model.store.snapshot() }
                 } else {
                     state.wait += 1
+                }
+            }
+            if config.schedule.kind == .reduceOnPlateau, let value = row.metric(config.schedule.monitor), value.isFinite {
+                let before = state.plateau.scale
+                state.plateau.update(value, config: config.schedule, baseLR: config.optimizer.lr)
+                if state.plateau.scale != before {
+                    onEvent(.message("reduce_on_plateau: \(config.schedule.monitor) stopped improving; lr now \(Double(config.optimizer.lr) * state.plateau.scale)"))
                 }
             }
             saveCheckpoint(files)
@@ -189,7 +198,7 @@ public final class Trainer {
             let y = model.forward(x, mode: .training)
             let dy = outputGrad.view(batch: b)
             let result = loss.evaluate(y, targets: targets.base, gradient: dy)
-            let lr = schedule.learningRate(epoch: epoch, step: state.globalStep)
+            let lr = learningRate(epoch: epoch, step: state.globalStep)
             // 4. backward
             var finite = result.lossSum.isFinite
             if finite { model.backward(dy) }
@@ -218,12 +227,13 @@ public final class Trainer {
                 state.epochLossSum += result.lossSum
                 state.epochCorrect += result.correct
                 state.epochSeen += b
+                state.epochWeight += result.weightSum
                 state.logLossSum += result.lossSum
-                state.logCount += b
+                state.logWeight += result.weightSum
                 if logging {
                     files?.appendStep(step: state.globalStep + 1, epoch: epoch + 1, lr: lr,
-                                      loss: state.logLossSum / Double(max(state.logCount, 1)), gradNorm: gradNorm)
-                    state.logLossSum = 0; state.logCount = 0
+                                      loss: state.logLossSum / max(state.logWeight, 1e-30), gradNorm: gradNorm)
+                    state.logLossSum = 0; state.logWeight = 0
                 }
             }
             state.globalStep += 1
@@ -232,7 +242,7 @@ public final class Trainer {
             state.samplesTrained += b
             state.trainSeconds += Clock.now() - t0
             onEvent(.step(epoch: epoch + 1, stepInEpoch: state.stepInEpoch, stepsPerEpoch: steps,
-                          loss: state.epochLossSum / Double(max(state.epochSeen, 1))))
+                          loss: state.epochLossSum / max(state.epochWeight, 1e-30)))
             let sig = pendingSignal()
             if sig != 0 {
                 return Failure(reason: .interrupted, message: "interrupted by signal \(sig) at step \(state.globalStep)", signal: sig)
@@ -244,9 +254,15 @@ public final class Trainer {
         return nil
     }
 
+    /// The rate of a step: the schedule, times reduce_on_plateau's factor.
+    func learningRate(epoch: Int, step: Int) -> Float {
+        let lr = schedule.learningRate(epoch: epoch, step: step)
+        return config.schedule.kind == .reduceOnPlateau ? Float(Double(lr) * state.plateau.scale) : lr
+    }
+
     /// Mean loss and accuracy (nil for regression) of `split` in evaluation mode.
     public func evaluate(_ split: DataSplit) -> (loss: Double, accuracy: Double?) {
-        var lossSum = 0.0, correct = 0
+        var lossSum = 0.0, correct = 0, weight = 0.0
         var start = 0
         while start < split.count {
             let b = min(evalBatch, split.count - start)
@@ -256,10 +272,11 @@ public final class Trainer {
             let r = loss.evaluate(y, targets: targets.base, gradient: nil)
             lossSum += r.lossSum
             correct += r.correct
+            weight += r.weightSum
             start += b
         }
         let n = Double(max(split.count, 1))
-        return (lossSum / n, config.data.task == .classification ? Double(correct) / n : nil)
+        return (lossSum / max(weight, 1e-30), config.data.task == .classification ? Double(correct) / n : nil)
     }
 
     func divergenceMessage(step: Int, epoch: Int, lr: Float) -> String {

@@ -13,8 +13,9 @@ public struct TrainerState: Sendable, Equatable {
     public var epochCorrect = 0
     public var epochSeen = 0
     public var epochSeconds = 0.0
+    public var epochWeight = 0.0
     public var logLossSum = 0.0
-    public var logCount = 0
+    public var logWeight = 0.0
     public var lastLR: Float = 0
     // Early stopping and best values.
     public var best: Double? = nil
@@ -27,6 +28,8 @@ public struct TrainerState: Sendable, Equatable {
     public var trainSeconds = 0.0
     public var skippedBatches = 0
     public var lastCurve: CurveRow? = nil
+    /// reduce_on_plateau's record (scale of the learning rate, best value, counters).
+    public var plateau = PlateauState()
 
     public init() {}
 
@@ -38,12 +41,15 @@ public struct TrainerState: Sendable, Equatable {
         var pairs: [(String, JSONValue)] = [
             ("epochs_done", int(epochsDone)), ("step_in_epoch", int(stepInEpoch)), ("global_step", int(globalStep)),
             ("epoch_loss_sum", bits(epochLossSum)), ("epoch_correct", int(epochCorrect)), ("epoch_seen", int(epochSeen)),
-            ("epoch_seconds", num(epochSeconds)), ("log_loss_sum", bits(logLossSum)), ("log_count", int(logCount)),
+            ("epoch_seconds", num(epochSeconds)), ("epoch_weight", bits(epochWeight)),
+            ("log_loss_sum", bits(logLossSum)), ("log_weight", bits(logWeight)),
             ("last_lr", .string(String(lastLR.bitPattern, radix: 16))),
             ("best", bits(best)), ("best_epoch", int(bestEpoch)), ("wait", int(wait)),
             ("best_val_loss", bits(bestValLoss)), ("best_val_accuracy", bits(bestValAccuracy)),
             ("samples_trained", int(samplesTrained)), ("train_seconds", num(trainSeconds)),
             ("skipped_batches", int(skippedBatches)),
+            ("plateau", .object([("scale", bits(plateau.scale)), ("best", bits(plateau.best)),
+                                 ("bad_epochs", int(plateau.badEpochs)), ("cooldown_left", int(plateau.cooldownLeft))])),
         ]
         if let c = lastCurve {
             pairs.append(("last_curve", .object([
@@ -72,13 +78,18 @@ public struct TrainerState: Sendable, Equatable {
         epochSeen = int("epoch_seen") ?? 0
         epochSeconds = json["epoch_seconds"]?.doubleValue ?? 0
         logLossSum = bits("log_loss_sum") ?? 0
-        logCount = int("log_count") ?? 0
+        epochWeight = bits("epoch_weight") ?? 0
+        logWeight = bits("log_weight") ?? 0
         lastLR = float("last_lr") ?? 0
         best = bits("best"); bestEpoch = int("best_epoch"); wait = int("wait") ?? 0
         bestValLoss = bits("best_val_loss"); bestValAccuracy = bits("best_val_accuracy")
         samplesTrained = int("samples_trained") ?? 0
         trainSeconds = json["train_seconds"]?.doubleValue ?? 0
         skippedBatches = int("skipped_batches") ?? 0
+        if let p = json["plateau"], p != .null {
+            plateau = PlateauState(scale: bits("scale", p) ?? 1, best: bits("best", p), badEpochs: int("bad_epochs", p) ?? 0,
+                                   cooldownLeft: int("cooldown_left", p) ?? 0)
+        }
         if let c = json["last_curve"], c != .null {
             lastCurve = CurveRow(epoch: int("epoch", c) ?? 0, step: int("step", c) ?? 0, lr: float("lr", c) ?? 0,
                                  loss: bits("loss", c) ?? .nan, accuracy: bits("accuracy", c), valLoss: bits("val_loss", c),

@@ -7,6 +7,7 @@ Run with a Python that has torch and safetensors:
 Writes torch_reference.json and torch_saved.safetensors beside this script.
 """
 import json
+import math
 import os
 
 import numpy as np
@@ -21,7 +22,7 @@ def tolist(t):
     return [float(x) for x in t.detach().reshape(-1).tolist()]
 
 
-def optimizer_case(name, make, steps=6):
+def optimizer_case(name, make, steps=25):
     """Parameters w [3, 4] (decaying) and b [3] (not decaying) under given raw gradients."""
     w0 = rng.normal(size=(3, 4)).astype(np.float32)
     b0 = rng.normal(size=(3,)).astype(np.float32)
@@ -70,6 +71,18 @@ optimizers = [
     # AdamW's decay is decoupled: nntrain's optimizer.weight_decay
     optimizer_case("adamw", lambda w, b: (torch.optim.AdamW(groups(w, b, 0.1), lr=0.01),
                                           {"type": "adamw", "lr": 0.01, "weight_decay": 0.1})),
+    optimizer_case("nadam", lambda w, b: (torch.optim.NAdam([w, b], lr=0.01), {"type": "nadam", "lr": 0.01})),
+    optimizer_case("nadam_decay", lambda w, b: (torch.optim.NAdam([w, b], lr=0.02, betas=(0.85, 0.99), momentum_decay=0.01),
+                                                {"type": "nadam", "lr": 0.02, "betas": [0.85, 0.99], "momentum_decay": 0.01})),
+    optimizer_case("adagrad", lambda w, b: (torch.optim.Adagrad([w, b], lr=0.1), {"type": "adagrad", "lr": 0.1})),
+    optimizer_case("adagrad_decay", lambda w, b: (torch.optim.Adagrad([w, b], lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1),
+                                                  {"type": "adagrad", "lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.1})),
+    optimizer_case("rmsprop", lambda w, b: (torch.optim.RMSprop([w, b], lr=0.01), {"type": "rmsprop", "lr": 0.01})),
+    optimizer_case("rmsprop_centered_momentum", lambda w, b: (torch.optim.RMSprop([w, b], lr=0.01, alpha=0.9, momentum=0.8, centered=True),
+                                                              {"type": "rmsprop", "lr": 0.01, "alpha": 0.9, "momentum": 0.8, "centered": True})),
+    optimizer_case("adadelta", lambda w, b: (torch.optim.Adadelta([w, b]), {"type": "adadelta"})),
+    optimizer_case("adadelta_lr", lambda w, b: (torch.optim.Adadelta(groups(w, b, 0.01), lr=0.5, rho=0.8),
+                                                {"type": "adadelta", "lr": 0.5, "rho": 0.8, "l2": 0.01})),
 ]
 
 
@@ -86,6 +99,19 @@ def schedule_case(name, make, ours, epochs=12, lr=0.1):
 
 
 S = torch.optim.lr_scheduler
+def per_step_case(name, make, ours, steps, lr=0.1, epochs=12, steps_per_epoch=7):
+    """A scheduler stepped after every optimizer step (CyclicLR, OneCycleLR)."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = make(opt)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return {"name": name, "ours": ours, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "lr": lr, "per_step": lrs}
+
+
 schedules = [
     schedule_case("step", lambda o: S.StepLR(o, step_size=3, gamma=0.5), {"type": "step", "step_size": 3, "gamma": 0.5}),
     schedule_case("multistep", lambda o: S.MultiStepLR(o, milestones=[2, 5, 9], gamma=0.1),
@@ -94,7 +120,54 @@ schedules = [
     schedule_case("cosine", lambda o: S.CosineAnnealingLR(o, T_max=12, eta_min=0.001),
                   {"type": "cosine", "eta_min": 0.001}),
     schedule_case("cosine_tmax", lambda o: S.CosineAnnealingLR(o, T_max=8), {"type": "cosine", "T_max": 8}),
+    schedule_case("linear", lambda o: S.LinearLR(o, start_factor=1.0, end_factor=0.01, total_iters=8),
+                  {"type": "linear", "end_factor": 0.01, "total_iters": 8}),
+    schedule_case("inverse_time", lambda o: S.LambdaLR(o, lambda t: 1 / (1 + 0.5 * t)), {"type": "inverse_time", "decay_rate": 0.5}),
+    schedule_case("natural_exp", lambda o: S.LambdaLR(o, lambda t: math.exp(-0.1 * t)), {"type": "natural_exp", "decay_rate": 0.1}),
+    schedule_case("cosine_restarts", lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
+                  {"type": "cosine_restarts", "T_0": 3, "T_mult": 2, "eta_min": 0.001}),
+    per_step_case("cyclic", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False),
+                  {"type": "cyclic", "max_lr": 0.1, "step_size_up": 5}, steps=40, lr=0.01),
+    per_step_case("cyclic_triangular2", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, mode="triangular2", cycle_momentum=False),
+                  {"type": "cyclic", "max_lr": 0.1, "step_size_up": 4, "mode": "triangular2"}, steps=40, lr=0.01),
+    per_step_case("cyclic_exp_range", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, mode="exp_range", gamma=0.97, cycle_momentum=False),
+                  {"type": "cyclic", "max_lr": 0.1, "step_size_up": 4, "mode": "exp_range", "gamma": 0.97}, steps=40, lr=0.01),
+    per_step_case("one_cycle", lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=84, cycle_momentum=False),
+                  {"type": "one_cycle"}, steps=84),
+    per_step_case("one_cycle_linear_three_phase", lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=84, anneal_strategy="linear", three_phase=True, pct_start=0.25, cycle_momentum=False),
+                  {"type": "one_cycle", "anneal_strategy": "linear", "three_phase": True, "pct_start": 0.25}, steps=84),
 ]
+
+
+def plateau_case():
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched = S.ReduceLROnPlateau(opt, factor=0.5, patience=2, threshold=1e-4, cooldown=1, min_lr=0.01)
+    values = [1.0, 0.9, 0.95, 0.95, 0.96, 0.8, 0.85, 0.86, 0.87, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96]
+    lrs = []
+    for v in values:
+        sched.step(v)
+        lrs.append(opt.param_groups[0]["lr"])
+    return {"ours": {"type": "reduce_on_plateau", "monitor": "val_loss", "factor": 0.5, "patience": 2, "cooldown": 1, "min_lr": 0.01},
+            "lr": 0.1, "values": values, "lr_after": lrs}
+
+
+activation_x = [-30.0, -6.0, -3.0, -1.5, -1.0, -0.5, -0.1, 0.1, 0.5, 1.0, 1.5, 2.9, 3.1, 6.0, 12.0, 30.0]
+activation_fns = {
+    "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+    "leaky_relu_0.1": lambda x: torch.nn.functional.leaky_relu(x, 0.1),
+    "elu_1.3": lambda x: torch.nn.functional.elu(x, 1.3),
+    "softplus": torch.nn.functional.softplus,
+    "softplus_2_3": lambda x: torch.nn.functional.softplus(x, beta=2, threshold=3),
+    "gelu": torch.nn.functional.gelu, "gelu_tanh": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
+    "silu": torch.nn.functional.silu,
+}
+activations = {}
+for name, fn in activation_fns.items():
+    x = torch.tensor(activation_x, requires_grad=True)
+    y = fn(x)
+    y.sum().backward()
+    activations[name] = {"y": tolist(y), "dy": tolist(x.grad)}
 
 # Linear + ReLU forward/backward and cross-entropy with label smoothing.
 x = torch.randn(5, 7)
@@ -109,14 +182,22 @@ dense = {"x": tolist(x), "weight": tolist(lin.weight), "bias": tolist(lin.bias),
 logits = torch.randn(6, 5, requires_grad=True)
 labels = torch.tensor([0, 3, 4, 1, 1, 2])
 ce = {}
+# nntrain's smoothing ε puts ε/(K−1) on each wrong class; PyTorch's ε' puts ε'/K: ε' = ε·K/(K−1).
+K = 5
 for eps in (0.0, 0.1):
     logits.grad = None
-    loss = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=eps)
+    loss = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=eps * K / (K - 1))
     loss.backward()
-    ce[str(eps)] = {"loss": float(loss), "grad": tolist(logits.grad)}
+    ce[str(eps)] = {"loss": float(loss.detach()), "grad": tolist(logits.grad)}
+weights = torch.tensor([0.5, 2.0, 1.0, 3.0, 0.25])
+logits.grad = None
+loss = torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+loss.backward()
+ce["weighted"] = {"loss": float(loss.detach()), "grad": tolist(logits.grad), "weights": weights.tolist()}
 cross_entropy = {"logits": tolist(logits), "labels": labels.tolist(), "cases": ce}
 
 out = {"torch_version": torch.__version__, "optimizers": optimizers, "schedules": schedules,
+       "plateau": plateau_case(), "activations": {"x": activation_x, "functions": activations},
        "dense_relu": dense, "cross_entropy": cross_entropy}
 with open(os.path.join(HERE, "torch_reference.json"), "w") as f:
     json.dump(out, f, indent=1)
