@@ -43,7 +43,7 @@ func validateCommand(_ args: ArraySlice<String>) -> Int32 {
     let nameWidth = max(10, plan.rows.map(\.name.count).max() ?? 0)
     let descWidth = max(12, plan.rows.map(\.description.count).max() ?? 0)
     for row in plan.rows {
-        let name = padded(row.name, nameWidth)
+        let name = padded(String(repeating: "  ", count: row.depth) + row.name, nameWidth + 2 * row.depth)
         let desc = padded(row.description, descWidth)
         let shape = padded("\(row.outputShape)", 16)
         printOut("  \(name)  \(desc)  \(shape)  \(row.parameterCount) parameters")

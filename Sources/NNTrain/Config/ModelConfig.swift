@@ -205,9 +205,9 @@ public struct LayerOptions: Sendable, Equatable {
 }
 
 /// One entry of `model.layers`.
-public enum LayerSpec: Sendable, Equatable {
+public indirect enum LayerSpec: Sendable, Equatable {
     case flatten
-    case dense(units: Int, activation: Activation, bias: Bool, options: LayerOptions)
+    case dense(units: Int, activation: Activation, bias: Bool, weightNorm: Bool, options: LayerOptions)
     case dropout(rate: Float)
     case activation(Activation)
     /// Learnable leaky slope (torch PReLU): one slope, or one per channel/feature.
@@ -217,9 +217,18 @@ public enum LayerSpec: Sendable, Equatable {
     case rrelu(lower: Float, upper: Float)
     /// Maxout (Goodfellow et al. 2013): `units` outputs, each the max of `pieces` linear units.
     case maxout(units: Int, pieces: Int, options: LayerOptions)
+    /// Batch normalisation over the batch (per feature, or per channel of images).
+    case batchNorm(momentum: Float, eps: Float, affine: Bool, options: LayerOptions)
+    /// Layer normalisation over each sample's features.
+    case layerNorm(eps: Float, affine: Bool, options: LayerOptions)
+    /// Local response normalisation across channels (AlexNet).
+    case lrn(size: Int, alpha: Float, beta: Float, k: Float)
+    /// y = F(x) + x (or a projection of x when F changes the shape).
+    case residual(layers: [LayerSpec])
 
     static let activationTypes = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu", "silu", "swish"]
-    static let types = ["flatten", "dense", "dropout", "activation", "prelu", "rrelu", "maxout"] + activationTypes
+    static let types = ["flatten", "dense", "dropout", "activation", "prelu", "rrelu", "maxout", "batch_norm",
+                        "layer_norm", "local_response_norm", "residual"] + activationTypes
 
     static func read(_ r: ObjectReader) -> LayerSpec? {
         defer { r.finish() }
@@ -235,7 +244,8 @@ public enum LayerSpec: Sendable, Equatable {
             let u = units()
             let act = Activation.read(r, "activation", default: .linear)
             let bias = r.bool("bias", default: true)
-            return .dense(units: u, activation: act, bias: bias, options: LayerOptions.read(r, hasBias: bias))
+            let wn = r.bool("weight_norm", default: false)
+            return .dense(units: u, activation: act, bias: bias, weightNorm: wn, options: LayerOptions.read(r, hasBias: bias))
         case "dropout":
             return .dropout(rate: r.float("rate", default: 0.5, check: .halfOpen(0, 1)))
         case "activation":
@@ -256,6 +266,32 @@ public enum LayerSpec: Sendable, Equatable {
             let u = units()
             let k = r.int("pieces", default: 2, check: .closed(2, 64))
             return .maxout(units: u, pieces: k, options: LayerOptions.read(r, hasBias: true))
+        case "batch_norm", "layer_norm":
+            let momentum = type == "batch_norm" ? r.float("momentum", default: 0.1, check: .closed(0, 1)) : 0
+            let eps = r.float("eps", default: 1e-5, check: .positive)
+            let affine = r.bool("affine", default: true)
+            var o = LayerOptions()
+            o.freeze = r.bool("freeze", default: false)
+            o.lrMultiplier = r.float("lr_mult", default: 1, check: .nonNegative)
+            return type == "batch_norm" ? .batchNorm(momentum: momentum, eps: eps, affine: affine, options: o)
+                : .layerNorm(eps: eps, affine: affine, options: o)
+        case "local_response_norm":
+            let size = r.int("size", default: 5, check: .closed(1, 1024))
+            return .lrn(size: size, alpha: r.float("alpha", default: 1e-4, check: .nonNegative),
+                        beta: r.float("beta", default: 0.75, check: .nonNegative), k: r.float("k", default: 1, check: .positive))
+        case "residual":
+            var specs: [LayerSpec] = []
+            var readers: [ObjectReader] = []
+            if let items = r.array("layers", required: true) {
+                if items.isEmpty { r.diagnostics.error(r.childPath("layers"), "expected at least one layer, got an empty list") }
+                for (p, v) in items {
+                    let lr = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
+                    readers.append(lr)
+                    specs.append(lr.isValid ? (LayerSpec.read(lr) ?? .flatten) : .flatten)
+                }
+            }
+            r.recordArray("layers", readers)
+            return .residual(layers: specs)
         default:
             return .activation(Activation.make(type, r))
         }
@@ -270,13 +306,18 @@ public enum LayerSpec: Sendable, Equatable {
         case .prelu: return "prelu"
         case .rrelu: return "rrelu"
         case .maxout: return "maxout"
+        case .batchNorm: return "batch_norm"
+        case .layerNorm: return "layer_norm"
+        case .lrn: return "local_response_norm"
+        case .residual: return "residual"
         }
     }
 
     /// The options of a layer with weights (nil for the others).
     public var options: LayerOptions? {
         switch self {
-        case .dense(_, _, _, let o), .prelu(_, _, let o), .maxout(_, _, let o): return o
+        case .dense(_, _, _, _, let o), .prelu(_, _, let o), .maxout(_, _, let o), .batchNorm(_, _, _, let o),
+             .layerNorm(_, _, let o): return o
         default: return nil
         }
     }

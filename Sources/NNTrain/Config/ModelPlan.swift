@@ -10,6 +10,8 @@ public struct ModelPlan: Sendable {
         /// Per-sample output shape.
         public var outputShape: [Int]
         public var parameterCount: Int
+        /// Nesting depth (layers inside a residual block are 1 deeper).
+        public var depth = 0
     }
 
     public var inputShape: [Int]
@@ -17,7 +19,7 @@ public struct ModelPlan: Sendable {
     public var errors: [ConfigError] = []
     public var warnings: [ConfigError] = []
 
-    public var outputShape: [Int] { rows.last?.outputShape ?? inputShape }
+    public var outputShape: [Int] { rows.last(where: { $0.depth == 0 })?.outputShape ?? inputShape }
     /// The most memory a model's buffers may need (`NNTRAIN_MAX_MEMORY_GB`, default 8 GiB).
     public static var memoryLimitBytes: Double {
         let gb = Runtime.environment("NNTRAIN_MAX_MEMORY_GB").flatMap(Double.init) ?? 8
@@ -25,11 +27,11 @@ public struct ModelPlan: Sendable {
     }
     public var parameterCount: Int { rows.reduce(0) { $0 + $1.parameterCount } }
 
-    public init(config: ExperimentConfig) {
-        inputShape = config.model.input
-        var shape = inputShape
-        for (i, spec) in config.model.layers.enumerated() {
-            let path = "$.model.layers.\(i)"
+    /// Plans `specs` on `input`; returns the output shape, or nil after recording an error.
+    mutating func plan(_ specs: [LayerSpec], input: [Int], prefix: String, path prefixPath: String, config: ExperimentConfig, depth: Int) -> [Int]? {
+        var shape = input
+        for (i, spec) in specs.enumerated() {
+            let path = "\(prefixPath).\(i)"
             var desc = spec.typeName
             var params = 0
             func needFlat(_ what: String) -> Bool {
@@ -39,24 +41,25 @@ public struct ModelPlan: Sendable {
                 }
                 return true
             }
+            func symmetric(_ o: LayerOptions) {
+                if (o.initialization ?? config.model.initialization).isSymmetric {
+                    warnings.append(ConfigError(path: path + ".init", message: "every weight starts equal, so all units of this layer compute and learn the same thing (symmetry is never broken); use he_normal or xavier_uniform"))
+                }
+            }
             switch spec {
             case .flatten:
                 shape = [shape.reduce(1, *)]
-            case let .dense(units, act, bias, options):
-                guard needFlat("dense") else { return }
-                params = units * shape[0] + (bias ? units : 0)
-                desc = "dense \(shape[0])→\(units)" + (act == .linear ? "" : ", \(act)")
-                if (options.initialization ?? config.model.initialization).isSymmetric {
-                    warnings.append(ConfigError(path: path + ".init", message: "every weight starts equal, so all units of this layer compute and learn the same thing (symmetry is never broken); use he_normal or xavier_uniform"))
-                }
+            case let .dense(units, act, bias, weightNorm, options):
+                guard needFlat("dense") else { return nil }
+                params = units * shape[0] + (bias ? units : 0) + (weightNorm ? units : 0)
+                desc = "dense \(shape[0])→\(units)" + (act == .linear ? "" : ", \(act)") + (weightNorm ? ", weight norm" : "")
+                symmetric(options)
                 shape = [units]
             case let .maxout(units, pieces, options):
-                guard needFlat("maxout") else { return }
+                guard needFlat("maxout") else { return nil }
                 params = units * pieces * (shape[0] + 1)
                 desc = "maxout \(shape[0])→\(units)×\(pieces)"
-                if (options.initialization ?? config.model.initialization).isSymmetric {
-                    warnings.append(ConfigError(path: path + ".init", message: "every weight starts equal, so the pieces never differ; use he_normal or xavier_uniform"))
-                }
+                symmetric(options)
                 shape = [units]
             case let .prelu(perChannel, _, _):
                 params = perChannel ? shape[0] : 1
@@ -67,30 +70,60 @@ public struct ModelPlan: Sendable {
                 desc = "rrelu [\(l), \(u)]"
             case .activation:
                 break
+            case let .batchNorm(_, _, affine, _):
+                params = affine ? 2 * shape[0] : 0
+                desc = shape.count == 1 ? "batch_norm (\(shape[0]) features)" : "batch_norm (\(shape[0]) channels)"
+            case let .layerNorm(_, affine, _):
+                params = affine ? 2 * shape.reduce(1, *) : 0
+                desc = "layer_norm (\(shape.reduce(1, *)) features)"
+            case .lrn(let size, _, _, _):
+                desc = "local_response_norm n=\(size)"
+            case .residual(let inner):
+                let rowIndex = rows.count
+                rows.append(Row(index: i, name: "\(prefix).\(i)", description: "residual", outputShape: shape, parameterCount: 0, depth: depth))
+                guard let out = plan(inner, input: shape, prefix: "\(prefix).\(i).layers", path: path + ".layers", config: config, depth: depth + 1) else { return nil }
+                if out != shape {
+                    guard shape.count == 1 && out.count == 1 else {
+                        errors.append(ConfigError(path: path, message: "the block maps shape \(shape) to \(out); a projection for image shapes needs conv2d, so keep the shape"))
+                        return nil
+                    }
+                    params = shape[0] * out[0]
+                    rows[rowIndex].description = "residual, projection \(shape[0])→\(out[0])"
+                }
+                rows[rowIndex].outputShape = out
+                rows[rowIndex].parameterCount = params
+                shape = out
+                continue
             }
             if params > 1 << 30 {
                 errors.append(ConfigError(path: path, message: "\(desc) has \(params) parameters, more than the limit of 2^30"))
-                return
+                return nil
             }
             if let o = spec.options, o.freeze, params > 0 { desc += " (frozen)" }
             else if let o = spec.options, o.lrMultiplier != 1 { desc += " (lr ×\(o.lrMultiplier))" }
-            rows.append(Row(index: i, name: "layers.\(i)", description: desc, outputShape: shape, parameterCount: params))
+            rows.append(Row(index: i, name: "\(prefix).\(i)", description: desc, outputShape: shape, parameterCount: params, depth: depth))
         }
+        return shape
+    }
+
+    public init(config: ExperimentConfig) {
+        inputShape = config.model.input
+        let shape = plan(config.model.layers, input: inputShape, prefix: "layers", path: "$.model.layers", config: config, depth: 0)
         // Memory: parameters, gradients and up to two optimizer buffers, plus the activation,
         // gradient and workspace buffers of the largest batch. Refuse what cannot fit.
         let maxBatch = max(config.training.batchSize, config.training.evalBatchSize)
-        let activations = rows.reduce(inputShape.reduce(1, *)) { $0 + $1.outputShape.reduce(1, *) }
+        let activations = rows.reduce(inputShape.reduce(1, *)) { $0 + 3 * $1.outputShape.reduce(1, *) }
         let bytes = 4.0 * (4.0 * Double(parameterCount) + 3.0 * Double(maxBatch) * Double(activations))
         if bytes > ModelPlan.memoryLimitBytes {
             errors.append(ConfigError(path: "$.model", message: "this model needs about \(Int((bytes / 1_073_741_824).rounded(.up))) GiB (\(parameterCount) parameters, batches of \(maxBatch)), more than the \(Int(ModelPlan.memoryLimitBytes / 1_073_741_824)) GiB limit; use fewer units or a smaller training.batch_size / eval_batch_size"))
         }
-        if config.loss.kind == .crossEntropy, shape.count != 1 {
+        if let shape, config.loss.kind == .crossEntropy, shape.count != 1 {
             errors.append(ConfigError(path: "$.model.layers", message: "cross_entropy needs a flat output of one score per class, the last layer gives shape \(shape)"))
         }
         if let last = config.model.layers.last, case .activation(let a) = last, config.loss.kind == .crossEntropy, a == .sigmoid || a == .tanh {
             warnings.append(ConfigError(path: "$.model.layers.\(config.model.layers.count - 1)", message: "cross_entropy applies softmax itself; a final \(a.name) squashes the logits"))
         }
-        if case let .dense(_, a, _, _)? = config.model.layers.last, a != .linear, config.loss.kind == .crossEntropy {
+        if case let .dense(_, a, _, _, _)? = config.model.layers.last, a != .linear, config.loss.kind == .crossEntropy {
             warnings.append(ConfigError(path: "$.model.layers.\(config.model.layers.count - 1).activation", message: "cross_entropy applies softmax itself; the last dense layer usually has no activation"))
         }
     }

@@ -10,9 +10,15 @@ public final class Dense: Layer {
     public let inFeatures: Int
     public let outFeatures: Int
     public let activation: Activation
+    /// The weight W (with weight norm: the direction v; W = g·v/‖v‖ row by row).
     public let weight: Parameter
     public let bias: Parameter?
+    /// Weight normalisation's gains g `[out, 1]` (Salimans & Kingma 2016), nil without it.
+    public let gain: Parameter?
     public let outputShape: Shape
+    /// The effective W = g·v/‖v‖ when weight norm is on (recomputed every forward).
+    private var effective: Tensor?
+    private var rowNorms: [Float] = []
 
     private var output: BatchBuffer!
     private var inputGrad: BatchBuffer!
@@ -22,21 +28,40 @@ public final class Dense: Layer {
     private var lastOutput: Tensor?
 
     public init(name: String, inFeatures: Int, outFeatures: Int, activation: Activation = .linear,
-                useBias: Bool = true, initialization: InitSpec, biasInit: Float = 0, rng: inout Xoshiro256) {
+                useBias: Bool = true, initialization: InitSpec, biasInit: Float = 0, weightNorm: Bool = false,
+                rng: inout Xoshiro256) {
         self.name = name
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.activation = activation
         let w = Tensor(zeros: [outFeatures, inFeatures])
         initialization.fill(w, fanIn: inFeatures, fanOut: outFeatures, activation: activation, rng: &rng)
-        weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outFeatures)
+        if weightNorm {
+            // torch.nn.utils.weight_norm(dim=0): weight_v = W, weight_g = ‖W_row‖, so W starts as initialised.
+            let g = Tensor(zeros: [outFeatures, 1])
+            for r in 0..<outFeatures {
+                var s: Float = 0
+                for j in 0..<inFeatures { s += w.pointer[r * inFeatures + j] * w.pointer[r * inFeatures + j] }
+                g.pointer[r] = s.squareRoot()
+            }
+            weight = Parameter(name: name + ".weight_v", value: w, decays: true, rows: outFeatures)
+            gain = Parameter(name: name + ".weight_g", value: g, decays: false)
+            effective = Tensor(zeros: [outFeatures, inFeatures])
+            rowNorms = [Float](repeating: 1, count: outFeatures)
+        } else {
+            weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outFeatures)
+            gain = nil
+        }
         let b = Tensor(zeros: [outFeatures])
         b.fill(biasInit)
         bias = useBias ? Parameter(name: name + ".bias", value: b, decays: false) : nil
         outputShape = Shape([outFeatures])
     }
 
-    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+    public var parameters: [Parameter] { [gain, weight, bias].compactMap { $0 } }
+
+    /// W as the forward pass uses it.
+    var weightMatrix: UnsafeMutablePointer<Float> { effective?.pointer ?? weight.value.pointer }
 
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample([outFeatures]), maxBatch: maxBatch)
@@ -48,7 +73,18 @@ public final class Dense: Layer {
         let batch = input.shape[0]
         precondition(input.count == batch * inFeatures, "\(name): input \(input.shape) does not match \(inFeatures) features")
         let y = output.view(batch: batch)
-        gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weight.value.pointer, y.pointer)
+        if let effective, let gain {
+            let v = weight.value.pointer, g = gain.value.pointer, w = effective.pointer
+            for r in 0..<outFeatures {
+                var s: Float = 0
+                for j in 0..<inFeatures { s += v[r * inFeatures + j] * v[r * inFeatures + j] }
+                let norm = max(s.squareRoot(), 1e-12)
+                rowNorms[r] = norm
+                let k = g[r] / norm
+                for j in 0..<inFeatures { w[r * inFeatures + j] = k * v[r * inFeatures + j] }
+            }
+        }
+        gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weightMatrix, y.pointer)
         ActivationKernels.biasActivate(y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
                                        rows: batch, cols: outFeatures, activation,
                                        pre: preActivation?.view(batch: batch).pointer)
@@ -73,10 +109,23 @@ public final class Dense: Layer {
         }
         // dW = dzᵀ · x   ([out, B] · [B, in])
         gemm(transposeA: true, m: outFeatures, n: inFeatures, k: batch, dz, x.pointer, weight.grad.pointer)
+        if let gain {
+            // W = g·v/‖v‖: dg = dW·v̂, dv = (g/‖v‖)(dW − dg·v̂), row by row (dW is in v's grad).
+            let v = weight.value.pointer, dv = weight.grad.pointer, g = gain.value.pointer, dg = gain.grad.pointer
+            for r in 0..<outFeatures {
+                let norm = rowNorms[r]
+                var d: Float = 0
+                for j in 0..<inFeatures { d += dv[r * inFeatures + j] * v[r * inFeatures + j] }
+                d /= norm
+                dg[r] = d
+                let k = g[r] / norm
+                for j in 0..<inFeatures { dv[r * inFeatures + j] = k * (dv[r * inFeatures + j] - d * v[r * inFeatures + j] / norm) }
+            }
+        }
         guard needsInputGradient else { return nil }
         // dx = dz · W   ([B, out] · [out, in])
         let dx = inputGrad.view(batch: batch)
-        gemm(m: batch, n: inFeatures, k: outFeatures, dz, weight.value.pointer, dx.pointer)
+        gemm(m: batch, n: inFeatures, k: outFeatures, dz, weightMatrix, dx.pointer)
         return dx.reshaped(x.shape)
     }
 }

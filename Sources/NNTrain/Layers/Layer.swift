@@ -42,10 +42,19 @@ public protocol Layer: AnyObject {
     func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor?
     /// The state of the layer's random stream, if it has one (nil otherwise).
     var randomState: [UInt64]? { get set }
+    /// Tensors that are state but not learned (batch norm's running statistics), by full name.
+    var buffers: [(String, Tensor)] { get }
+    /// Layers inside this one (a residual block's), for checkpoints and diagnostics.
+    var sublayers: [any Layer] { get }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
+    public var buffers: [(String, Tensor)] { [] }
+    public var sublayers: [any Layer] { [] }
+
+    /// This layer and every layer inside it, depth first.
+    public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }
     /// The state of the layer's own random stream (dropout), saved in checkpoints.
     public var randomState: [UInt64]? {
         get { nil }

@@ -28,20 +28,27 @@ public final class Model {
     /// Builds the model of a config. Weights come from the `initialization` stream of `seed`.
     public convenience init(config: ModelConfig, seed: UInt64) {
         var rng = Xoshiro256(seed: seed, stream: .initialization)
-        var shape = config.input
+        let layers = Model.build(config.layers, input: config.input, prefix: "layers", config: config, seed: seed, rng: &rng)
+        self.init(layers: layers, inputShape: config.input)
+    }
+
+    static func build(_ specs: [LayerSpec], input: [Int], prefix: String, config: ModelConfig, seed: UInt64,
+                      rng: inout Xoshiro256) -> [any Layer] {
+        var shape = input
         var layers: [any Layer] = []
-        for (i, spec) in config.layers.enumerated() {
-            let name = "layers.\(i)"
+        for (i, spec) in specs.enumerated() {
+            let name = "\(prefix).\(i)"
             let layer: any Layer
-            // A layer's own stream (dropout masks, RReLU slopes): seed, stream kind and index.
-            let ownStream = Xoshiro256(seed: seed, streamID: RandomStream.dropout.rawValue << 32 | UInt64(i))
+            // A layer's own stream (dropout masks, RReLU slopes), from the seed and its name.
+            let streamKey = prefix == "layers" ? UInt64(i) : fnv1a(name)
+            let ownStream = Xoshiro256(seed: seed, streamID: RandomStream.dropout.rawValue << 32 | (streamKey & 0xFFFF_FFFF))
             switch spec {
             case .flatten:
                 layer = Flatten(name: name, inputShape: shape)
-            case let .dense(units, act, bias, o):
+            case let .dense(units, act, bias, weightNorm, o):
                 layer = Dense(name: name, inFeatures: shape.reduce(1, *), outFeatures: units, activation: act,
                               useBias: bias, initialization: o.initialization ?? config.initialization,
-                              biasInit: o.biasInit, rng: &rng)
+                              biasInit: o.biasInit, weightNorm: weightNorm, rng: &rng)
             case .dropout(let rate):
                 layer = Dropout(name: name, rate: rate, inputShape: shape, rng: ownStream)
             case .activation(let a):
@@ -53,6 +60,21 @@ public final class Model {
             case let .maxout(units, pieces, o):
                 layer = Maxout(name: name, inFeatures: shape.reduce(1, *), units: units, pieces: pieces,
                                initialization: o.initialization ?? config.initialization, biasInit: o.biasInit, rng: &rng)
+            case let .batchNorm(momentum, eps, affine, _):
+                layer = BatchNorm(name: name, inputShape: shape, momentum: momentum, eps: eps, affine: affine)
+            case let .layerNorm(eps, affine, _):
+                layer = LayerNorm(name: name, inputShape: shape, eps: eps, affine: affine)
+            case let .lrn(size, alpha, beta, k):
+                layer = LocalResponseNorm(name: name, inputShape: shape, size: size, alpha: alpha, beta: beta, k: k)
+            case .residual(let inner):
+                let sub = build(inner, input: shape, prefix: name + ".layers", config: config, seed: seed, rng: &rng)
+                let out = sub.last?.outputShape.dims ?? shape
+                var projection: Dense? = nil
+                if out != shape {
+                    projection = Dense(name: name + ".projection", inFeatures: shape.reduce(1, *), outFeatures: out.reduce(1, *),
+                                       useBias: false, initialization: config.initialization, rng: &rng)
+                }
+                layer = Residual(name: name, inputShape: shape, inner: sub, projection: projection)
             }
             if let o = spec.options {
                 for p in layer.parameters { p.lrScale = o.freeze ? 0 : o.lrMultiplier }
@@ -60,7 +82,25 @@ public final class Model {
             shape = layer.outputShape.dims
             layers.append(layer)
         }
-        self.init(layers: layers, inputShape: config.input)
+        return layers
+    }
+
+    /// Every layer, nested ones included, depth first.
+    public var allLayers: [any Layer] { layers.flatMap(\.allLayers) }
+
+    /// Non-learned state tensors (running statistics), by name.
+    public var buffers: [(String, Tensor)] { layers.flatMap(\.buffers) }
+
+    /// Every parameter, then every buffer, in one array (early stopping's best weights).
+    public func snapshot() -> [Float] { store.snapshot() + buffers.flatMap { $0.1.scalars } }
+
+    public func restore(_ values: [Float]) {
+        store.restore(Array(values.prefix(store.count)))
+        var offset = store.count
+        for (_, t) in buffers {
+            values[offset..<(offset + t.count)].withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: t.count) }
+            offset += t.count
+        }
     }
 
     public var parameters: [Parameter] { store.parameters }
@@ -87,4 +127,11 @@ public final class Model {
             g = next
         }
     }
+}
+
+/// FNV-1a of a string (stable across runs and platforms, unlike `hashValue`).
+func fnv1a(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+    return h
 }

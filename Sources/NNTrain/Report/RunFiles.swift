@@ -101,6 +101,7 @@ public final class RunFiles {
     /// `model.safetensors` (PyTorch state-dict names) and `preprocess.safetensors`.
     public func writeModel(_ model: Model, preprocessor: Preprocessor, metadata: [(String, String)]) throws(FileError) {
         let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
+            + model.buffers.map { Safetensors.Entry(name: $0.0, shape: $0.1.shape.dims, values: $0.1.scalars) }
         try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: metadata))
         let pre = [
             Safetensors.Entry(name: "scale", shape: model.inputShape, values: preprocessor.scale),

@@ -15,6 +15,8 @@ public struct Checkpoint {
     public var bestParameters: [Float]?
     public var order: [Int32]
     public var randomStates: [String: [UInt64]]
+    /// Layer state that is not learned (batch norm running statistics), by tensor name.
+    public var layerBuffers: [String: [Float]] = [:]
     public var threads: Int
     public var config: JSONValue
 
@@ -29,6 +31,9 @@ public struct Checkpoint {
         entries.append(Safetensors.Entry(name: "order", int32s: order))
         for (name, s) in randomStates.sorted(by: { $0.key < $1.key }) {
             entries.append(Safetensors.Entry(name: "rng." + name, uint64s: s))
+        }
+        for (name, values) in layerBuffers.sorted(by: { $0.key < $1.key }) {
+            entries.append(Safetensors.Entry(name: "buffer." + name, shape: [values.count], values: values))
         }
         let bytes = Safetensors.encode(entries, metadata: [
             ("nntrain_checkpoint", "1"),
@@ -64,13 +69,15 @@ public struct Checkpoint {
         }
         var buffers: [String: [Float]] = [:]
         var rngs: [String: [UInt64]] = [:]
+        var layerBuffers: [String: [Float]] = [:]
         for e in decoded.entries {
+            if e.name.hasPrefix("buffer."), e.dtype == .f32 { layerBuffers[String(e.name.dropFirst(7))] = e.values }
             if e.name.hasPrefix("optimizer.") { buffers[String(e.name.dropFirst(10))] = e.values }
             if e.name.hasPrefix("rng."), e.dtype == .u64, e.integers.count == 4 { rngs[String(e.name.dropFirst(4))] = e.integers }
         }
         return Checkpoint(state: state, parameters: params.values, optimizerStep: step, optimizerBuffers: buffers,
                           bestParameters: byName["best_parameters"]?.values, order: order.int32s, randomStates: rngs,
-                          threads: threads, config: config)
+                          layerBuffers: layerBuffers, threads: threads, config: config)
     }
 }
 

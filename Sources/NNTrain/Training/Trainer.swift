@@ -134,7 +134,7 @@ public final class Trainer {
                     state.best = value
                     state.bestEpoch = epoch + 1
                     state.wait = 0
-                    if es?.restoreBest == true && model.store.count > 0 { bestSnapshot = model.store.snapshot() }
+                    if es?.restoreBest == true && model.store.count > 0 { bestSnapshot = model.snapshot() }
                 } else {
                     state.wait += 1
                 }
@@ -156,7 +156,7 @@ public final class Trainer {
         }
         if stopReason == .completed || stopReason == .earlyStopping, let snap = bestSnapshot, let be = state.bestEpoch,
            be != state.epochsDone {
-            model.store.restore(snap)
+            model.restore(snap)
             onEvent(.message("restored the weights of epoch \(be), the best by \(es?.monitor ?? "val_loss")"))
         }
         var outcome = Outcome(stopReason: stopReason, epochsRun: state.epochsDone, bestEpoch: state.bestEpoch,
@@ -290,15 +290,17 @@ public final class Trainer {
 
     /// The checkpoint of the current state.
     public func checkpoint() -> Checkpoint {
-        var buffers: [String: [Float]] = [:]
+        var buffersOfOptimizer: [String: [Float]] = [:]
         for (name, s) in optimizer.stateBuffers {
-            buffers[name] = Array(UnsafeBufferPointer(start: s.base, count: s.capacity))
+            buffersOfOptimizer[name] = Array(UnsafeBufferPointer(start: s.base, count: s.capacity))
         }
         var rngs: [String: [UInt64]] = ["shuffle": shuffleRNG.state]
-        for l in model.layers { if let r = l.randomState { rngs[l.name] = r } }
+        for l in model.allLayers { if let r = l.randomState { rngs[l.name] = r } }
+        var buffers: [String: [Float]] = [:]
+        for (name, t) in model.buffers { buffers[name] = t.scalars }
         return Checkpoint(state: state, parameters: model.store.snapshot(), optimizerStep: optimizer.stepCount,
-                          optimizerBuffers: buffers, bestParameters: bestSnapshot, order: order, randomStates: rngs,
-                          threads: threads, config: config.resolved)
+                          optimizerBuffers: buffersOfOptimizer, bestParameters: bestSnapshot, order: order, randomStates: rngs,
+                          layerBuffers: buffers, threads: threads, config: config.resolved)
     }
 
     private func saveCheckpoint(_ files: RunFiles?) {
@@ -327,8 +329,14 @@ public final class Trainer {
         bestSnapshot = c.bestParameters
         order = c.order
         if let s = c.randomStates["shuffle"] { shuffleRNG = Xoshiro256(state: s) }
-        for l in model.layers where l.randomState != nil {
+        for l in model.allLayers where l.randomState != nil {
             if let s = c.randomStates[l.name] { l.randomState = s }
+        }
+        for (name, t) in model.buffers {
+            guard let values = c.layerBuffers[name], values.count == t.count else {
+                return "the checkpoint lacks \(name) of \(t.count) values"
+            }
+            values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
         state = c.state
         return nil

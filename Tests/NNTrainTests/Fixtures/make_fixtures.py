@@ -196,7 +196,50 @@ loss.backward()
 ce["weighted"] = {"loss": float(loss.detach()), "grad": tolist(logits.grad), "weights": weights.tolist()}
 cross_entropy = {"logits": tolist(logits), "labels": labels.tolist(), "cases": ce}
 
-out = {"torch_version": torch.__version__, "optimizers": optimizers, "schedules": schedules,
+def norm_case(module, shape, steps=2):
+    """Training forwards/backwards (running statistics), then an evaluation forward."""
+    torch.manual_seed(5)
+    for name, prm in module.named_parameters():
+        with torch.no_grad():
+            prm.copy_(torch.randn_like(prm) * 0.5 + (1.0 if name.endswith("weight") else 0.0))
+    xs = [torch.randn(*shape) * 2 + 0.5 for _ in range(steps)]
+    ups = [torch.randn(*shape) for _ in range(steps)]
+    module.train()
+    case = {"params": {n: tolist(p) for n, p in module.named_parameters()}, "steps": []}
+    for x, up in zip(xs, ups):
+        x = x.clone().requires_grad_(True)
+        module.zero_grad()
+        y = module(x)
+        (y * up).sum().backward()
+        case["steps"].append({"x": tolist(x), "upstream": tolist(up), "y": tolist(y), "dx": tolist(x.grad),
+                              "grads": {n: tolist(p.grad) for n, p in module.named_parameters()}})
+    case["buffers"] = {n: tolist(b.float()) for n, b in module.named_buffers()}
+    module.eval()
+    xe = torch.randn(*shape)
+    case["eval"] = {"x": tolist(xe), "y": tolist(module(xe))}
+    return case
+
+
+norms = {
+    "batch_norm_1d": norm_case(torch.nn.BatchNorm1d(4), (6, 4)),
+    "batch_norm_2d": norm_case(torch.nn.BatchNorm2d(3, momentum=0.2), (4, 3, 2, 2)),
+    "layer_norm": norm_case(torch.nn.LayerNorm(5), (3, 5)),
+    "lrn": norm_case(torch.nn.LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0), (2, 6, 2, 2)),
+}
+lin = torch.nn.Linear(4, 3)
+torch.manual_seed(6)
+wn = torch.nn.utils.weight_norm(torch.nn.Linear(4, 3), dim=0)
+with torch.no_grad():
+    wn.weight_g.copy_(torch.tensor([[0.5], [2.0], [1.5]]))
+xw = torch.randn(5, 4, requires_grad=True)
+yw = wn(xw)
+upw = torch.randn(5, 3)
+(yw * upw).sum().backward()
+norms["weight_norm"] = {"params": {"weight_g": tolist(wn.weight_g), "weight_v": tolist(wn.weight_v), "bias": tolist(wn.bias)},
+                        "x": tolist(xw), "upstream": tolist(upw), "y": tolist(yw), "dx": tolist(xw.grad),
+                        "grads": {"weight_g": tolist(wn.weight_g.grad), "weight_v": tolist(wn.weight_v.grad), "bias": tolist(wn.bias.grad)}}
+
+out = {"torch_version": torch.__version__, "norms": norms, "optimizers": optimizers, "schedules": schedules,
        "plateau": plateau_case(), "activations": {"x": activation_x, "functions": activations},
        "dense_relu": dense, "cross_entropy": cross_entropy}
 with open(os.path.join(HERE, "torch_reference.json"), "w") as f:
