@@ -40,6 +40,8 @@ enum Help {
       --threads N            BLAS threads (default: config "threads", NNTRAIN_THREADS, or all cores)
       --quiet                print nothing but errors
       --json                 print summary.json to stdout when done (progress still on stderr)
+      --diagnose             also write layers.csv (per epoch and layer: activation mean/std,
+                             dead ReLUs, gradient and weight norms, update/weight ratio)
 
     FILES WRITTEN (runs/<name>/ or --out):
       config.json  curves.csv  steps.csv  summary.json  model.safetensors  preprocess.safetensors

@@ -7,7 +7,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     let threads: Int?
     do {
         parsed = try Arguments(args, command: "run", valued: ["--set", "--out", "--threads", "--resume"],
-                               boolean: ["--force", "--quiet", "--json", "--help", "-h"])
+                               boolean: ["--force", "--quiet", "--json", "--diagnose", "--help", "-h"])
         threads = try parsed.int("--threads", range: 1...1024, command: "run")
     } catch {
         return usage(error)
@@ -27,7 +27,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     let path = parsed.positionals[0]
     let config: ExperimentConfig
     do {
-        config = try ConfigLoader.load(path: path, overrides: parsed.all("--set"))
+        config = try ConfigLoader.load(path: path, overrides: parsed.all("--set") + (parsed.has("--diagnose") ? ["diagnostics=true"] : []))
     } catch {
         for line in error.lines { printError(line) }
         return 2

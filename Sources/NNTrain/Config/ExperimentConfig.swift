@@ -6,6 +6,8 @@ public struct ExperimentConfig: Sendable {
     public var seed: UInt64
     /// BLAS threads; nil means all cores (or `NNTRAIN_THREADS`).
     public var threads: Int?
+    /// Write `layers.csv`: per epoch and layer, activation statistics, dead units, norms.
+    public var diagnostics: Bool
     public var data: DataConfig
     public var model: ModelConfig
     public var loss: LossConfig
@@ -19,7 +21,7 @@ public struct ExperimentConfig: Sendable {
     public var resolved: JSONValue
     public var warnings: [ConfigError]
 
-    public static let topLevelKeys = ["name", "seed", "threads", "data", "model", "loss", "optimizer",
+    public static let topLevelKeys = ["name", "seed", "threads", "diagnostics", "data", "model", "loss", "optimizer",
                                       "schedule", "regularization", "training", "output"]
 
     /// Reads a parsed config. `baseDirectory` is the config file's folder (for relative paths);
@@ -36,6 +38,7 @@ public struct ExperimentConfig: Sendable {
         }
         let seed = UInt64(r.int("seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
         let threads = r.optionalInt("threads", check: .closed(1, 1024))
+        let diagnostics = r.bool("diagnostics", default: false)
         let data = DataConfig(r.object("data"), baseDirectory: baseDirectory)
         let model = ModelConfig(r.object("model"), baseDirectory: baseDirectory)
         let loss = LossConfig(r.object("loss"))
@@ -61,7 +64,7 @@ public struct ExperimentConfig: Sendable {
             diag.warning("$.schedule.warmup_epochs", "warmup lasts \(schedule.warmupEpochs) epochs, the whole run of \(training.epochs)")
         }
         var config = ExperimentConfig(
-            name: name, seed: seed, threads: threads, data: data, model: model, loss: loss,
+            name: name, seed: seed, threads: threads, diagnostics: diagnostics, data: data, model: model, loss: loss,
             optimizer: optimizer, schedule: schedule, regularization: regularization, training: training,
             outputDirectory: dir.map { resolvePath($0, baseDirectory) }, resolved: r.resolvedValue, warnings: [])
         if !diag.hasErrors {

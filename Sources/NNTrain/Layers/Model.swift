@@ -112,6 +112,16 @@ public final class Model {
         for l in layers { l.allocate(maxBatch: maxBatch) }
     }
 
+    /// Forward pass that shows each top-level layer's output to `observe` (diagnostics).
+    public func forward(_ input: Tensor, mode: Mode, observe: (Int, Tensor) -> Void) -> Tensor {
+        var x = input
+        for (i, l) in layers.enumerated() {
+            x = l.forward(x, mode: mode)
+            observe(i, x)
+        }
+        return x
+    }
+
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         var x = input
         for l in layers { x = l.forward(x, mode: mode) }

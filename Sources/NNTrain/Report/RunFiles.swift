@@ -51,6 +51,7 @@ public final class RunFiles {
     public let directory: String
     private let curves: LineWriter
     private let steps: LineWriter
+    private var layers: LineWriter?
 
     public static let stepsHeader = "step,epoch,lr,loss,grad_norm"
 
@@ -63,6 +64,18 @@ public final class RunFiles {
         curves.write(CurveRow.header)
         steps = try LineWriter(path: directory + "/steps.csv", append: false)
         steps.write(RunFiles.stepsHeader)
+        FileIO.remove(directory + "/layers.csv")
+    }
+
+    /// One `layers.csv` row (the file and its header are created on first use).
+    public func appendLayer(_ d: LayerDiagnostics, epoch: Int) {
+        if layers == nil {
+            let path = directory + "/layers.csv"
+            let fresh = !FileIO.exists(path)
+            layers = try? LineWriter(path: path, append: true)
+            if fresh { layers?.write(LayerDiagnostics.header) }
+        }
+        layers?.write(d.csv(epoch: epoch))
     }
 
     /// Reopens the files of a run being resumed. Rows written after the checkpoint (the run
@@ -83,6 +96,11 @@ public final class RunFiles {
         try keep("curves.csv", header: CurveRow.header) { i, _ in i < curveRows }
         try keep("steps.csv", header: RunFiles.stepsHeader) { _, line in
             (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= lastStep
+        }
+        if FileIO.exists(directory + "/layers.csv") {
+            try keep("layers.csv", header: LayerDiagnostics.header) { _, line in
+                (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= curveRows
+            }
         }
         curves = try LineWriter(path: directory + "/curves.csv", append: true)
         steps = try LineWriter(path: directory + "/steps.csv", append: true)

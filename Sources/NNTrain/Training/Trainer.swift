@@ -23,6 +23,11 @@ public final class Trainer {
     private let evalBatch: Int
     private let input: BatchBuffer
     private let targets: TensorStorage
+    /// Parameters before the epoch's last step (diagnostics' update ratio).
+    private var beforeLastStep: [Float]?
+    var evalBatchSize: Int { evalBatch }
+    var inputBuffer: BatchBuffer { input }
+    var targetStorage: TensorStorage { targets }
     private let outputGrad: BatchBuffer
     private var order: [Int32]
     private var shuffleRNG: Xoshiro256
@@ -119,6 +124,10 @@ public final class Trainer {
             }
             row.seconds = state.epochSeconds + (Clock.now() - trainedAt)
             files?.append(row)
+            if config.diagnostics {
+                for d in diagnose(before: beforeLastStep, specs: config.model.layers) { files?.appendLayer(d, epoch: epoch + 1) }
+                beforeLastStep = nil
+            }
             state.lastCurve = row
             state.epochsDone = epoch + 1
             state.stepInEpoch = 0
@@ -221,6 +230,7 @@ public final class Trainer {
                     if let c = reg.clipNorm, norm > Double(c) { transform.scale = Float(Double(c) / (norm + 1e-6)) }
                 }
                 // 6. optimizer step (+ max-norm constraint)
+                if config.diagnostics && state.stepInEpoch == steps - 1 { beforeLastStep = model.store.snapshot() }
                 optimizer.step(model.store, lr: lr, transform: transform)
                 if let c = reg.maxNorm { applyMaxNorm(model.store, c) }
                 // 7. metrics and the steps.csv row
