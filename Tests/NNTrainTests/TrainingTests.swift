@@ -93,3 +93,50 @@ func curvesWithoutSeconds(_ dir: String) throws -> [String] {
     let header = try curvesWithoutSeconds(dir)[1].split(separator: ",", omittingEmptySubsequences: false)
     #expect(header[4].isEmpty)  // accuracy does not apply
 }
+
+@Test func pretrainedFrozenLayersStayBitIdenticalThroughTraining() throws {
+    // A first run makes the weights; a second loads them with layer 1 frozen and layer 3 at lr ×0.
+    let (_, first) = try runExperiment(subsetConfig(epochs: 1), name: "pretrain")
+    let pretrained = try Safetensors.decode(try FileIO.read(first + "/model.safetensors")).entries
+    var json = try JSONValue.parse(subsetConfig(epochs: 2))
+    json = try applyOverride("model.from=\(first)/model.safetensors", to: json)
+    json = try applyOverride("model.layers.1.freeze=true", to: json)
+    json = try applyOverride("optimizer.weight_decay=0.1", to: json)
+    let (_, second) = try runExperiment(json.serialized(), name: "finetune")
+    let tuned = try Safetensors.decode(try FileIO.read(second + "/model.safetensors")).entries
+    func values(_ e: [Safetensors.Entry], _ name: String) -> [UInt32] { e.first { $0.name == name }!.values.map(\.bitPattern) }
+    #expect(values(tuned, "layers.1.weight") == values(pretrained, "layers.1.weight"))
+    #expect(values(tuned, "layers.1.bias") == values(pretrained, "layers.1.bias"))
+    #expect(values(tuned, "layers.3.weight") != values(pretrained, "layers.3.weight"))
+    // A file whose shapes do not fit is a config error naming both shapes.
+    var bad = try JSONValue.parse(subsetConfig(epochs: 1))
+    bad = try applyOverride("model.from=\(first)/model.safetensors", to: bad)
+    bad = try applyOverride("model.layers.1.units=33", to: bad)
+    do {
+        _ = try runExperiment(bad.serialized(), name: "finetune-bad")
+        Issue.record("accepted mismatched pretrained weights")
+    } catch let e as RunError {
+        #expect(e.exitCode == 2 && e.description.contains("layers.1.weight has shape [32, 784]"), "\(e)")
+    }
+}
+
+@Test func clippingByNormBoundsTheUpdateAndStepsReportThePreClipNorm() throws {
+    var json = try JSONValue.parse(subsetConfig(epochs: 1))
+    json = try applyOverride("regularization.clip.norm=0.001", to: json)
+    json = try applyOverride("optimizer={\"type\": \"sgd\", \"lr\": 1}", to: json)
+    json = try applyOverride("training.log_every=1", to: json)
+    let (_, dir) = try runExperiment(json.serialized(), name: "clip")
+    let rows = String(decoding: try FileIO.read(dir + "/steps.csv"), as: UTF8.self).split(separator: "\n").dropFirst()
+    let norms = rows.map { Double($0.split(separator: ",")[4])! }
+    #expect(norms.count == 54 && norms.allSatisfy { $0 > 0.001 })  // reported before clipping
+    // lr 1 would blow the weights up unclipped; clipped to norm 0.001 they stay finite.
+    let model = try Safetensors.decode(try FileIO.read(dir + "/model.safetensors")).entries
+    #expect(model.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+}
+
+@Test func earlyStoppingModeMaxOnALossStopsAtOnce() throws {
+    // Forcing "max" on a falling loss: it never improves, so patience 1 stops after epoch 2.
+    let text = subsetConfig(training: #"{"epochs": 6, "batch_size": 50, "early_stopping": {"monitor": "loss", "patience": 1, "mode": "max"}}"#)
+    let (result, _) = try runExperiment(text, name: "early-max")
+    #expect(result.outcome.stopReason == .earlyStopping && result.outcome.epochsRun == 2)
+}

@@ -134,8 +134,10 @@ public struct EarlyStoppingConfig: Sendable, Equatable {
     public var patience: Int
     public var minDelta: Double
     public var restoreBest: Bool
-    /// True when larger is better (accuracy).
-    public var maximize: Bool { monitor.hasSuffix("accuracy") }
+    /// "auto" (accuracies are maximised, losses minimised), "min" or "max" (Keras `mode`).
+    public var mode: String = "auto"
+    /// True when larger is better.
+    public var maximize: Bool { mode == "auto" ? monitor.hasSuffix("accuracy") : mode == "max" }
 }
 
 /// `training`: the loop's settings.
@@ -168,7 +170,8 @@ public struct TrainingConfig: Sendable, Equatable {
                 monitor: monitor,
                 patience: e.int("patience", default: 3, check: .closed(0, 1_000_000)),
                 minDelta: e.double("min_delta", default: 0, check: .nonNegative),
-                restoreBest: e.bool("restore_best", default: true))
+                restoreBest: e.bool("restore_best", default: true),
+                mode: e.choice("mode", ["auto", "min", "max"], default: "auto") ?? "auto")
             e.finish()
         } else {
             r.record("early_stopping", .null)

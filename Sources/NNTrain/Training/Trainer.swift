@@ -135,7 +135,7 @@ public final class Trainer {
 
             // Best epoch: the early-stopping metric, else val_loss, else training loss.
             let monitor = es?.monitor ?? (validation != nil ? "val_loss" : "loss")
-            let maximize = monitor.hasSuffix("accuracy")
+            let maximize = es?.maximize ?? monitor.hasSuffix("accuracy")
             if let value = row.metric(monitor), value.isFinite {
                 let delta = es?.minDelta ?? 0
                 let improved = state.best.map { maximize ? value > $0 + delta : value < $0 - delta } ?? true
