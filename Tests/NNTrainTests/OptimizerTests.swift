@@ -113,3 +113,11 @@ func withZeroGradientsOnlyDecayingParametersMove(kind: OptimizerConfig.Kind) {
     // Adam moves by about lr·lr_mult per step with a constant gradient: 5 · 0.05.
     for i in 12..<15 { #expect(abs((before[i] - after[i]) - 0.25) < 1e-3) }
 }
+
+@Test func penalizeBiasesDecaysEveryParameter() throws {
+    let d = Diagnostics()
+    let m = ModelConfig(ObjectReader(path: "$.model", value: try JSONValue.parse(#"{"input": [3], "layers": [{"type": "dense", "units": 2}, {"type": "batch_norm"}]}"#), diagnostics: d), baseDirectory: "/")
+    #expect(Model(config: m, seed: 1).parameters.map(\.decays) == [true, false, false, false])
+    let all = Model(config: m, seed: 1, penalizeAll: true).parameters.map(\.decays)
+    #expect(all == [true, true, true, true])
+}

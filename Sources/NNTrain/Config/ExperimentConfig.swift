@@ -21,9 +21,6 @@ public struct ExperimentConfig: Sendable {
     public var resolved: JSONValue
     public var warnings: [ConfigError]
 
-    public static let topLevelKeys = ["name", "seed", "threads", "diagnostics", "data", "model", "loss", "optimizer",
-                                      "schedule", "regularization", "training", "output"]
-
     /// Reads a parsed config. `baseDirectory` is the config file's folder (for relative paths);
     /// `defaultName` is used when the config has no `name`. Throws every problem found.
     public static func read(_ json: JSONValue, baseDirectory: String, defaultName: String = "experiment")

@@ -113,6 +113,8 @@ public struct RegularizationConfig: Sendable, Equatable {
     public var clipNorm: Float?
     /// Clamp every gradient element to [−v, v] (torch `clip_grad_value_`).
     public var clipValue: Float?
+    /// Penalise (and weight-decay) biases and normalisation gains/shifts too.
+    public var penalizeBiases = false
 
     public init() { l2 = 0; l1 = 0 }
 
@@ -124,6 +126,7 @@ public struct RegularizationConfig: Sendable, Equatable {
         clipNorm = clip.optionalDouble("norm", check: .positive).map(Float.init)
         clipValue = clip.optionalDouble("value", check: .positive).map(Float.init)
         clip.finish()
+        penalizeBiases = r.bool("penalize_biases", default: false)
         r.finish()
     }
 }

@@ -11,7 +11,7 @@ public final class Parameter {
     /// Written by `backward` (overwritten each step, never accumulated).
     public internal(set) var grad: Tensor
     /// Whether L1/L2/weight decay apply. Weights yes; biases and norm gains/shifts no.
-    public let decays: Bool
+    public internal(set) var decays: Bool
     /// For max-norm: the value is `[rows, count/rows]` and each row is one unit's fan-in.
     public let rows: Int
     /// Learning-rate multiplier (`lr_mult`); 0 freezes the parameter (`freeze`).

@@ -26,9 +26,12 @@ public final class Model {
     }
 
     /// Builds the model of a config. Weights come from the `initialization` stream of `seed`.
-    public convenience init(config: ModelConfig, seed: UInt64) {
+    /// With `penalizeAll`, biases and normalisation parameters are weight-decayed and
+    /// L1/L2-penalised too (`regularization.penalize_biases`).
+    public convenience init(config: ModelConfig, seed: UInt64, penalizeAll: Bool = false) {
         var rng = Xoshiro256(seed: seed, stream: .initialization)
         let layers = Model.build(config.layers, input: config.input, prefix: "layers", config: config, seed: seed, rng: &rng)
+        if penalizeAll { for p in layers.flatMap(\.parameters) { p.decays = true } }
         self.init(layers: layers, inputShape: config.input)
     }
 

@@ -167,7 +167,7 @@ public enum Experiment {
         options.onEvent(.dataLoaded(train: train.count, validation: validation?.count ?? 0, test: test?.count ?? 0,
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
-        let model = Model(config: config.model, seed: config.seed)
+        let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
         if let from = config.model.from {
             let n = try loadPretrained(model, from: from, layers: config.model.fromLayers)
             options.onEvent(.message("loaded \(n) tensors from \(from)"))
