@@ -56,3 +56,45 @@ public enum Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// dx = y > 0 ? dy : 0 (ReLU backward through its output); `dx` may alias `dy`.
+    @inline(__always)
+    public static func reluBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+        let zero = V(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
+            let dv = UnsafeRawPointer(dy + i).loadUnaligned(as: V.self)
+            store(dv.replacing(with: zero, where: yv .<= zero), dx, i)
+            i += 8
+        }
+        while i < count { dx[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
+    }
+
+    /// y = max(x, 0); `y` may alias `x`.
+    @inline(__always)
+    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        let zero = V(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            store(pointwiseMax(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), zero), y, i)
+            i += 8
+        }
+        while i < count { y[i] = max(x[i], 0); i += 1 }
+    }
+
+    /// Σ x[0..<count] (eight partial sums).
+    @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = V(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            acc += UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += x[i]; i += 1 }
+        return s
+    }
+}

@@ -225,10 +225,15 @@ public indirect enum LayerSpec: Sendable, Equatable {
     case lrn(size: Int, alpha: Float, beta: Float, k: Float)
     /// y = F(x) + x (or a projection of x when F changes the shape).
     case residual(layers: [LayerSpec])
+    /// 2-D convolution; `padding` nil means "same" (output size = input size, stride 1).
+    case conv2d(outChannels: Int, kernel: [Int], stride: [Int], padding: [Int]?, dilation: [Int], activation: Activation,
+                bias: Bool, weightNorm: Bool, options: LayerOptions)
+    case pool2d(max: Bool, kernel: [Int], stride: [Int])
+    case globalAvgPool
 
     static let activationTypes = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu", "silu", "swish"]
-    static let types = ["flatten", "dense", "dropout", "activation", "prelu", "rrelu", "maxout", "batch_norm",
-                        "layer_norm", "local_response_norm", "residual"] + activationTypes
+    static let types = ["flatten", "dense", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool", "dropout", "activation",
+                        "prelu", "rrelu", "maxout", "batch_norm", "layer_norm", "local_response_norm", "residual"] + activationTypes
 
     static func read(_ r: ObjectReader) -> LayerSpec? {
         defer { r.finish() }
@@ -238,8 +243,42 @@ public indirect enum LayerSpec: Sendable, Equatable {
             if !r.has("units") { r.diagnostics.error(r.childPath("units"), "missing required key (expected integer >= 1)") }
             return u
         }
+        /// A size as one number or [height, width].
+        func pair(_ key: String, _ def: Int, min: Double) -> [Int] {
+            if case .array? = r.raw(key) {
+                let v = r.doubles(key, default: [Double(def), Double(def)], count: 2, check: .closed(min, 4096)) ?? [Double(def), Double(def)]
+                return v.map { Int($0) }
+            }
+            let n = r.int(key, default: def, check: .closed(min, 4096))
+            return [n, n]
+        }
         switch type {
         case "flatten": return .flatten
+        case "global_avg_pool": return .globalAvgPool
+        case "max_pool2d", "avg_pool2d":
+            let k = pair("kernel_size", 2, min: 1)
+            let s = r.has("stride") ? pair("stride", 2, min: 1) : { r.record("stride", .array(k.map { .number(Double($0)) })); return k }()
+            return .pool2d(max: type == "max_pool2d", kernel: k, stride: s)
+        case "conv2d":
+            let out = r.int("out_channels", default: 1, check: .closed(1, 65536))
+            if !r.has("out_channels") { r.diagnostics.error(r.childPath("out_channels"), "missing required key (expected integer >= 1)") }
+            let k = pair("kernel_size", 3, min: 1)
+            let s = pair("stride", 1, min: 1)
+            var padding: [Int]? = nil
+            if case .string? = r.raw("padding") {
+                _ = r.choice("padding", ["same", "valid"], default: "same")
+                if r.raw("padding") == .string("valid") { padding = [0, 0] }
+            } else if r.has("padding") {
+                padding = pair("padding", 0, min: 0)
+            } else {
+                r.record("padding", .string("same"))
+            }
+            let d = pair("dilation", 1, min: 1)
+            let act = Activation.read(r, "activation", default: .linear)
+            let bias = r.bool("bias", default: true)
+            let wn = r.bool("weight_norm", default: false)
+            return .conv2d(outChannels: out, kernel: k, stride: s, padding: padding, dilation: d, activation: act, bias: bias,
+                           weightNorm: wn, options: LayerOptions.read(r, hasBias: bias))
         case "dense":
             let u = units()
             let act = Activation.read(r, "activation", default: .linear)
@@ -310,6 +349,9 @@ public indirect enum LayerSpec: Sendable, Equatable {
         case .layerNorm: return "layer_norm"
         case .lrn: return "local_response_norm"
         case .residual: return "residual"
+        case .conv2d: return "conv2d"
+        case .pool2d(let m, _, _): return m ? "max_pool2d" : "avg_pool2d"
+        case .globalAvgPool: return "global_avg_pool"
         }
     }
 
@@ -317,7 +359,7 @@ public indirect enum LayerSpec: Sendable, Equatable {
     public var options: LayerOptions? {
         switch self {
         case .dense(_, _, _, _, let o), .prelu(_, _, let o), .maxout(_, _, let o), .batchNorm(_, _, _, let o),
-             .layerNorm(_, _, let o): return o
+             .layerNorm(_, _, let o), .conv2d(_, _, _, _, _, _, _, _, let o): return o
         default: return nil
         }
     }

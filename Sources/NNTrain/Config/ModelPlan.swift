@@ -46,9 +46,49 @@ public struct ModelPlan: Sendable {
                     warnings.append(ConfigError(path: path + ".init", message: "every weight starts equal, so all units of this layer compute and learn the same thing (symmetry is never broken); use he_normal or xavier_uniform"))
                 }
             }
+            func needImage(_ what: String) -> Bool {
+                guard shape.count == 3 else {
+                    errors.append(ConfigError(path: path, message: "\(what) expects an image input [channels, height, width], got shape \(shape)"))
+                    return false
+                }
+                return true
+            }
             switch spec {
             case .flatten:
                 shape = [shape.reduce(1, *)]
+            case let .conv2d(out, k, s, padding, d, act, bias, weightNorm, options):
+                guard needImage("conv2d") else { return nil }
+                if padding == nil && (s[0] != 1 || s[1] != 1) {
+                    errors.append(ConfigError(path: path + ".padding", message: "\"same\" padding needs stride 1, got stride \(s); give the padding as a number"))
+                    return nil
+                }
+                let p = padding ?? [d[0] * (k[0] - 1) / 2, d[1] * (k[1] - 1) / 2]
+                if padding == nil && ((d[0] * (k[0] - 1)) % 2 != 0 || (d[1] * (k[1] - 1)) % 2 != 0) {
+                    errors.append(ConfigError(path: path + ".padding", message: "\"same\" padding needs an odd kernel size, got \(k); give the padding as a number"))
+                    return nil
+                }
+                let h = Conv2D.outputSize(shape[1], k[0], s[0], p[0], d[0]), w = Conv2D.outputSize(shape[2], k[1], s[1], p[1], d[1])
+                guard h >= 1 && w >= 1 else {
+                    errors.append(ConfigError(path: path, message: "kernel \(k) (dilation \(d)) does not fit the input \(shape) with padding \(p): the output would be \(h)×\(w)"))
+                    return nil
+                }
+                params = out * shape[0] * k[0] * k[1] + (bias ? out : 0) + (weightNorm ? out : 0)
+                desc = "conv2d \(shape[0])→\(out) \(k[0])×\(k[1])" + (s != [1, 1] ? " /\(s[0])" : "") + (act == .linear ? "" : ", \(act)")
+                    + (weightNorm ? ", weight norm" : "")
+                symmetric(options)
+                shape = [out, h, w]
+            case let .pool2d(isMax, k, s):
+                guard needImage(spec.typeName) else { return nil }
+                let h = (shape[1] - k[0]) / s[0] + 1, w = (shape[2] - k[1]) / s[1] + 1
+                guard shape[1] >= k[0] && shape[2] >= k[1] else {
+                    errors.append(ConfigError(path: path, message: "pooling window \(k) is larger than the input \(shape)"))
+                    return nil
+                }
+                desc = (isMax ? "max_pool2d" : "avg_pool2d") + " \(k[0])×\(k[1])"
+                shape = [shape[0], h, w]
+            case .globalAvgPool:
+                guard needImage("global_avg_pool") else { return nil }
+                shape = [shape[0]]
             case let .dense(units, act, bias, weightNorm, options):
                 guard needFlat("dense") else { return nil }
                 params = units * shape[0] + (bias ? units : 0) + (weightNorm ? units : 0)
@@ -83,12 +123,17 @@ public struct ModelPlan: Sendable {
                 rows.append(Row(index: i, name: "\(prefix).\(i)", description: "residual", outputShape: shape, parameterCount: 0, depth: depth))
                 guard let out = plan(inner, input: shape, prefix: "\(prefix).\(i).layers", path: path + ".layers", config: config, depth: depth + 1) else { return nil }
                 if out != shape {
-                    guard shape.count == 1 && out.count == 1 else {
-                        errors.append(ConfigError(path: path, message: "the block maps shape \(shape) to \(out); a projection for image shapes needs conv2d, so keep the shape"))
+                    if shape.count == 1 && out.count == 1 {
+                        params = shape[0] * out[0]
+                        rows[rowIndex].description = "residual, projection \(shape[0])→\(out[0])"
+                    } else if shape.count == 3 && out.count == 3 && out[1] > 0 && shape[1] % out[1] == 0 && shape[2] % out[2] == 0
+                                && shape[1] / out[1] == shape[2] / out[2] {
+                        params = shape[0] * out[0]
+                        rows[rowIndex].description = "residual, 1×1 projection \(shape[0])→\(out[0])" + (shape[1] != out[1] ? " /\(shape[1] / out[1])" : "")
+                    } else {
+                        errors.append(ConfigError(path: path, message: "the block maps shape \(shape) to \(out); a projection needs both flat, or both images whose size shrinks by a whole stride"))
                         return nil
                     }
-                    params = shape[0] * out[0]
-                    rows[rowIndex].description = "residual, projection \(shape[0])→\(out[0])"
                 }
                 rows[rowIndex].outputShape = out
                 rows[rowIndex].parameterCount = params

@@ -87,7 +87,7 @@ enum ActivationKernels {
     static func apply(_ f: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
         switch f {
         case .linear: if UnsafePointer(y) != x { y.update(from: x, count: n) }
-        case .relu: for i in 0..<n { y[i] = max(x[i], 0) }
+        case .relu: Kernels.relu(x, y, count: n)
         default: for i in 0..<n { y[i] = value(f, x[i]) }
         }
     }
@@ -98,7 +98,7 @@ enum ActivationKernels {
                          dx: UnsafeMutablePointer<Float>, count n: Int) {
         switch f {
         case .linear: if UnsafePointer(dx) != dy { dx.update(from: dy, count: n) }
-        case .relu: for i in 0..<n { dx[i] = y[i] > 0 ? dy[i] : 0 }
+        case .relu: Kernels.reluBackward(y: y, dy: dy, dx: dx, count: n)
         case .sigmoid: for i in 0..<n { dx[i] = dy[i] * y[i] * (1 - y[i]) }
         case .tanh: for i in 0..<n { dx[i] = dy[i] * (1 - y[i] * y[i]) }
         default:

@@ -72,12 +72,26 @@ public final class Model {
             case .residual(let inner):
                 let sub = build(inner, input: shape, prefix: name + ".layers", config: config, seed: seed, rng: &rng)
                 let out = sub.last?.outputShape.dims ?? shape
-                var projection: Dense? = nil
-                if out != shape {
+                var projection: (any Layer)? = nil
+                if out != shape && shape.count == 3 {
+                    let s = shape[1] / out[1]
+                    projection = Conv2D(name: name + ".projection", inputShape: shape, outChannels: out[0], kernel: (1, 1), stride: (s, s),
+                                        useBias: false, initialization: config.initialization, rng: &rng)
+                } else if out != shape {
                     projection = Dense(name: name + ".projection", inFeatures: shape.reduce(1, *), outFeatures: out.reduce(1, *),
                                        useBias: false, initialization: config.initialization, rng: &rng)
                 }
                 layer = Residual(name: name, inputShape: shape, inner: sub, projection: projection)
+            case let .conv2d(out, k, s, padding, d, act, bias, weightNorm, o):
+                let p = padding ?? [d[0] * (k[0] - 1) / 2, d[1] * (k[1] - 1) / 2]
+                layer = Conv2D(name: name, inputShape: shape, outChannels: out, kernel: (k[0], k[1]), stride: (s[0], s[1]),
+                               padding: (p[0], p[1]), dilation: (d[0], d[1]), activation: act, useBias: bias,
+                               initialization: o.initialization ?? config.initialization, biasInit: o.biasInit,
+                               weightNorm: weightNorm, rng: &rng)
+            case let .pool2d(isMax, k, s):
+                layer = Pool2D(name: name, kind: isMax ? .max : .average, inputShape: shape, kernel: (k[0], k[1]), stride: (s[0], s[1]))
+            case .globalAvgPool:
+                layer = GlobalAvgPool(name: name, inputShape: shape)
             }
             if let o = spec.options {
                 for p in layer.parameters { p.lrScale = o.freeze ? 0 : o.lrMultiplier }

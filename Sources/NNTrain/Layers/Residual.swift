@@ -1,19 +1,20 @@
 import NNCore
 
 /// A residual block (He et al. 2016): y = F(x) + P(x), F the block's layers in order, P the
-/// identity when F keeps the shape, else a learned projection (a bias-free dense layer
-/// `projection.weight` `[out, in]` for flat shapes). Names nest: `layers.N.layers.M.weight`.
+/// identity when F keeps the shape, else a learned bias-free projection `projection.weight`:
+/// dense `[out, in]` for flat shapes, a 1×1 convolution (stride = the size ratio) for images.
+/// Names nest: `layers.N.layers.M.weight`.
 public final class Residual: Layer {
     public let name: String
     public let inner: [any Layer]
-    public let projection: Dense?
+    public let projection: (any Layer)?
     public let outputShape: Shape
     private let inputShape: Shape
     private var output: BatchBuffer!
     private var gradCopy: BatchBuffer!
     private var inputGrad: BatchBuffer!
 
-    public init(name: String, inputShape: [Int], inner: [any Layer], projection: Dense?) {
+    public init(name: String, inputShape: [Int], inner: [any Layer], projection: (any Layer)?) {
         self.name = name
         self.inner = inner
         self.projection = projection
@@ -39,7 +40,7 @@ public final class Residual: Layer {
         var h = input
         for l in inner { h = l.forward(h, mode: mode) }
         let y = output.view(batch: batch)
-        let skip = projection?.forward(input.reshaped(Shape(batch, input.count / batch)), mode: mode) ?? input
+        let skip = projection?.forward(input, mode: mode) ?? input
         let a = h.pointer, b = skip.pointer, out = y.pointer
         for i in 0..<y.count { out[i] = a[i] + b[i] }
         return y

@@ -1,0 +1,226 @@
+import NNCore
+
+/// 2-D convolution (torch.nn.Conv2d, cross-correlation, NCHW): weight `[out, in, kh, kw]`,
+/// bias `[out]`, stride, zero padding, dilation; the activation is fused into the bias pass.
+///
+/// Lowered to sgemm per sample: im2col gives `cols [in·kh·kw, H'·W']` (kept for backward), then
+/// y = W·cols `[out, H'·W']`, already NCHW. H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1.
+/// Backward: dW = Σ_b dz_b·cols_bᵀ, db = Σ dz, dx_b = col2im(Wᵀ·dz_b).
+public final class Conv2D: Layer {
+    public let name: String
+    public let inChannels: Int, outChannels: Int
+    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    public let activation: Activation
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let gain: Parameter?
+    public let outputShape: Shape
+    let inH: Int, inW: Int, outH: Int, outW: Int
+    private var effective: Tensor?
+    private var rowNorms: [Float] = []
+    private var output: BatchBuffer!
+    private var preActivation: BatchBuffer?
+    private var cols: TensorStorage!
+    private var dcols: TensorStorage!
+    private var inputGrad: BatchBuffer!
+    private var lastInput: Tensor?
+    private var lastOutput: Tensor?
+
+    /// `[in·kh·kw]`: the fan-in of one output unit.
+    var patch: Int { inChannels * kernel.0 * kernel.1 }
+
+    public init(name: String, inputShape: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), activation: Activation = .linear,
+                useBias: Bool = true, initialization: InitSpec, biasInit: Float = 0, weightNorm: Bool = false,
+                rng: inout Xoshiro256) {
+        self.name = name
+        inChannels = inputShape[0]
+        inH = inputShape[1]
+        inW = inputShape[2]
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.activation = activation
+        outH = Conv2D.outputSize(inH, kernel.0, stride.0, padding.0, dilation.0)
+        outW = Conv2D.outputSize(inW, kernel.1, stride.1, padding.1, dilation.1)
+        outputShape = Shape([outChannels, outH, outW])
+        let fanIn = inputShape[0] * kernel.0 * kernel.1
+        let w = Tensor(zeros: [outChannels, inputShape[0], kernel.0, kernel.1])
+        initialization.fill(w, fanIn: fanIn, fanOut: outChannels * kernel.0 * kernel.1, activation: activation, rng: &rng)
+        if weightNorm {
+            let g = Tensor(zeros: [outChannels, 1, 1, 1])
+            for r in 0..<outChannels {
+                var s: Float = 0
+                for j in 0..<fanIn { s += w.pointer[r * fanIn + j] * w.pointer[r * fanIn + j] }
+                g.pointer[r] = s.squareRoot()
+            }
+            weight = Parameter(name: name + ".weight_v", value: w, decays: true, rows: outChannels)
+            gain = Parameter(name: name + ".weight_g", value: g, decays: false)
+            effective = Tensor(zeros: [outChannels, fanIn])
+            rowNorms = [Float](repeating: 1, count: outChannels)
+        } else {
+            weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outChannels)
+            gain = nil
+        }
+        if useBias {
+            let b = Tensor(zeros: [outChannels])
+            b.fill(biasInit)
+            bias = Parameter(name: name + ".bias", value: b, decays: false)
+        } else {
+            bias = nil
+        }
+    }
+
+    public static func outputSize(_ n: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int {
+        (n + 2 * p - d * (k - 1) - 1) / s + 1
+    }
+
+    public var parameters: [Parameter] { [gain, weight, bias].compactMap { $0 } }
+    var weightMatrix: UnsafeMutablePointer<Float> { effective?.pointer ?? weight.value.pointer }
+
+    public func allocate(maxBatch: Int) {
+        output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
+        inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
+        cols = TensorStorage(capacity: maxBatch * patch * outH * outW)
+        dcols = TensorStorage(capacity: patch * outH * outW)
+        if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
+    }
+
+    /// cols[(c·kh + i)·kw + j, oy·W' + ox] = x[c, oy·s − p + i·d, ox·s − p + j·d] (0 outside).
+    func im2col(_ x: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        let spatial = outH * outW
+        for ch in 0..<inChannels {
+            for i in 0..<kernel.0 {
+                for j in 0..<kernel.1 {
+                    let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * spatial
+                    // Output columns ox whose input column xx = ox·s − p + j·d lies inside [0, W).
+                    let offset = j * dilation.1 - padding.1
+                    let first = offset >= 0 ? 0 : (-offset + stride.1 - 1) / stride.1
+                    let last = min(outW, inW - offset <= 0 ? 0 : (inW - offset - 1) / stride.1 + 1)
+                    for oy in 0..<outH {
+                        let y = oy * stride.0 - padding.0 + i * dilation.0
+                        let dst = row + oy * outW
+                        if y < 0 || y >= inH || first >= last {
+                            dst.update(repeating: 0, count: outW)
+                            continue
+                        }
+                        let src = x + (ch * inH + y) * inW + offset
+                        for ox in 0..<first { dst[ox] = 0 }
+                        if stride.1 == 1 {
+                            (dst + first).update(from: src + first, count: last - first)
+                        } else {
+                            let s = stride.1
+                            for ox in first..<last { dst[ox] = src[ox * s] }
+                        }
+                        for ox in last..<outW { dst[ox] = 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of im2col: adds each column entry back to the input position it came from.
+    func col2im(_ c: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        let spatial = outH * outW
+        dx.update(repeating: 0, count: inChannels * inH * inW)
+        for ch in 0..<inChannels {
+            for i in 0..<kernel.0 {
+                for j in 0..<kernel.1 {
+                    let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * spatial
+                    let offset = j * dilation.1 - padding.1
+                    let first = offset >= 0 ? 0 : (-offset + stride.1 - 1) / stride.1
+                    let last = min(outW, inW - offset <= 0 ? 0 : (inW - offset - 1) / stride.1 + 1)
+                    if first >= last { continue }
+                    let s = stride.1
+                    for oy in 0..<outH {
+                        let y = oy * stride.0 - padding.0 + i * dilation.0
+                        if y < 0 || y >= inH { continue }
+                        let dst = dx + (ch * inH + y) * inW + offset
+                        let src = row + oy * outW
+                        for ox in first..<last { dst[ox * s] += src[ox] }
+                    }
+                }
+            }
+        }
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let batch = input.shape[0]
+        let y = output.view(batch: batch)
+        if let effective, let gain {
+            let v = weight.value.pointer, g = gain.value.pointer, w = effective.pointer, n = patch
+            for r in 0..<outChannels {
+                var s: Float = 0
+                for j in 0..<n { s += v[r * n + j] * v[r * n + j] }
+                let norm = max(s.squareRoot(), 1e-12)
+                rowNorms[r] = norm
+                for j in 0..<n { w[r * n + j] = g[r] / norm * v[r * n + j] }
+            }
+        }
+        let spatial = outH * outW
+        let inSize = inChannels * inH * inW, outSize = outChannels * spatial
+        for b in 0..<batch {
+            let c = cols.base + b * patch * spatial
+            im2col(input.pointer + b * inSize, c)
+            gemm(m: outChannels, n: spatial, k: patch, weightMatrix, c, y.pointer + b * outSize)
+        }
+        // bias per channel + activation: rows are (sample, channel) of `spatial` values.
+        let yp = y.pointer, pre = preActivation?.view(batch: batch).pointer
+        for b in 0..<batch {
+            for o in 0..<outChannels {
+                let off = (b * outChannels + o) * spatial
+                let bo = bias?.value.pointer[o] ?? 0
+                if bo != 0 { for k in 0..<spatial { yp[off + k] += bo } }
+                if let pre { (pre + off).update(from: yp + off, count: spatial) }
+                ActivationKernels.apply(activation, yp + off, yp + off, count: spatial)
+            }
+        }
+        lastInput = input
+        lastOutput = y
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
+        let batch = x.shape[0]
+        let spatial = outH * outW
+        let inSize = inChannels * inH * inW, outSize = outChannels * spatial
+        let dz = outputGrad.pointer
+        ActivationKernels.backward(activation, x: preActivation.map { UnsafePointer($0.view(batch: batch).pointer) },
+                                   y: y.pointer, dy: dz, dx: dz, count: batch * outSize)
+        if let bias {
+            let db = bias.grad.pointer
+            db.update(repeating: 0, count: outChannels)
+            for b in 0..<batch {
+                for o in 0..<outChannels { db[o] += Kernels.sum(dz + (b * outChannels + o) * spatial, count: spatial) }
+            }
+        }
+        let dw = weight.grad.pointer
+        for b in 0..<batch {
+            // dW += dz_b [out, S] · cols_bᵀ [S, patch]
+            gemm(transposeB: true, m: outChannels, n: patch, k: spatial, dz + b * outSize,
+                 cols.base + b * patch * spatial, beta: b == 0 ? 0 : 1, dw)
+        }
+        if let gain {
+            let v = weight.value.pointer, g = gain.value.pointer, dg = gain.grad.pointer, n = patch
+            for r in 0..<outChannels {
+                let norm = rowNorms[r]
+                var d: Float = 0
+                for j in 0..<n { d += dw[r * n + j] * v[r * n + j] }
+                d /= norm
+                dg[r] = d
+                for j in 0..<n { dw[r * n + j] = g[r] / norm * (dw[r * n + j] - d * v[r * n + j] / norm) }
+            }
+        }
+        guard needsInputGradient else { return nil }
+        let dx = inputGrad.view(batch: batch)
+        for b in 0..<batch {
+            // dcols = Wᵀ [patch, out] · dz_b [out, S]
+            gemm(transposeA: true, m: patch, n: spatial, k: outChannels, weightMatrix, dz + b * outSize, dcols.base)
+            col2im(dcols.base, dx.pointer + b * inSize)
+        }
+        return dx
+    }
+}

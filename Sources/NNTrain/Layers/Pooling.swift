@@ -1,0 +1,178 @@
+import NNCore
+
+/// Max or average pooling over k×k windows with a stride (torch.nn.MaxPool2d / AvgPool2d with
+/// padding 0): H' = ⌊(H − k)/s⌋ + 1. Max pooling keeps the winner's index (Int32) so backward
+/// routes each gradient to it; average pooling spreads it evenly (1/(kh·kw) each).
+public final class Pool2D: Layer {
+    public enum Kind: String, Sendable { case max, average }
+    public let name: String
+    public let kind: Kind
+    public let kernel: (Int, Int), stride: (Int, Int)
+    public let outputShape: Shape
+    let channels: Int, inH: Int, inW: Int, outH: Int, outW: Int
+    private var output: BatchBuffer!
+    private var inputGrad: BatchBuffer!
+    private var winners: UnsafeMutablePointer<Int32>?
+    private var lastBatch = 0
+
+    public init(name: String, kind: Kind, inputShape: [Int], kernel: (Int, Int), stride: (Int, Int)) {
+        self.name = name
+        self.kind = kind
+        self.kernel = kernel
+        self.stride = stride
+        channels = inputShape[0]
+        inH = inputShape[1]
+        inW = inputShape[2]
+        outH = (inH - kernel.0) / stride.0 + 1
+        outW = (inW - kernel.1) / stride.1 + 1
+        outputShape = Shape([channels, outH, outW])
+    }
+
+    deinit { winners?.deallocate() }
+
+    public func allocate(maxBatch: Int) {
+        output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
+        inputGrad = BatchBuffer(sampleShape: .sample([channels, inH, inW]), maxBatch: maxBatch)
+        if kind == .max {
+            winners?.deallocate()
+            winners = .allocate(capacity: maxBatch * outputShape.count)
+        }
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let batch = input.shape[0]
+        lastBatch = batch
+        let y = output.view(batch: batch)
+        let x = input.pointer, out = y.pointer
+        let planes = batch * channels
+        let inv = 1 / Float(kernel.0 * kernel.1)
+        let (kh, kw, sh, sw, ih, iw, oh, ow) = (kernel.0, kernel.1, stride.0, stride.1, inH, inW, outH, outW)
+        if kind == .max, let win = winners {
+            if kh == 2 && kw == 2 && sh == 2 && sw == 2 {
+                // The common case, unrolled: the first of equal values wins (as PyTorch).
+                for p in 0..<planes {
+                    let src = x + p * ih * iw
+                    for oy in 0..<oh {
+                        let r0 = 2 * oy * iw, r1 = r0 + iw
+                        let o = (p * oh + oy) * ow
+                        for ox in 0..<ow {
+                            let c = 2 * ox
+                            var best = src[r0 + c], arg = r0 + c
+                            if src[r0 + c + 1] > best { best = src[r0 + c + 1]; arg = r0 + c + 1 }
+                            if src[r1 + c] > best { best = src[r1 + c]; arg = r1 + c }
+                            if src[r1 + c + 1] > best { best = src[r1 + c + 1]; arg = r1 + c + 1 }
+                            out[o + ox] = best
+                            win[o + ox] = Int32(arg)
+                        }
+                    }
+                }
+                return y
+            }
+            for p in 0..<planes {
+                let src = x + p * ih * iw
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let o = (p * oh + oy) * ow + ox
+                        let y0 = oy * sh, x0 = ox * sw
+                        var best = -Float.infinity, arg = y0 * iw + x0
+                        for i in 0..<kh {
+                            let row = (y0 + i) * iw + x0
+                            for j in 0..<kw where src[row + j] > best { best = src[row + j]; arg = row + j }
+                        }
+                        out[o] = best
+                        win[o] = Int32(arg)
+                    }
+                }
+            }
+            return y
+        }
+        for p in 0..<planes {
+            let src = x + p * ih * iw
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var s: Float = 0
+                    for i in 0..<kh { for j in 0..<kw { s += src[(oy * sh + i) * iw + ox * sw + j] } }
+                    out[(p * oh + oy) * ow + ox] = s * inv
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        let batch = lastBatch
+        let dx = inputGrad.view(batch: batch)
+        let d = dx.pointer, g = outputGrad.pointer
+        d.update(repeating: 0, count: dx.count)
+        let planes = batch * channels
+        let inv = 1 / Float(kernel.0 * kernel.1)
+        let perPlane = outH * outW
+        if kind == .max, let win = winners {
+            for p in 0..<planes {
+                let dst = d + p * inH * inW
+                for o in (p * perPlane)..<((p + 1) * perPlane) { dst[Int(win[o])] += g[o] }
+            }
+            return dx
+        }
+        for p in 0..<planes {
+            let dst = d + p * inH * inW
+            for oy in 0..<outH {
+                for ox in 0..<outW {
+                    let v = g[(p * outH + oy) * outW + ox] * inv
+                    for i in 0..<kernel.0 { for j in 0..<kernel.1 { dst[(oy * stride.0 + i) * inW + ox * stride.1 + j] += v } }
+                }
+            }
+        }
+        return dx
+    }
+}
+
+/// Global average pooling: `[B, C, H, W]` → `[B, C]`, the mean of each channel's plane.
+public final class GlobalAvgPool: Layer {
+    public let name: String
+    public let outputShape: Shape
+    let channels: Int, spatial: Int
+    private var output: BatchBuffer!
+    private var inputGrad: BatchBuffer!
+    private var inputShape: [Int]
+
+    public init(name: String, inputShape: [Int]) {
+        self.name = name
+        self.inputShape = inputShape
+        channels = inputShape[0]
+        spatial = inputShape.dropFirst().reduce(1, *)
+        outputShape = Shape([channels])
+    }
+
+    public func allocate(maxBatch: Int) {
+        output = BatchBuffer(sampleShape: .sample([channels]), maxBatch: maxBatch)
+        inputGrad = BatchBuffer(sampleShape: .sample(inputShape), maxBatch: maxBatch)
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let batch = input.shape[0]
+        let y = output.view(batch: batch)
+        let x = input.pointer, out = y.pointer
+        let inv = 1 / Float(spatial)
+        for p in 0..<(batch * channels) {
+            var s: Float = 0
+            for k in 0..<spatial { s += x[p * spatial + k] }
+            out[p] = s * inv
+        }
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        let batch = outputGrad.shape[0]
+        let dx = inputGrad.view(batch: batch)
+        let d = dx.pointer, g = outputGrad.pointer
+        let inv = 1 / Float(spatial)
+        for p in 0..<(batch * channels) {
+            let v = g[p] * inv
+            for k in 0..<spatial { d[p * spatial + k] = v }
+        }
+        return dx
+    }
+}

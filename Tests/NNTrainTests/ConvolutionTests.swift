@@ -1,0 +1,103 @@
+import NNCore
+import NNTestSupport
+@testable import NNTrain
+import Testing
+
+func makeConv(_ inShape: [Int], out: Int, k: (Int, Int), s: (Int, Int) = (1, 1), p: (Int, Int) = (0, 0),
+              d: (Int, Int) = (1, 1), act: Activation = .linear, weightNorm: Bool = false) -> Conv2D {
+    var rng = Xoshiro256(seed: 5, stream: .initialization)
+    return Conv2D(name: "conv", inputShape: inShape, outChannels: out, kernel: k, stride: s, padding: p, dilation: d,
+                  activation: act, initialization: .xavierUniform(gain: 1), weightNorm: weightNorm, rng: &rng)
+}
+
+/// The direct definition: y[o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v]·x[c, i·s − p + u·d, j·s − p + v·d].
+func naiveConv(_ conv: Conv2D, _ x: [Float], batch: Int) -> [Float] {
+    let w = conv.weight.value.scalars, b = conv.bias?.value.scalars ?? []
+    let (C, H, W, O) = (conv.inChannels, conv.inH, conv.inW, conv.outChannels)
+    let (kh, kw) = conv.kernel
+    var y: [Float] = []
+    for n in 0..<batch {
+        for o in 0..<O {
+            for i in 0..<conv.outH {
+                for j in 0..<conv.outW {
+                    var s: Float = b.isEmpty ? 0 : b[o]
+                    for c in 0..<C {
+                        for u in 0..<kh {
+                            for v in 0..<kw {
+                                let yy = i * conv.stride.0 - conv.padding.0 + u * conv.dilation.0
+                                let xx = j * conv.stride.1 - conv.padding.1 + v * conv.dilation.1
+                                if yy >= 0 && yy < H && xx >= 0 && xx < W {
+                                    s += w[((o * C + c) * kh + u) * kw + v] * x[((n * C + c) * H + yy) * W + xx]
+                                }
+                            }
+                        }
+                    }
+                    y.append(s)
+                }
+            }
+        }
+    }
+    return y
+}
+
+@Test(arguments: [((1, 1), (0, 0), (1, 1)), ((2, 2), (1, 1), (1, 1)), ((1, 2), (2, 0), (2, 1)), ((3, 1), (1, 2), (1, 2))])
+func convMatchesTheDirectDefinition(stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) {
+    let conv = makeConv([3, 7, 6], out: 4, k: (3, 2), s: stride, p: padding, d: dilation)
+    _ = ParameterStore(conv.parameters)
+    var rng = Xoshiro256(seed: 2, streamID: 9)
+    for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-1, 1) }
+    conv.allocate(maxBatch: 2)
+    let x = randomTensor([2, 3, 7, 6], seed: 4)
+    let y = conv.forward(x, mode: .training)
+    let expected = naiveConv(conv, x.scalars, batch: 2)
+    #expect(y.count == expected.count)
+    for (a, b) in zip(y.scalars, expected) { #expect(abs(a - b) < 1e-4) }
+}
+
+@Test(arguments: [((1, 1), (1, 1), (1, 1)), ((2, 2), (0, 1), (1, 1)), ((1, 1), (2, 2), (2, 2))])
+func convMatchesFiniteDifferences(stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) {
+    let conv = makeConv([2, 5, 5], out: 3, k: (3, 3), s: stride, p: padding, d: dilation, act: .tanh)
+    let report = checkGradients(of: conv, input: randomTensor([2, 2, 5, 5], seed: 3))
+    #expect(report.worstError < 1e-3, "\(report)")
+}
+
+@Test func weightNormConvMatchesFiniteDifferences() {
+    let conv = makeConv([2, 4, 4], out: 3, k: (3, 3), p: (1, 1), weightNorm: true)
+    #expect(conv.parameters.map(\.name) == ["conv.weight_g", "conv.weight_v", "conv.bias"])
+    let report = checkGradients(of: conv, input: randomTensor([2, 2, 4, 4], seed: 1))
+    #expect(report.worstError < 1e-3, "\(report)")
+}
+
+@Test(arguments: [(Pool2D.Kind.max, (2, 2), (2, 2)), (.average, (2, 2), (2, 2)), (.max, (3, 3), (2, 2)), (.average, (3, 2), (1, 2))])
+func poolingMatchesFiniteDifferences(kind: Pool2D.Kind, kernel: (Int, Int), stride: (Int, Int)) {
+    let pool = Pool2D(name: "pool", kind: kind, inputShape: [2, 6, 5], kernel: kernel, stride: stride)
+    let report = checkGradients(of: pool, input: randomTensor([2, 2, 6, 5], seed: 7))
+    #expect(report.worstError < 1e-3, "\(report)")
+    #expect(report.skipped <= report.checked / 10)
+}
+
+@Test func maxPoolPicksTheMaximumOfEachWindow() {
+    let pool = Pool2D(name: "pool", kind: .max, inputShape: [1, 2, 4], kernel: (2, 2), stride: (2, 2))
+    pool.allocate(maxBatch: 1)
+    let y = pool.forward(Tensor(shape: [1, 1, 2, 4], scalars: [1, 5, -1, 0, 3, 2, 7, -2]), mode: .training)
+    #expect(y.scalars == [5, 7])
+    let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20]), needsInputGradient: true)!
+    #expect(dx.scalars == [0, 10, 0, 0, 0, 0, 20, 0])
+}
+
+@Test func globalAveragePoolingMatchesFiniteDifferences() {
+    let report = checkGradients(of: GlobalAvgPool(name: "gap", inputShape: [3, 4, 2]), input: randomTensor([2, 3, 4, 2], seed: 2))
+    #expect(report.worstError < 1e-3, "\(report)")
+}
+
+@Test func residualWithAStridedConvProjectionMatchesFiniteDifferences() {
+    var rng = Xoshiro256(seed: 3, stream: .initialization)
+    let block = Residual(name: "r", inputShape: [2, 4, 4], inner: [
+        Conv2D(name: "r.layers.0", inputShape: [2, 4, 4], outChannels: 3, kernel: (3, 3), stride: (2, 2), padding: (1, 1),
+               activation: .tanh, initialization: .xavierUniform(gain: 1), rng: &rng),
+    ], projection: Conv2D(name: "r.projection", inputShape: [2, 4, 4], outChannels: 3, kernel: (1, 1), stride: (2, 2),
+                          useBias: false, initialization: .xavierUniform(gain: 1), rng: &rng))
+    #expect(block.outputShape == Shape(3, 2, 2))
+    let report = checkGradients(of: block, input: randomTensor([2, 2, 4, 4], seed: 5))
+    #expect(report.worstError < 1e-3, "\(report)")
+}
