@@ -101,3 +101,40 @@ func poolingMatchesFiniteDifferences(kind: Pool2D.Kind, kernel: (Int, Int), stri
     let report = checkGradients(of: block, input: randomTensor([2, 2, 4, 4], seed: 5))
     #expect(report.worstError < 1e-3, "\(report)")
 }
+
+/// A conv+BN+ReLU+pool stack as a layer, so the norm fixtures' runner can drive it.
+final class Stack: Layer {
+    let name = "stack"
+    let layers: [any Layer]
+    init(_ layers: [any Layer]) { self.layers = layers }
+    var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    var buffers: [(String, Tensor)] { layers.flatMap(\.buffers) }
+    var outputShape: Shape { layers.last!.outputShape }
+    func allocate(maxBatch: Int) { for l in layers { l.allocate(maxBatch: maxBatch) } }
+    func forward(_ input: Tensor, mode: Mode) -> Tensor { layers.reduce(input) { $1.forward($0, mode: mode) } }
+    func backward(_ g: Tensor, needsInputGradient: Bool) -> Tensor? {
+        var d: Tensor? = g
+        for l in layers.reversed() { d = d.flatMap { l.backward($0, needsInputGradient: true) } }
+        return d
+    }
+}
+
+@Test func convBatchNormPoolStackMatchesTorch() throws {
+    let ref = try loadTorchReference()["norms"]!["conv_bn_pool"]!
+    var rng = Xoshiro256(seed: 0, stream: .initialization)
+    // torch names 0.weight, 0.bias (conv) and 1.weight, 1.bias (batch norm): name ours "0" and "1".
+    let conv = Conv2D(name: "0", inputShape: [2, 6, 6], outChannels: 3, kernel: (3, 3), padding: (1, 1), initialization: .zeros, rng: &rng)
+    let bn = BatchNorm(name: "1", inputShape: [3, 6, 6])
+    let stack = Stack([conv, bn, ActivationLayer(name: "2", activation: .relu, inputShape: [3, 6, 6]),
+                       Pool2D(name: "3", kind: .max, inputShape: [3, 6, 6], kernel: (2, 2), stride: (2, 2))])
+    _ = ParameterStore(stack.parameters)
+    for p in stack.parameters { p.value.copy(from: Tensor(shape: p.value.shape.dims, scalars: floats(ref["params"]![p.name]))) }
+    var r = ref
+    // checkAgainstTorch looks parameters and buffers up by their last name component; give it full names.
+    func renamed(_ o: JSONValue?) -> JSONValue { .object((o?.objectValue ?? []).map { ($0.0.replacing(".", with: "_"), $0.1) }) }
+    r = .object([("params", renamed(ref["params"])), ("buffers", renamed(ref["buffers"])), ("eval", ref["eval"]!),
+                 ("steps", .array((ref["steps"]?.arrayValue ?? []).map { s in
+                     .object([("x", s["x"]!), ("upstream", s["upstream"]!), ("y", s["y"]!), ("dx", s["dx"]!), ("grads", renamed(s["grads"]))])
+                 }))])
+    checkAgainstTorch(stack, r, inputShape: [2, 6, 6], tolerance: 5e-5)
+}

@@ -55,9 +55,13 @@ func layerNormMatchesFiniteDifferences(shape: [Int]) {
 func checkAgainstTorch(_ layer: any Layer, _ ref: JSONValue, inputShape: [Int]? = nil, tolerance: Float = 2e-5) {
     let sample = inputShape ?? layer.outputShape.dims
     _ = ParameterStore(layer.parameters)
+    /// A tensor's key in the fixture: its last name component, or the whole name with "." → "_".
+    func key(_ name: String, in object: JSONValue?) -> String {
+        let full = name.replacing(".", with: "_")
+        return object?[full] != nil ? full : String(name.split(separator: ".").last!)
+    }
     for p in layer.parameters {
-        let key = String(p.name.split(separator: ".").last!)
-        p.value.copy(from: Tensor(shape: p.value.shape.dims, scalars: floats(ref["params"]![key])))
+        p.value.copy(from: Tensor(shape: p.value.shape.dims, scalars: floats(ref["params"]![key(p.name, in: ref["params"])])))
     }
     func close(_ a: [Float], _ b: [Float], _ what: String) {
         #expect(a.count == b.count, "\(what) count")
@@ -76,11 +80,11 @@ func checkAgainstTorch(_ layer: any Layer, _ ref: JSONValue, inputShape: [Int]? 
         let dx = layer.backward(Tensor(shape: y.shape.dims, scalars: floats(step["upstream"])), needsInputGradient: true)!
         close(dx.scalars, floats(step["dx"]), "step \(k) dx")
         for p in layer.parameters {
-            close(p.grad.scalars, floats(step["grads"]![String(p.name.split(separator: ".").last!)]), "step \(k) d\(p.name)")
+            close(p.grad.scalars, floats(step["grads"]![key(p.name, in: step["grads"])]), "step \(k) d\(p.name)")
         }
     }
     for (name, t) in layer.buffers {
-        close(t.scalars, floats(ref["buffers"]![String(name.split(separator: ".").last!)]), name)
+        close(t.scalars, floats(ref["buffers"]![key(name, in: ref["buffers"])]), name)
     }
     if let e = ref["eval"] {
         let xs = floats(e["x"])

@@ -203,13 +203,13 @@ def norm_case(module, shape, steps=2):
         with torch.no_grad():
             prm.copy_(torch.randn_like(prm) * 0.5 + (1.0 if name.endswith("weight") else 0.0))
     xs = [torch.randn(*shape) * 2 + 0.5 for _ in range(steps)]
-    ups = [torch.randn(*shape) for _ in range(steps)]
     module.train()
     case = {"params": {n: tolist(p) for n, p in module.named_parameters()}, "steps": []}
-    for x, up in zip(xs, ups):
+    for x in xs:
         x = x.clone().requires_grad_(True)
         module.zero_grad()
         y = module(x)
+        up = torch.randn(*y.shape)
         (y * up).sum().backward()
         case["steps"].append({"x": tolist(x), "upstream": tolist(up), "y": tolist(y), "dx": tolist(x.grad),
                               "grads": {n: tolist(p.grad) for n, p in module.named_parameters()}})
@@ -226,7 +226,8 @@ norms = {
     "layer_norm": norm_case(torch.nn.LayerNorm(5), (3, 5)),
     "lrn": norm_case(torch.nn.LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0), (2, 6, 2, 2)),
 }
-lin = torch.nn.Linear(4, 3)
+norms["conv_bn_pool"] = norm_case(torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.BatchNorm2d(3),
+                                                     torch.nn.ReLU(), torch.nn.MaxPool2d(2)), (4, 2, 6, 6))
 torch.manual_seed(6)
 wn = torch.nn.utils.weight_norm(torch.nn.Linear(4, 3), dim=0)
 with torch.no_grad():
