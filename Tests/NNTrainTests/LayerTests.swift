@@ -99,19 +99,14 @@ final class WrongDense: Layer {
 @Test func initialisersHaveTheirDocumentedSpread() {
     var rng = Xoshiro256(seed: 9, stream: .initialization)
     let w = Tensor(zeros: [400, 300])
-    func std(_ t: Tensor) -> Double {
-        let s = t.scalars.map(Double.init)
-        let m = s.reduce(0, +) / Double(s.count)
-        return (s.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(s.count)).squareRoot()
-    }
     InitSpec.heNormal().fill(w, fanIn: 300, fanOut: 400, rng: &rng)
-    #expect(abs(std(w) - (2.0 / 300).squareRoot()) < 0.002)
+    #expect(abs(standardDeviation(w) - (2.0 / 300).squareRoot()) < 0.002)
     InitSpec.xavierUniform(gain: 1).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     let a = Float((6.0 / 700).squareRoot())
     #expect(w.scalars.allSatisfy { abs($0) <= a })
-    #expect(abs(std(w) - Double(a) / 3.0.squareRoot()) < 0.002)
+    #expect(abs(standardDeviation(w) - Double(a) / 3.0.squareRoot()) < 0.002)
     InitSpec.lecunNormal.fill(w, fanIn: 300, fanOut: 400, rng: &rng)
-    #expect(abs(std(w) - (1.0 / 300).squareRoot()) < 0.002)
+    #expect(abs(standardDeviation(w) - (1.0 / 300).squareRoot()) < 0.002)
     InitSpec.constant(0.5).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     #expect(w.scalars.allSatisfy { $0 == 0.5 })
 }
@@ -196,19 +191,14 @@ func preluMatchesFiniteDifferencesIncludingItsSlope(perChannel: Bool) {
 @Test func heAndUniformRecipesFollowTheirFormulas() {
     var rng = Xoshiro256(seed: 9, stream: .initialization)
     let w = Tensor(zeros: [400, 300])
-    func std(_ t: Tensor) -> Double {
-        let s = t.scalars.map(Double.init)
-        let m = s.reduce(0, +) / Double(s.count)
-        return (s.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(s.count)).squareRoot()
-    }
     InitSpec.heNormal(fanOut: true, negativeSlope: 0.2).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
-    #expect(abs(std(w) - (2.0 / (1.04 * 400)).squareRoot()) < 0.002)
+    #expect(abs(standardDeviation(w) - (2.0 / (1.04 * 400)).squareRoot()) < 0.002)
     InitSpec.heUniform(fanOut: false, negativeSlope: 0).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     #expect(w.scalars.allSatisfy { abs($0) <= Float((6.0 / 300).squareRoot()) })
     InitSpec.uniformFanIn.fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     #expect(w.scalars.allSatisfy { abs($0) <= 1 / Float(300).squareRoot() })
     InitSpec.xavierUniform(gain: nil).fill(w, fanIn: 300, fanOut: 400, activation: .sigmoid, rng: &rng)
-    #expect(abs(std(w) - 4 * (2.0 / 700).squareRoot()) < 0.005)
+    #expect(abs(standardDeviation(w) - 4 * (2.0 / 700).squareRoot()) < 0.005)
     InitSpec.normal(mean: 0, std: 0.01).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
-    #expect(abs(std(w) - 0.01) < 0.0002)
+    #expect(abs(standardDeviation(w) - 0.01) < 0.0002)
 }

@@ -9,6 +9,13 @@ func loadTorchReference() throws -> JSONValue {
     try JSONValue.parse(try FileIO.read(fixturesDirectory + "/torch_reference.json"))
 }
 
+/// Population standard deviation of a tensor's elements.
+func standardDeviation(_ t: Tensor) -> Double {
+    let s = t.scalars.map(Double.init)
+    let m = s.reduce(0, +) / Double(s.count)
+    return (s.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(s.count)).squareRoot()
+}
+
 func floats(_ v: JSONValue?) -> [Float] { (v?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) } }
 
 /// Reads a config from JSON text (base directory: the repository root).

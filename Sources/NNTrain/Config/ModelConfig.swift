@@ -319,21 +319,28 @@ public indirect enum LayerSpec: Sendable, Equatable {
             return .lrn(size: size, alpha: r.float("alpha", default: 1e-4, check: .nonNegative),
                         beta: r.float("beta", default: 0.75, check: .nonNegative), k: r.float("k", default: 1, check: .positive))
         case "residual":
-            var specs: [LayerSpec] = []
-            var readers: [ObjectReader] = []
-            if let items = r.array("layers", required: true) {
-                if items.isEmpty { r.diagnostics.error(r.childPath("layers"), "expected at least one layer, got an empty list") }
-                for (p, v) in items {
-                    let lr = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
-                    readers.append(lr)
-                    specs.append(lr.isValid ? (LayerSpec.read(lr) ?? .flatten) : .flatten)
-                }
-            }
-            r.recordArray("layers", readers)
+            let specs = LayerSpec.readList(r, "layers")
             return .residual(layers: specs)
         default:
             return .activation(Activation.make(type, r))
         }
+    }
+
+    /// Reads the list of layers under `key` (required, non-empty). An invalid entry keeps its
+    /// place as a placeholder so indices stay right; its errors are already recorded.
+    static func readList(_ r: ObjectReader, _ key: String) -> [LayerSpec] {
+        var specs: [LayerSpec] = []
+        var readers: [ObjectReader] = []
+        if let items = r.array(key, required: true) {
+            if items.isEmpty { r.diagnostics.error(r.childPath(key), "expected at least one layer, got an empty list") }
+            for (p, v) in items {
+                let lr = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
+                readers.append(lr)
+                specs.append(lr.isValid ? (LayerSpec.read(lr) ?? .flatten) : .flatten)
+            }
+        }
+        r.recordArray(key, readers)
+        return specs
     }
 
     public var typeName: String {
@@ -393,17 +400,7 @@ public struct ModelConfig: Sendable, Equatable {
             r.record("from", .string(from!))
         }
         if let layers = r.doubles("from_layers", default: nil, check: .atLeast(0)) { fromLayers = layers.map { Int($0) } }
-        var specs: [LayerSpec] = []
-        var readers: [ObjectReader] = []
-        if let items = r.array("layers", required: true) {
-            if items.isEmpty { r.diagnostics.error(r.childPath("layers"), "expected at least one layer, got an empty list") }
-            for (p, v) in items {
-                let lr = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
-                readers.append(lr)
-                if lr.isValid, let s = LayerSpec.read(lr) { specs.append(s) } else { specs.append(.flatten) }
-            }
-        }
-        r.recordArray("layers", readers)
+        let specs = LayerSpec.readList(r, "layers")
         layers = specs
         r.finish()
     }

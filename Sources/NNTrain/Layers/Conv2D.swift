@@ -16,8 +16,7 @@ public final class Conv2D: Layer {
     public let gain: Parameter?
     public let outputShape: Shape
     let inH: Int, inW: Int, outH: Int, outW: Int
-    private var effective: Tensor?
-    private var rowNorms: [Float] = []
+    private var norm: WeightNorm?
     private var output: BatchBuffer!
     private var preActivation: BatchBuffer?
     private var cols: TensorStorage!
@@ -50,16 +49,10 @@ public final class Conv2D: Layer {
         let w = Tensor(zeros: [outChannels, inputShape[0], kernel.0, kernel.1])
         initialization.fill(w, fanIn: fanIn, fanOut: outChannels * kernel.0 * kernel.1, activation: activation, rng: &rng)
         if weightNorm {
-            let g = Tensor(zeros: [outChannels, 1, 1, 1])
-            for r in 0..<outChannels {
-                var s: Float = 0
-                for j in 0..<fanIn { s += w.pointer[r * fanIn + j] * w.pointer[r * fanIn + j] }
-                g.pointer[r] = s.squareRoot()
-            }
             weight = Parameter(name: name + ".weight_v", value: w, decays: true, rows: outChannels)
-            gain = Parameter(name: name + ".weight_g", value: g, decays: false)
-            effective = Tensor(zeros: [outChannels, fanIn])
-            rowNorms = [Float](repeating: 1, count: outChannels)
+            gain = Parameter(name: name + ".weight_g", value: WeightNorm.initialGains(w, rows: outChannels, shape: [outChannels, 1, 1, 1]),
+                             decays: false)
+            norm = WeightNorm(rows: outChannels, cols: fanIn)
         } else {
             weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outChannels)
             gain = nil
@@ -78,7 +71,7 @@ public final class Conv2D: Layer {
     }
 
     public var parameters: [Parameter] { [gain, weight, bias].compactMap { $0 } }
-    var weightMatrix: UnsafeMutablePointer<Float> { effective?.pointer ?? weight.value.pointer }
+    var weightMatrix: UnsafeMutablePointer<Float> { norm?.effective.pointer ?? weight.value.pointer }
 
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
@@ -149,16 +142,7 @@ public final class Conv2D: Layer {
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
         let y = output.view(batch: batch)
-        if let effective, let gain {
-            let v = weight.value.pointer, g = gain.value.pointer, w = effective.pointer, n = patch
-            for r in 0..<outChannels {
-                var s: Float = 0
-                for j in 0..<n { s += v[r * n + j] * v[r * n + j] }
-                let norm = max(s.squareRoot(), 1e-12)
-                rowNorms[r] = norm
-                for j in 0..<n { w[r * n + j] = g[r] / norm * v[r * n + j] }
-            }
-        }
+        if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         let spatial = outH * outW
         let inSize = inChannels * inH * inW, outSize = outChannels * spatial
         for b in 0..<batch {
@@ -203,17 +187,7 @@ public final class Conv2D: Layer {
             gemm(transposeB: true, m: outChannels, n: patch, k: spatial, dz + b * outSize,
                  cols.base + b * patch * spatial, beta: b == 0 ? 0 : 1, dw)
         }
-        if let gain {
-            let v = weight.value.pointer, g = gain.value.pointer, dg = gain.grad.pointer, n = patch
-            for r in 0..<outChannels {
-                let norm = rowNorms[r]
-                var d: Float = 0
-                for j in 0..<n { d += dw[r * n + j] * v[r * n + j] }
-                d /= norm
-                dg[r] = d
-                for j in 0..<n { dw[r * n + j] = g[r] / norm * (dw[r * n + j] - d * v[r * n + j] / norm) }
-            }
-        }
+        if let gain, let norm { norm.backward(v: weight.value.pointer, g: gain.value.pointer, dv: dw, dg: gain.grad.pointer) }
         guard needsInputGradient else { return nil }
         let dx = inputGrad.view(batch: batch)
         for b in 0..<batch {

@@ -16,9 +16,8 @@ public final class Dense: Layer {
     /// Weight normalisation's gains g `[out, 1]` (Salimans & Kingma 2016), nil without it.
     public let gain: Parameter?
     public let outputShape: Shape
-    /// The effective W = g·v/‖v‖ when weight norm is on (recomputed every forward).
-    private var effective: Tensor?
-    private var rowNorms: [Float] = []
+    /// W = g·v/‖v‖ when weight norm is on.
+    private var norm: WeightNorm?
 
     private var output: BatchBuffer!
     private var inputGrad: BatchBuffer!
@@ -37,17 +36,9 @@ public final class Dense: Layer {
         let w = Tensor(zeros: [outFeatures, inFeatures])
         initialization.fill(w, fanIn: inFeatures, fanOut: outFeatures, activation: activation, rng: &rng)
         if weightNorm {
-            // torch.nn.utils.weight_norm(dim=0): weight_v = W, weight_g = ‖W_row‖, so W starts as initialised.
-            let g = Tensor(zeros: [outFeatures, 1])
-            for r in 0..<outFeatures {
-                var s: Float = 0
-                for j in 0..<inFeatures { s += w.pointer[r * inFeatures + j] * w.pointer[r * inFeatures + j] }
-                g.pointer[r] = s.squareRoot()
-            }
             weight = Parameter(name: name + ".weight_v", value: w, decays: true, rows: outFeatures)
-            gain = Parameter(name: name + ".weight_g", value: g, decays: false)
-            effective = Tensor(zeros: [outFeatures, inFeatures])
-            rowNorms = [Float](repeating: 1, count: outFeatures)
+            gain = Parameter(name: name + ".weight_g", value: WeightNorm.initialGains(w, rows: outFeatures, shape: [outFeatures, 1]), decays: false)
+            norm = WeightNorm(rows: outFeatures, cols: inFeatures)
         } else {
             weight = Parameter(name: name + ".weight", value: w, decays: true, rows: outFeatures)
             gain = nil
@@ -61,7 +52,7 @@ public final class Dense: Layer {
     public var parameters: [Parameter] { [gain, weight, bias].compactMap { $0 } }
 
     /// W as the forward pass uses it.
-    var weightMatrix: UnsafeMutablePointer<Float> { effective?.pointer ?? weight.value.pointer }
+    var weightMatrix: UnsafeMutablePointer<Float> { norm?.effective.pointer ?? weight.value.pointer }
 
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample([outFeatures]), maxBatch: maxBatch)
@@ -73,17 +64,7 @@ public final class Dense: Layer {
         let batch = input.shape[0]
         precondition(input.count == batch * inFeatures, "\(name): input \(input.shape) does not match \(inFeatures) features")
         let y = output.view(batch: batch)
-        if let effective, let gain {
-            let v = weight.value.pointer, g = gain.value.pointer, w = effective.pointer
-            for r in 0..<outFeatures {
-                var s: Float = 0
-                for j in 0..<inFeatures { s += v[r * inFeatures + j] * v[r * inFeatures + j] }
-                let norm = max(s.squareRoot(), 1e-12)
-                rowNorms[r] = norm
-                let k = g[r] / norm
-                for j in 0..<inFeatures { w[r * inFeatures + j] = k * v[r * inFeatures + j] }
-            }
-        }
+        if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weightMatrix, y.pointer)
         ActivationKernels.biasActivate(y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
                                        rows: batch, cols: outFeatures, activation,
@@ -109,18 +90,8 @@ public final class Dense: Layer {
         }
         // dW = dzᵀ · x   ([out, B] · [B, in])
         gemm(transposeA: true, m: outFeatures, n: inFeatures, k: batch, dz, x.pointer, weight.grad.pointer)
-        if let gain {
-            // W = g·v/‖v‖: dg = dW·v̂, dv = (g/‖v‖)(dW − dg·v̂), row by row (dW is in v's grad).
-            let v = weight.value.pointer, dv = weight.grad.pointer, g = gain.value.pointer, dg = gain.grad.pointer
-            for r in 0..<outFeatures {
-                let norm = rowNorms[r]
-                var d: Float = 0
-                for j in 0..<inFeatures { d += dv[r * inFeatures + j] * v[r * inFeatures + j] }
-                d /= norm
-                dg[r] = d
-                let k = g[r] / norm
-                for j in 0..<inFeatures { dv[r * inFeatures + j] = k * (dv[r * inFeatures + j] - d * v[r * inFeatures + j] / norm) }
-            }
+        if let gain, let norm {
+            norm.backward(v: weight.value.pointer, g: gain.value.pointer, dv: weight.grad.pointer, dg: gain.grad.pointer)
         }
         guard needsInputGradient else { return nil }
         // dx = dz · W   ([B, out] · [out, in])
