@@ -6,12 +6,33 @@ public enum DataSource: Sendable, Equatable {
     case idx(images: String, labels: String)
     /// A CSV file: one example per row; `labelColumn` holds the class (or regression target).
     case csv(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8)
+    /// CIFAR-10 binary batches: records of 1 label byte + 3,072 pixel bytes (3×32×32, RGB planes).
+    case cifar10(files: [String])
 
     static func read(_ r: ObjectReader, baseDirectory: String) -> DataSource? {
         defer { r.finish() }
         guard r.isValid else { return nil }
-        guard let format = r.choice("format", ["idx", "csv"], default: nil) else { return nil }
+        guard let format = r.choice("format", ["idx", "csv", "cifar10"], default: nil) else { return nil }
         switch format {
+        case "cifar10":
+            var files: [String] = []
+            if case .array(let items)? = r.raw("files") {
+                for (i, v) in items.enumerated() {
+                    guard case .string(let s) = v else {
+                        r.diagnostics.error(r.childPath("files") + ".\(i)", "expected string, got \(v.brief)")
+                        continue
+                    }
+                    files.append(resolvePath(s, baseDirectory))
+                }
+                if items.isEmpty { r.diagnostics.error(r.childPath("files"), "expected at least one file") }
+                r.record("files", .array(files.map { .string($0) }))
+            } else if let one = r.string("files", default: nil) {
+                files = [resolvePath(one, baseDirectory)]
+                r.record("files", .array([.string(files[0])]))
+            } else {
+                r.diagnostics.error(r.childPath("files"), "missing required key (expected a list of CIFAR-10 .bin files)")
+            }
+            return files.isEmpty ? nil : .cifar10(files: files)
         case "idx":
             let images = r.requiredString("images"), labels = r.requiredString("labels")
             guard let images, let labels else { return nil }
@@ -39,6 +60,7 @@ public enum DataSource: Sendable, Equatable {
         switch self {
         case .idx(let i, let l): return [i, l]
         case .csv(let p, _, _, _): return [p]
+        case .cifar10(let f): return f
         }
     }
 }
@@ -90,6 +112,10 @@ public struct DataConfig: Sendable, Equatable {
     public var validationSplit: Double
     public var task: Task
     public var preprocess: [PreprocessStep]
+    /// Class rebalancing of the training split: oversample every class to the largest count,
+    /// or undersample to the smallest (seeded).
+    public var balance: Balance = .none
+    public enum Balance: String, Sendable { case none, oversample, undersample }
 
     init(_ r: ObjectReader, baseDirectory: String) {
         if !r.has("train") {
@@ -106,6 +132,10 @@ public struct DataConfig: Sendable, Equatable {
             r.diagnostics.error(r.childPath("validation_split"), "expected 0 when data.validation names a file, got \(validationSplit)")
         }
         task = Task(rawValue: r.choice("task", ["classification", "regression"], default: "classification") ?? "") ?? .classification
+        balance = Balance(rawValue: r.choice("balance", ["none", "oversample", "undersample"], default: "none") ?? "none") ?? .none
+        if balance != .none && task == .regression {
+            r.diagnostics.error(r.childPath("balance"), "class balancing needs data.task \"classification\"")
+        }
         var steps: [PreprocessStep] = []
         var readers: [ObjectReader] = []
         for (p, v) in r.array("preprocess") ?? [] {

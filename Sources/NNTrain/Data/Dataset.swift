@@ -77,6 +77,8 @@ public final class Dataset: @unchecked Sendable {
             return Dataset(storage: .bytes(images.bytes), storedScale: 1 / 255, count: n, sampleShape: shape,
                            targets: targets, classCount: task == .classification ? maxLabel + 1 : nil,
                            origin: imagesPath)
+        case .cifar10(let files):
+            return try CIFAR10.load(files, task: task)
         case let .csv(path, column, header, delimiter):
             return try CSVReader.load(path: path, labelColumn: column, header: header, delimiter: delimiter,
                                       task: task, maxClasses: maxClasses)
@@ -91,6 +93,33 @@ public struct DataSplit: Sendable {
     public init(dataset: Dataset, indices: [Int32]) { self.dataset = dataset; self.indices = indices }
     public init(all dataset: Dataset) { self.init(dataset: dataset, indices: (0..<dataset.count).map { Int32($0) }) }
     public var count: Int { indices.count }
+
+    /// The split with every class brought to the same count: `oversample` repeats examples of the
+    /// smaller classes (drawn with replacement, on top of all their own), `undersample` keeps a
+    /// random subset of each class the size of the smallest. Seeded; classes absent stay absent.
+    public func balanced(_ mode: DataConfig.Balance, seed: UInt64) -> DataSplit {
+        guard mode != .none else { return self }
+        var byClass: [Int: [Int32]] = [:]
+        for i in indices { byClass[Int(dataset.targets[Int(i)]), default: []].append(i) }
+        var rng = Xoshiro256(seed: seed, streamID: RandomStream.split.rawValue << 32 | 1)
+        let counts = byClass.values.map(\.count)
+        guard let most = counts.max(), let least = counts.min() else { return self }
+        var out: [Int32] = []
+        for c in byClass.keys.sorted() {
+            var members = byClass[c]!
+            switch mode {
+            case .oversample:
+                out += members
+                for _ in 0..<(most - members.count) { out.append(members[rng.below(members.count)]) }
+            case .undersample:
+                rng.shuffle(&members)
+                out += members.prefix(least)
+            case .none:
+                break
+            }
+        }
+        return DataSplit(dataset: dataset, indices: out.sorted())
+    }
 
     /// A seeded split into (train, validation): a random `fraction` of the examples (rounded)
     /// goes to validation; both keep their original order.

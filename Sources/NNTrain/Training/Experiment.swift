@@ -47,6 +47,7 @@ public enum Experiment {
             var test: DataSplit? = nil
             if let s = config.data.test { test = DataSplit(all: try Dataset.load(s, task: config.data.task)) }
             guard train.count > 0 else { throw DataError(file: trainSet.origin, "no training examples left after the validation split") }
+            train = train.balanced(config.data.balance, seed: config.seed)
             for other in [validation, test].compactMap({ $0 }) where other.dataset !== trainSet {
                 if other.dataset.featureCount != trainSet.featureCount {
                     throw DataError(file: other.dataset.origin, "examples have \(other.dataset.featureCount) features, the training data \(trainSet.featureCount)")
