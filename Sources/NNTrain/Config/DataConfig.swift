@@ -74,20 +74,44 @@ public func resolvePath(_ path: String, _ base: String) -> String {
 
 /// One preprocessing step, fitted on the training split only.
 public struct PreprocessStep: Sendable, Equatable {
-    public enum Kind: String, Sendable { case center, standardize, minmax }
+    public enum Kind: String, Sendable { case center, standardize, minmax, pca, zca }
     public enum Per: String, Sendable { case feature, channel, global }
     public var kind: Kind
     public var per: Per
     public var range: (Float, Float)
+    /// PCA: keep this many components, or enough for this fraction of the variance.
+    public var components: Int? = nil
+    public var varianceFraction: Double? = nil
+    /// PCA: divide each component by √(λ + eps) (whitening).
+    public var whiten = false
+    public var eps: Float = 1e-5
+
+    public init(kind: Kind, per: Per, range: (Float, Float)) { self.kind = kind; self.per = per; self.range = range }
 
     public static func == (a: PreprocessStep, b: PreprocessStep) -> Bool {
-        a.kind == b.kind && a.per == b.per && a.range == b.range
+        a.kind == b.kind && a.per == b.per && a.range == b.range && a.components == b.components
+            && a.varianceFraction == b.varianceFraction && a.whiten == b.whiten && a.eps == b.eps
     }
+
+    var isLinearProjection: Bool { kind == .pca || kind == .zca }
 
     static func read(_ r: ObjectReader) -> PreprocessStep? {
         defer { r.finish() }
-        guard r.isValid, let t = r.choice("type", ["center", "standardize", "minmax"], default: nil),
+        guard r.isValid, let t = r.choice("type", ["center", "standardize", "minmax", "pca", "zca"], default: nil),
               let kind = Kind(rawValue: t) else { return nil }
+        if kind == .pca || kind == .zca {
+            var step = PreprocessStep(kind: kind, per: .feature, range: (0, 1))
+            if kind == .pca {
+                step.components = r.optionalInt("components", check: .closed(1, 1_048_576))
+                step.varianceFraction = r.optionalDouble("variance", check: .closed(0.000001, 1))
+                if (step.components == nil) == (step.varianceFraction == nil) {
+                    r.diagnostics.error(r.path, "pca needs exactly one of \"components\" (a count) or \"variance\" (a fraction such as 0.95)")
+                }
+                step.whiten = r.bool("whiten", default: false)
+            }
+            step.eps = r.float("eps", default: 1e-5, check: .nonNegative)
+            return step
+        }
         let per = Per(rawValue: r.choice("per", ["feature", "channel", "global"], default: "feature") ?? "feature") ?? .feature
         var range: (Float, Float) = (0, 1)
         if kind == .minmax {
@@ -145,6 +169,9 @@ public struct DataConfig: Sendable, Equatable {
         }
         r.recordArray("preprocess", readers)
         preprocess = steps
+        if let i = steps.firstIndex(where: \.isLinearProjection), i != steps.count - 1 {
+            r.diagnostics.error(r.childPath("preprocess") + ".\(i)", "\(steps[i].kind.rawValue) must be the last preprocessing step")
+        }
         if let aug = r.array("augment"), let first = aug.first {
             r.diagnostics.error(first.path, "unknown augmentation: this version has none yet; expected an empty list")
         }

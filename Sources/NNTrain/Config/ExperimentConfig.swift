@@ -54,6 +54,9 @@ public struct ExperimentConfig: Sendable {
         if let es = training.earlyStopping, es.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
             diag.error("$.training.early_stopping.monitor", "\(es.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }
+        if let pca = data.preprocess.last, pca.kind == .pca, let k = pca.components, model.input.reduce(1, *) != k {
+            diag.error("$.model.input", "expected [\(k)]: the pca step keeps \(k) components, got \(model.input)")
+        }
         if schedule.kind == .reduceOnPlateau, schedule.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
             diag.error("$.schedule.monitor", "\(schedule.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }

@@ -14,8 +14,12 @@ public struct Preprocessor: Sendable, Equatable {
     public var scale: [Float]
     /// b_j.
     public var shift: [Float]
+    /// A final PCA/ZCA step: the `[outputCount, F]` matrix P applied after the affine map (whose
+    /// shift then also subtracts the training mean), x' = P·(a⊙x + b − μ).
+    public var projection: [Float]? = nil
+    public var outputCount: Int
 
-    public init(scale: [Float], shift: [Float]) { self.scale = scale; self.shift = shift }
+    public init(scale: [Float], shift: [Float]) { self.scale = scale; self.shift = shift; outputCount = scale.count }
 
     /// The identity on raw inputs of a dataset (pixels still scaled to [0, 1]).
     public static func identity(for dataset: Dataset) -> Preprocessor {
@@ -51,7 +55,7 @@ public struct Preprocessor: Sendable, Equatable {
         let rawMean = sum.map { $0 / n }
         let rawVar = (0..<f).map { max(0, sq[$0] / n - rawMean[$0] * rawMean[$0]) }
         let channels = ds.sampleShape.count == 3 ? ds.sampleShape[0] : 1
-        for step in steps {
+        for step in steps where !step.isLinearProjection {
             // Statistics of the current (already transformed) values, per feature.
             var mean = [Double](repeating: 0, count: f), second = [Double](repeating: 0, count: f)
             var mn = [Double](repeating: 0, count: f), mx = [Double](repeating: 0, count: f)
@@ -94,19 +98,101 @@ public struct Preprocessor: Sendable, Equatable {
                     let k = range > 1e-12 ? Double(step.range.1 - step.range.0) / range : 1
                     b = Double(step.range.0) + (b - gMin[g]) * k
                     a *= k
+                case .pca, .zca:
+                    break
                 }
                 p.scale[j] = Float(a); p.shift[j] = Float(b)
             }
         }
+        if let last = steps.last, last.isLinearProjection { p.fitProjection(last, on: split) }
         return p
+    }
+
+    /// PCA / ZCA on the training split after the affine steps (Pearson 1901; Bell & Sejnowski
+    /// 1997): C = covariance (population), C = U·diag(λ)·Uᵀ (LAPACK ssyevd), components in
+    /// decreasing λ. PCA keeps k rows uᵢᵀ (÷ √(λᵢ + eps) with `whiten`); ZCA is
+    /// U·diag(1/√(λ + eps))·Uᵀ (F × F), which whitens while staying close to the input.
+    mutating func fitProjection(_ step: PreprocessStep, on split: DataSplit) {
+        let f = scale.count
+        let n = split.count
+        let chunk = 512
+        let rows = TensorStorage(capacity: chunk * f)
+        var cov = [Float](repeating: 0, count: f * f)
+        var mean = [Double](repeating: 0, count: f)
+        var targets = [Float](repeating: 0, count: chunk * split.dataset.targetWidth)
+        var start = 0
+        var unprojected = self
+        unprojected.projection = nil
+        while start < n {
+            let b = min(chunk, n - start)
+            let x = Tensor(viewing: rows, shape: Shape(b, f))
+            targets.withUnsafeMutableBufferPointer { t in unprojected.fill(x, targets: t.baseAddress!, from: split, start: start, batch: b) }
+            for r in 0..<b { for j in 0..<f { mean[j] += Double(x.pointer[r * f + j]) } }
+            cov.withUnsafeMutableBufferPointer { c in
+                gemm(transposeA: true, m: f, n: f, k: b, x.pointer, x.pointer, beta: 1, c.baseAddress!)
+            }
+            start += b
+        }
+        for j in 0..<f { mean[j] /= Double(n) }
+        for i in 0..<f { for j in 0..<f { cov[i * f + j] = Float(Double(cov[i * f + j]) / Double(n) - mean[i] * mean[j]) } }
+        guard let (values, vectors) = symmetricEigen(cov, n: f) else { return }
+        // Fold the centring into the shift: a⊙x + (b − μ).
+        for j in 0..<f { shift[j] -= Float(mean[j]) }
+        let order = Array((0..<f).reversed())  // eigenvalues ascend; largest first
+        let eps = Double(step.eps)
+        if step.kind == .zca {
+            var w = [Float](repeating: 0, count: f * f)
+            for k in 0..<f {
+                let s = 1 / (max(Double(values[k]), 0) + eps).squareRoot()
+                for i in 0..<f {
+                    let ui = Double(vectors[k * f + i]) * s
+                    for j in 0..<f { w[i * f + j] += Float(ui * Double(vectors[k * f + j])) }
+                }
+            }
+            projection = w
+            outputCount = f
+            return
+        }
+        var k = step.components ?? f
+        if let fraction = step.varianceFraction {
+            let total = values.reduce(0) { $0 + max(Double($1), 0) }
+            var acc = 0.0
+            k = 0
+            for idx in order {
+                acc += max(Double(values[idx]), 0)
+                k += 1
+                if acc >= fraction * total { break }
+            }
+        }
+        k = min(k, f)
+        var p = [Float](repeating: 0, count: k * f)
+        for (row, idx) in order.prefix(k).enumerated() {
+            let s = step.whiten ? 1 / (max(Double(values[idx]), 0) + eps).squareRoot() : 1
+            for j in 0..<f { p[row * f + j] = Float(Double(vectors[idx * f + j]) * s) }
+        }
+        projection = p
+        outputCount = k
     }
 
     /// Writes the preprocessed features of `split` examples `[start, start + batch)` (in the
     /// order of `order`, or the split's own order) into `input`, and their targets into `targets`.
+    /// With a PCA/ZCA projection, `scratch` (room for `batch` raw feature rows) holds the
+    /// affine stage before the product with Pᵀ lands in `input`.
     public func fill(_ input: Tensor, targets: UnsafeMutablePointer<Float>, from split: DataSplit,
-                     order: [Int32]? = nil, start: Int, batch: Int) {
+                     order: [Int32]? = nil, start: Int, batch: Int, scratch: TensorStorage? = nil) {
         let ds = split.dataset
         let f = ds.featureCount, tw = ds.targetWidth
+        if let projection {
+            guard let scratch else { preconditionFailure("Preprocessor.fill: a projection needs a scratch buffer") }
+            var affine = self
+            affine.projection = nil
+            affine.fill(Tensor(viewing: scratch, shape: Shape(batch, f)), targets: targets, from: split, order: order,
+                        start: start, batch: batch)
+            projection.withUnsafeBufferPointer { p in
+                gemm(transposeB: true, m: batch, n: outputCount, k: f, scratch.base, p.baseAddress!, input.pointer)
+            }
+            return
+        }
         let out = input.pointer
         let idx = order ?? split.indices
         scale.withUnsafeBufferPointer { a in

@@ -121,11 +121,14 @@ public final class RunFiles {
         let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
             + model.buffers.map { Safetensors.Entry(name: $0.0, shape: $0.1.shape.dims, values: $0.1.scalars) }
         try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: metadata))
-        let pre = [
-            Safetensors.Entry(name: "scale", shape: model.inputShape, values: preprocessor.scale),
-            Safetensors.Entry(name: "shift", shape: model.inputShape, values: preprocessor.shift),
+        var pre = [
+            Safetensors.Entry(name: "scale", shape: [preprocessor.scale.count], values: preprocessor.scale),
+            Safetensors.Entry(name: "shift", shape: [preprocessor.shift.count], values: preprocessor.shift),
         ]
+        if let p = preprocessor.projection {
+            pre.append(Safetensors.Entry(name: "projection", shape: [preprocessor.outputCount, preprocessor.scale.count], values: p))
+        }
         try FileIO.writeAtomically(directory + "/preprocess.safetensors",
-                                   Safetensors.encode(pre, metadata: [("formula", "input = stored_value * scale + shift; IDX pixels are stored as bytes 0..255")]))
+                                   Safetensors.encode(pre, metadata: [("formula", "input = projection · (stored_value * scale + shift) (projection only after PCA/ZCA); IDX and CIFAR pixels are stored as bytes 0..255")]))
     }
 }

@@ -40,7 +40,7 @@ extension Trainer {
         while start < split.count {
             let b = min(batch, split.count - start)
             let x = inputBuffer.view(batch: b)
-            preprocessor.fill(x, targets: targetStorage.base, from: split, start: start, batch: b)
+            preprocessor.fill(x, targets: targetStorage.base, from: split, start: start, batch: b, scratch: scratch)
             _ = model.forward(x, mode: .evaluation) { i, y in
                 let p = y.pointer, width = y.count / b
                 var s = 0.0, q = 0.0

@@ -63,11 +63,14 @@ public enum Experiment {
     }
 
     /// Checks the data against the model: input size and number of outputs.
-    public static func checkCompatibility(_ config: ExperimentConfig, plan: ModelPlan, data: Dataset) throws(RunError) {
+    /// `features`: the input size after preprocessing (PCA changes it); default the data's.
+    public static func checkCompatibility(_ config: ExperimentConfig, plan: ModelPlan, data: Dataset, features: Int? = nil) throws(RunError) {
         var errors: [String] = []
         let inputCount = config.model.input.reduce(1, *)
-        if inputCount != data.featureCount {
-            errors.append("$.model.input: \(config.model.input) has \(inputCount) features, but the data (\(data.origin)) has shape \(data.sampleShape) = \(data.featureCount); set model.input to \(data.sampleShape)")
+        let features = features ?? data.featureCount
+        if inputCount != features {
+            let expected = features == data.featureCount ? "\(data.sampleShape)" : "[\(features)]"
+            errors.append("$.model.input: \(config.model.input) has \(inputCount) features, but the data (\(data.origin)) gives \(features) after preprocessing; set model.input to \(expected)")
         }
         let outputs = plan.outputShape.reduce(1, *)
         if let classes = data.classCount {
@@ -164,10 +167,10 @@ public enum Experiment {
         let loadStart = Clock.now()
         let (train, validation, test) = try loadData(config)
         let plan = ModelPlan(config: config)
-        try checkCompatibility(config, plan: plan, data: train.dataset)
+        let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
+        try checkCompatibility(config, plan: plan, data: train.dataset, features: preprocessor.outputCount)
         options.onEvent(.dataLoaded(train: train.count, validation: validation?.count ?? 0, test: test?.count ?? 0,
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
-        let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
         if let from = config.model.from {
             let n = try loadPretrained(model, from: from, layers: config.model.fromLayers)

@@ -23,6 +23,8 @@ public final class Trainer {
     private let evalBatch: Int
     private let input: BatchBuffer
     private let targets: TensorStorage
+    /// Raw feature rows for a PCA/ZCA preprocessing step (nil without one).
+    let scratch: TensorStorage?
     /// Parameters before the epoch's last step (diagnostics' update ratio).
     private var beforeLastStep: [Float]?
     var evalBatchSize: Int { evalBatch }
@@ -53,6 +55,7 @@ public final class Trainer {
         model.allocate(maxBatch: maxBatch)
         input = BatchBuffer(sampleShape: Shape([1] + model.inputShape), maxBatch: maxBatch)
         targets = TensorStorage(capacity: maxBatch * train.dataset.targetWidth)
+        scratch = preprocessor.projection == nil ? nil : TensorStorage(capacity: maxBatch * train.dataset.featureCount)
         outputGrad = BatchBuffer(sampleShape: Shape([1] + model.outputShape), maxBatch: maxBatch)
         order = train.indices
         shuffleRNG = Xoshiro256(seed: config.seed, stream: .shuffle)
@@ -202,7 +205,7 @@ public final class Trainer {
             let b = min(batchSize, n - start)
             // 1. batch: gather + preprocess
             let x = input.view(batch: b)
-            preprocessor.fill(x, targets: targets.base, from: train, order: order, start: start, batch: b)
+            preprocessor.fill(x, targets: targets.base, from: train, order: order, start: start, batch: b, scratch: scratch)
             // 2. forward, 3. loss and its gradient
             let y = model.forward(x, mode: .training)
             let dy = outputGrad.view(batch: b)
@@ -277,7 +280,7 @@ public final class Trainer {
         while start < split.count {
             let b = min(evalBatch, split.count - start)
             let x = input.view(batch: b)
-            preprocessor.fill(x, targets: targets.base, from: split, start: start, batch: b)
+            preprocessor.fill(x, targets: targets.base, from: split, start: start, batch: b, scratch: scratch)
             let y = model.forward(x, mode: .evaluation)
             let r = loss.evaluate(y, targets: targets.base, gradient: nil)
             lossSum += r.lossSum
