@@ -139,6 +139,8 @@ public struct DataConfig: Sendable, Equatable {
     /// Class rebalancing of the training split: oversample every class to the largest count,
     /// or undersample to the smallest (seeded).
     public var balance: Balance = .none
+    /// Random transformations of training images, applied in order after preprocessing.
+    public var augment: [Augmentation] = []
     public enum Balance: String, Sendable { case none, oversample, undersample }
 
     init(_ r: ObjectReader, baseDirectory: String) {
@@ -172,10 +174,13 @@ public struct DataConfig: Sendable, Equatable {
         if let i = steps.firstIndex(where: \.isLinearProjection), i != steps.count - 1 {
             r.diagnostics.error(r.childPath("preprocess") + ".\(i)", "\(steps[i].kind.rawValue) must be the last preprocessing step")
         }
-        if let aug = r.array("augment"), let first = aug.first {
-            r.diagnostics.error(first.path, "unknown augmentation: this version has none yet; expected an empty list")
+        var augmentReaders: [ObjectReader] = []
+        for (p, v) in r.array("augment") ?? [] {
+            let a = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
+            augmentReaders.append(a)
+            if a.isValid, let op = Augmentation.read(a) { augment.append(op) }
         }
-        r.record("augment", .array([]))
+        r.recordArray("augment", augmentReaders)
         r.finish()
     }
 }

@@ -54,6 +54,12 @@ public struct ExperimentConfig: Sendable {
         if let es = training.earlyStopping, es.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
             diag.error("$.training.early_stopping.monitor", "\(es.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }
+        if data.augment.contains(where: \.needsImage) && model.input.count != 3 {
+            diag.error("$.data.augment", "image augmentations need model.input [channels, height, width], got \(model.input)")
+        }
+        if data.augment.contains(where: { if case .fancyPCA = $0 { return true }; return false }), model.input.count == 3, model.input[0] != 3 {
+            diag.warning("$.data.augment", "fancy_pca shifts colours along the RGB principal components; on \(model.input[0])-channel images it does nothing")
+        }
         if let pca = data.preprocess.last, pca.kind == .pca, let k = pca.components, model.input.reduce(1, *) != k {
             diag.error("$.model.input", "expected [\(k)]: the pca step keeps \(k) components, got \(model.input)")
         }

@@ -33,6 +33,9 @@ public final class Trainer {
     private let outputGrad: BatchBuffer
     private var order: [Int32]
     private var shuffleRNG: Xoshiro256
+    /// `data.augment`, with its own random stream.
+    var augmenter: Augmenter?
+    private var augmentRNG: Xoshiro256
     private var bestSnapshot: [Float]?
 
     public private(set) var state = TrainerState()
@@ -59,6 +62,12 @@ public final class Trainer {
         outputGrad = BatchBuffer(sampleShape: Shape([1] + model.outputShape), maxBatch: maxBatch)
         order = train.indices
         shuffleRNG = Xoshiro256(seed: config.seed, stream: .shuffle)
+        augmentRNG = Xoshiro256(seed: config.seed, stream: .augmentation)
+        if !config.data.augment.isEmpty {
+            var a = Augmenter(operations: config.data.augment, sampleShape: model.inputShape)
+            a.fitColors(on: train, preprocessor: preprocessor)
+            augmenter = a
+        }
     }
 
     public var stepsPerEpoch: Int { schedule.stepsPerEpoch }
@@ -206,6 +215,7 @@ public final class Trainer {
             // 1. batch: gather + preprocess
             let x = input.view(batch: b)
             preprocessor.fill(x, targets: targets.base, from: train, order: order, start: start, batch: b, scratch: scratch)
+            augmenter?.apply(x, batch: b, rng: &augmentRNG)
             // 2. forward, 3. loss and its gradient
             let y = model.forward(x, mode: .training)
             let dy = outputGrad.view(batch: b)
@@ -307,7 +317,7 @@ public final class Trainer {
         for (name, s) in optimizer.stateBuffers {
             buffersOfOptimizer[name] = Array(UnsafeBufferPointer(start: s.base, count: s.capacity))
         }
-        var rngs: [String: [UInt64]] = ["shuffle": shuffleRNG.state]
+        var rngs: [String: [UInt64]] = ["shuffle": shuffleRNG.state, "augmentation": augmentRNG.state]
         for l in model.allLayers { if let r = l.randomState { rngs[l.name] = r } }
         var buffers: [String: [Float]] = [:]
         for (name, t) in model.buffers { buffers[name] = t.scalars }
@@ -342,6 +352,7 @@ public final class Trainer {
         bestSnapshot = c.bestParameters
         order = c.order
         if let s = c.randomStates["shuffle"] { shuffleRNG = Xoshiro256(state: s) }
+        if let s = c.randomStates["augmentation"] { augmentRNG = Xoshiro256(state: s) }
         for l in model.allLayers where l.randomState != nil {
             if let s = c.randomStates[l.name] { l.randomState = s }
         }
