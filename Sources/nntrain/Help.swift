@@ -3,7 +3,7 @@ enum Help {
     nntrain — train neural networks from one JSON experiment config
 
     USAGE:
-      nntrain run CONFIG [--set key.path=value]... [--out DIR] [--force] [--threads N] [--quiet | --json]
+      nntrain run CONFIG [--set key.path=value]... [--out DIR] [--force] [--threads N] [--diagnose] [--quiet | --json]
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N]
       nntrain validate CONFIG [--set key.path=value]...
       nntrain --version
