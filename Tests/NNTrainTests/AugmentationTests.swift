@@ -83,3 +83,14 @@ func randomTensorForAugment(seed: UInt64) -> Tensor {
     var rng = Xoshiro256(seed: seed, streamID: 3)
     return Tensor(shape: [4, 1, 8, 8], scalars: (0..<256).map { _ in rng.uniform(-1, 1) })
 }
+
+@Test func prefetchingOnAWorkerGivesTheSameRunAsPreparingInline() throws {
+    func curves(_ prefetch: Bool, _ name: String) throws -> [String] {
+        var json = try JSONValue.parse(subsetConfig(epochs: 2))
+        json = try applyOverride("data.augment=[{\"type\": \"horizontal_flip\"}, {\"type\": \"rotation\", \"degrees\": 10}, {\"type\": \"gaussian_noise\", \"std\": 0.05}]", to: json)
+        json = try applyOverride("training.prefetch=\(prefetch)", to: json)
+        let (_, dir) = try runExperiment(json.serialized(), name: name)
+        return try curvesWithoutSeconds(dir)
+    }
+    #expect(try curves(true, "prefetch-on") == (try curves(false, "prefetch-off")))
+}

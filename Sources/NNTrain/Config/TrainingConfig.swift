@@ -155,6 +155,8 @@ public struct TrainingConfig: Sendable, Equatable {
     public var checkpointEverySteps: Int?
     /// What a NaN/Inf loss or gradient does: stop the run (exit 4) or skip that batch.
     public var onNaN: OnNaN
+    /// With augmentation, prepare the next batch on a worker thread while this one trains.
+    public var prefetch = true
 
     public enum OnNaN: String, Sendable { case stop, skipBatch = "skip_batch" }
 
@@ -165,6 +167,7 @@ public struct TrainingConfig: Sendable, Equatable {
         shuffle = r.bool("shuffle", default: true)
         logEvery = r.int("log_every", default: 50, check: .closed(1, 1_073_741_824))
         checkpointEverySteps = r.optionalInt("checkpoint_every_steps", check: .closed(1, 1_073_741_824))
+        prefetch = r.bool("prefetch", default: true)
         onNaN = OnNaN(rawValue: r.choice("on_nan", ["stop", "skip_batch"], default: "stop") ?? "stop") ?? .stop
         if r.has("early_stopping") {
             let e = r.object("early_stopping")

@@ -36,6 +36,10 @@ public final class Trainer {
     /// `data.augment`, with its own random stream.
     var augmenter: Augmenter?
     private var augmentRNG: Xoshiro256
+    /// The augmentation stream as it was before the batch now pending in the prefetcher.
+    private var augmentRNGBeforePending: Xoshiro256?
+    /// Prepares the next batch on a worker thread (with augmentation, `training.prefetch`).
+    private var prefetcher: BatchPrefetcher?
     private var bestSnapshot: [Float]?
 
     public private(set) var state = TrainerState()
@@ -67,7 +71,27 @@ public final class Trainer {
             var a = Augmenter(operations: config.data.augment, sampleShape: model.inputShape)
             a.fitColors(on: train, preprocessor: preprocessor)
             augmenter = a
+            if config.training.prefetch {
+                let maxBatch = max(batchSize, evalBatch)
+                let slots = (0..<2).map { _ in
+                    BatchPrefetcher.Slot(input: BatchBuffer(sampleShape: Shape([1] + model.inputShape), maxBatch: maxBatch),
+                                         targets: TensorStorage(capacity: maxBatch * train.dataset.targetWidth),
+                                         scratch: preprocessor.projection == nil ? nil : TensorStorage(capacity: maxBatch * train.dataset.featureCount))
+                }
+                prefetcher = BatchPrefetcher(slots: slots) { [unowned self] slot, start, b in self.prepare(slot, start: start, batch: b) }
+            }
         }
+    }
+
+    deinit { prefetcher?.shutdown() }
+
+    /// Gathers, preprocesses and augments one training batch into `slot` (main or worker thread,
+    /// never both at once).
+    private func prepare(_ slot: BatchPrefetcher.Slot, start: Int, batch b: Int) {
+        augmentRNGBeforePending = augmentRNG
+        let x = slot.input.view(batch: b)
+        preprocessor.fill(x, targets: slot.targets.base, from: train, order: order, start: start, batch: b, scratch: slot.scratch)
+        augmenter?.apply(x, batch: b, rng: &augmentRNG)
     }
 
     public var stepsPerEpoch: Int { schedule.stepsPerEpoch }
@@ -212,14 +236,27 @@ public final class Trainer {
             let t0 = Clock.now()
             let start = state.stepInEpoch * batchSize
             let b = min(batchSize, n - start)
-            // 1. batch: gather + preprocess
-            let x = input.view(batch: b)
-            preprocessor.fill(x, targets: targets.base, from: train, order: order, start: start, batch: b, scratch: scratch)
-            augmenter?.apply(x, batch: b, rng: &augmentRNG)
+            // 1. batch: gather + preprocess + augment (prepared ahead on the worker when prefetching)
+            let x: Tensor
+            let batchTargets: UnsafeMutablePointer<Float>
+            if let prefetcher {
+                let slot = prefetcher.take(step: state.globalStep, start: start, batch: b)
+                x = slot.input.view(batch: b)
+                batchTargets = slot.targets.base
+                if state.stepInEpoch + 1 < steps {
+                    let next = (state.stepInEpoch + 1) * batchSize
+                    prefetcher.prefetch(step: state.globalStep + 1, start: next, batch: min(batchSize, n - next))
+                }
+            } else {
+                x = input.view(batch: b)
+                batchTargets = targets.base
+                preprocessor.fill(x, targets: batchTargets, from: train, order: order, start: start, batch: b, scratch: scratch)
+                augmenter?.apply(x, batch: b, rng: &augmentRNG)
+            }
             // 2. forward, 3. loss and its gradient
             let y = model.forward(x, mode: .training)
             let dy = outputGrad.view(batch: b)
-            let result = loss.evaluate(y, targets: targets.base, gradient: dy)
+            let result = loss.evaluate(y, targets: batchTargets, gradient: dy)
             let lr = learningRate(epoch: epoch, step: state.globalStep)
             // 4. backward
             var finite = result.lossSum.isFinite
@@ -317,7 +354,11 @@ public final class Trainer {
         for (name, s) in optimizer.stateBuffers {
             buffersOfOptimizer[name] = Array(UnsafeBufferPointer(start: s.base, count: s.capacity))
         }
-        var rngs: [String: [UInt64]] = ["shuffle": shuffleRNG.state, "augmentation": augmentRNG.state]
+        // A batch prepared ahead has already drawn from the augmentation stream: save the state
+        // from before it, so a resumed run draws that batch again.
+        prefetcher?.settle()
+        let augmentState = prefetcher?.pendingStep != nil ? (augmentRNGBeforePending ?? augmentRNG) : augmentRNG
+        var rngs: [String: [UInt64]] = ["shuffle": shuffleRNG.state, "augmentation": augmentState.state]
         for l in model.allLayers { if let r = l.randomState { rngs[l.name] = r } }
         var buffers: [String: [Float]] = [:]
         for (name, t) in model.buffers { buffers[name] = t.scalars }
