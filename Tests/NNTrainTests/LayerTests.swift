@@ -202,3 +202,17 @@ func preluMatchesFiniteDifferencesIncludingItsSlope(perChannel: Bool) {
     InitSpec.normal(mean: 0, std: 0.01).fill(w, fanIn: 300, fanOut: 400, rng: &rng)
     #expect(abs(standardDeviation(w) - 0.01) < 0.0002)
 }
+
+@Test func layersWithTheirOwnStreamExposeItForCheckpoints() {
+    let layers: [any Layer] = [
+        Dropout(name: "d", rate: 0.5, inputShape: [4], rng: Xoshiro256(seed: 1, stream: .dropout)),
+        RReLU(name: "r", inputShape: [4], lower: 0.1, upper: 0.3, rng: Xoshiro256(seed: 2, stream: .dropout)),
+    ]
+    for l in layers {
+        let state = l.randomState
+        #expect(state?.count == 4, "\(l.name)")
+        l.randomState = [1, 2, 3, 4]
+        #expect(l.randomState == [1, 2, 3, 4])
+    }
+    #expect(Flatten(name: "f", inputShape: [4]).randomState == nil)
+}

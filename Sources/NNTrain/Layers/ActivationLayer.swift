@@ -66,7 +66,7 @@ public final class Flatten: Layer {
 
 /// Inverted dropout (torch.nn.Dropout): in training each element is zeroed with probability p
 /// and the survivors scaled by 1/(1 − p); in evaluation it is the identity.
-public final class Dropout: Layer {
+public final class Dropout: SeededLayer {
     public let name: String
     public let rate: Float
     public let outputShape: Shape
@@ -86,11 +86,6 @@ public final class Dropout: Layer {
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         mask = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
-    }
-
-    public var randomState: [UInt64]? {
-        get { rng.state }
-        set { if let s = newValue, s.count == 4 { rng = Xoshiro256(state: s) } }
     }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {

@@ -81,6 +81,16 @@ public final class Conv2D: Layer {
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
     }
 
+    /// For kernel column j: the input offset j·d − p, and the range first..<last of output
+    /// columns ox whose input column ox·s + offset lies inside [0, W).
+    @inline(__always)
+    func columns(_ j: Int) -> (offset: Int, first: Int, last: Int) {
+        let offset = j * dilation.1 - padding.1
+        let first = offset >= 0 ? 0 : (-offset + stride.1 - 1) / stride.1
+        let last = min(outW, inW - offset <= 0 ? 0 : (inW - offset - 1) / stride.1 + 1)
+        return (offset, first, last)
+    }
+
     /// cols[(c·kh + i)·kw + j, oy·W' + ox] = x[c, oy·s − p + i·d, ox·s − p + j·d] (0 outside).
     func im2col(_ x: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
         let spatial = outH * outW
@@ -88,10 +98,7 @@ public final class Conv2D: Layer {
             for i in 0..<kernel.0 {
                 for j in 0..<kernel.1 {
                     let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * spatial
-                    // Output columns ox whose input column xx = ox·s − p + j·d lies inside [0, W).
-                    let offset = j * dilation.1 - padding.1
-                    let first = offset >= 0 ? 0 : (-offset + stride.1 - 1) / stride.1
-                    let last = min(outW, inW - offset <= 0 ? 0 : (inW - offset - 1) / stride.1 + 1)
+                    let (offset, first, last) = columns(j)
                     for oy in 0..<outH {
                         let y = oy * stride.0 - padding.0 + i * dilation.0
                         let dst = row + oy * outW
@@ -122,9 +129,7 @@ public final class Conv2D: Layer {
             for i in 0..<kernel.0 {
                 for j in 0..<kernel.1 {
                     let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * spatial
-                    let offset = j * dilation.1 - padding.1
-                    let first = offset >= 0 ? 0 : (-offset + stride.1 - 1) / stride.1
-                    let last = min(outW, inW - offset <= 0 ? 0 : (inW - offset - 1) / stride.1 + 1)
+                    let (offset, first, last) = columns(j)
                     if first >= last { continue }
                     let s = stride.1
                     for oy in 0..<outH {

@@ -66,3 +66,15 @@ extension Shape {
     /// `[1] + dims`: a per-sample shape with room for the batch dimension.
     static func sample(_ dims: [Int]) -> Shape { Shape([1] + dims) }
 }
+
+/// A layer with its own random stream (dropout masks, RReLU slopes), saved in checkpoints.
+public protocol SeededLayer: Layer {
+    var rng: Xoshiro256 { get set }
+}
+
+extension SeededLayer {
+    public var randomState: [UInt64]? {
+        get { rng.state }
+        set { if let s = newValue, s.count == 4 { rng = Xoshiro256(state: s) } }
+    }
+}

@@ -74,7 +74,7 @@ public final class PReLU: Layer {
 /// Randomised leaky ReLU (torch.nn.RReLU, Xu et al. 2015): in training each negative element
 /// gets its own slope a ~ U(lower, upper), drawn from the layer's seeded stream; in evaluation
 /// a = (lower + upper)/2. y = x for x ≥ 0, a·x otherwise.
-public final class RReLU: Layer {
+public final class RReLU: SeededLayer {
     public let name: String
     public let lower: Float, upper: Float
     public let outputShape: Shape
@@ -94,11 +94,6 @@ public final class RReLU: Layer {
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         slopes = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
-    }
-
-    public var randomState: [UInt64]? {
-        get { rng.state }
-        set { if let s = newValue, s.count == 4 { rng = Xoshiro256(state: s) } }
     }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
