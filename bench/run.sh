@@ -64,5 +64,20 @@ for threads in 1 2; do
   echo "$date,$cpu,$blas,$torchv,$threads,$n,${t},${tf},${ratio},${ratiof},${rss_kb}" >> bench/results.csv
 done
 [ -n "$rss_kb" ] && echo "nntrain peak RSS (2 threads): $((rss_kb / 1024)) MB"
+# The CNN (configs/fashion-cnn.json without augmentation): one epoch at 2 threads, once each
+# (≈1 min a side); BENCH_CNN=0 skips it.
+if [ "${BENCH_CNN:-1}" = 1 ]; then
+  cnn=$("$BIN" run configs/fashion-cnn.json --quiet --force --out "$OUT/cnn" --threads 2 --set training.epochs=1 \
+        --set data.test=null --set 'data.augment=[]' --set training.early_stopping=null >/dev/null &&
+        sed -n 's/.*"samples_per_second": \([0-9.]*\).*/\1/p' "$OUT/cnn/summary.json")
+  tcnn=""
+  [ $have_torch = 1 ] && tcnn=$("$PYTHON" bench/torch_cnn.py --threads 2 | sed -n 's/.*"samples_per_second": \([0-9.]*\).*/\1/p')
+  ratio=$([ -n "$tcnn" ] && awk -v a="$cnn" -v b="$tcnn" 'BEGIN {printf "%.2f", a/b}' || echo n/a)
+  echo
+  echo "fashion-cnn training, 1 epoch, batch 128, Adam, 2 threads (samples/s, one run each)"
+  printf "%-12s %-12s %-8s\n" nntrain pytorch ratio
+  printf "%-12s %-12s %-8s\n" "$cnn" "${tcnn:-n/a}" "$ratio"
+  echo "$date,$cpu,$blas,$torchv,cnn-2,$cnn,$tcnn,,$ratio,," >> bench/results.csv
+fi
 [ $have_torch = 1 ] || echo "(PyTorch not importable by $PYTHON: see README, 'Benchmarks', to compare side by side)"
 echo "appended to bench/results.csv"

@@ -6,6 +6,7 @@ enum Help {
       nntrain run CONFIG [--set key.path=value]... [--out DIR] [--force] [--threads N] [--diagnose] [--quiet | --json]
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N]
       nntrain validate CONFIG [--set key.path=value]...
+      nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
       nntrain --version
       nntrain help [COMMAND]
 
@@ -13,6 +14,7 @@ enum Help {
       run        train the experiment a config describes and write runs/<name>/
       validate   check a config without loading data: every problem at once, then the
                  effective config, layer shapes, parameter count and learning-rate preview
+      eval       evaluate a finished run's model on its test data or on --data
 
     EXIT CODES:
       0 done · 1 internal failure · 2 usage or config error · 3 data error
@@ -62,5 +64,18 @@ enum Help {
     valid key for a misspelling) and exits 2; otherwise prints the effective config with every
     default filled in, the layers with their output shapes, the parameter count and the learning
     rate at a few epochs, and exits 0.
+    """
+
+    static let eval = """
+    nntrain eval — evaluate a trained model
+
+    USAGE:
+      nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
+
+    Rebuilds the model of the run in RUN_DIR from its config.json, model.safetensors and
+    preprocess.safetensors (the preprocessing fitted on its training split, applied unchanged)
+    and prints the loss and accuracy on the config's data.test, or on --data, a data source
+    as in the config: --data '{"format": "idx", "images": "t10k-images.gz", "labels": "t10k-labels.gz"}'.
+    --json prints {"examples", "loss", "accuracy", "data"}.
     """
 }

@@ -17,6 +17,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     switch command {
     case "run": return runCommand(rest)
     case "validate": return validateCommand(rest)
+    case "eval": return evalCommand(rest)
     case "--version", "-V", "version":
         printOut("nntrain \(Experiment.version)")
         return 0
@@ -24,12 +25,13 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
         switch rest.first {
         case "run"?: printOut(Help.run)
         case "validate"?: printOut(Help.validate)
+        case "eval"?: printOut(Help.eval)
         default: printOut(Help.overview)
         }
         return 0
     default:
         var msg = "unknown command \"\(command)\""
-        if let c = closest(to: command, in: ["run", "validate", "help"]) { msg += ". Did you mean \"\(c)\"?" }
+        if let c = closest(to: command, in: ["run", "validate", "eval", "help"]) { msg += ". Did you mean \"\(c)\"?" }
         printError("error: \(msg)")
         printError("usage: nntrain run CONFIG | nntrain validate CONFIG | nntrain --help")
         return 2

@@ -104,6 +104,14 @@ func read(_ path: String) throws -> String { String(decoding: try FileIO.read(pa
     let config = try JSONValue.parse(try FileIO.read(dir + "/config.json"))
     #expect(config["optimizer"]?["betas"] != nil)  // defaults filled in
     #expect(try read(dir + "/steps.csv").hasPrefix("step,epoch,lr,loss,grad_norm\n10,1,"))
+    // `eval` rebuilds the model and its preprocessing from the files and gets the same figures.
+    let e = try nntrain(["eval", dir, "--json"])
+    #expect(e.status == 0, "\(e.stderr)")
+    let ev = try JSONValue.parse(e.stdout)
+    #expect(ev["accuracy"] == summary["test_accuracy"] && ev["examples"] == .number(500))
+    #expect(abs((ev["loss"]?.doubleValue ?? 0) - (summary["test_loss"]?.doubleValue ?? 1)) < 1e-9)
+    let missing = try nntrain(["eval", dir, "--data", #"{"format": "csv"}"#])
+    #expect(missing.status == 2 && missing.stderr.contains("--data: $.path: missing required key"), "\(missing.stderr)")
 }
 
 @Test func twoRunsWithTheSameSeedWriteTheSameCurves() throws {

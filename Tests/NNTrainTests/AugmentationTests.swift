@@ -94,3 +94,12 @@ func randomTensorForAugment(seed: UInt64) -> Tensor {
     }
     #expect(try curves(true, "prefetch-on") == (try curves(false, "prefetch-off")))
 }
+
+@Test func gaussianNoiseHasTheRequestedSpread() {
+    let a = Augmenter(operations: [.gaussianNoise(std: 0.3)], sampleShape: [1, 50, 50])
+    let x = Tensor(zeros: [4, 1, 50, 50])
+    var rng = Xoshiro256(seed: 8, stream: .augmentation)
+    a.apply(x, batch: 4, rng: &rng)
+    #expect(abs(standardDeviation(x) - 0.3) < 0.01)
+    #expect(abs(x.scalars.reduce(0, +) / 10_000) < 0.01)
+}

@@ -55,6 +55,17 @@ public enum DataSource: Sendable, Equatable {
         }
     }
 
+    /// A source from JSON text (`nntrain eval --data`), with every problem listed.
+    public static func parse(_ text: String, baseDirectory: String) throws(ConfigErrors) -> DataSource {
+        let diag = Diagnostics()
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch { throw ConfigErrors([ConfigError(path: "$", message: "invalid JSON at \(error)")]) }
+        let r = ObjectReader(path: "$", value: json, diagnostics: diag)
+        let source = read(r, baseDirectory: baseDirectory)
+        guard let source, !diag.hasErrors else { throw ConfigErrors(diag.errors) }
+        return source
+    }
+
     /// The files this source reads.
     public var files: [String] {
         switch self {
