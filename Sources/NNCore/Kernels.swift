@@ -78,7 +78,8 @@ extension Kernels {
         let zero = V(repeating: 0)
         var i = 0
         while i + 8 <= count {
-            store(pointwiseMax(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), zero), y, i)
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            store(v.replacing(with: zero, where: v .< zero), y, i)
             i += 8
         }
         while i < count { y[i] = max(x[i], 0); i += 1 }

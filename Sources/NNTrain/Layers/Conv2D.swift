@@ -3,9 +3,10 @@ import NNCore
 /// 2-D convolution (torch.nn.Conv2d, cross-correlation, NCHW): weight `[out, in, kh, kw]`,
 /// bias `[out]`, stride, zero padding, dilation; the activation is fused into the bias pass.
 ///
-/// Lowered to sgemm per sample: im2col gives `cols [in·kh·kw, H'·W']` (kept for backward), then
-/// y = W·cols `[out, H'·W']`, already NCHW. H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1.
-/// Backward: dW = Σ_b dz_b·cols_bᵀ, db = Σ dz, dx_b = col2im(Wᵀ·dz_b).
+/// Lowered to one sgemm per batch: im2col gives `cols [in·kh·kw, B·H'·W']` (kept for
+/// backward), z = W·cols `[out, B·H'·W']`, then each sample's `[out, H'·W']` block moves to NCHW.
+/// H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1. Backward: dz goes to `[out, B·H'·W']`,
+/// dW = dz·colsᵀ, db = Σ dz, dcols = Wᵀ·dz (into the cols buffer, no longer needed), dx = col2im.
 public final class Conv2D: Layer {
     public let name: String
     public let inChannels: Int, outChannels: Int
@@ -20,7 +21,8 @@ public final class Conv2D: Layer {
     private var output: BatchBuffer!
     private var preActivation: BatchBuffer?
     private var cols: TensorStorage!
-    private var dcols: TensorStorage!
+    /// `[out, B·H'·W']`: the GEMM's output before it moves to NCHW, and dz in that layout.
+    private var wide: TensorStorage!
     private var inputGrad: BatchBuffer!
     private var lastInput: Tensor?
     private var lastOutput: Tensor?
@@ -77,7 +79,7 @@ public final class Conv2D: Layer {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
         cols = TensorStorage(capacity: maxBatch * patch * outH * outW)
-        dcols = TensorStorage(capacity: patch * outH * outW)
+        wide = TensorStorage(capacity: maxBatch * outChannels * outH * outW)
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
     }
 
@@ -91,13 +93,13 @@ public final class Conv2D: Layer {
         return (offset, first, last)
     }
 
-    /// cols[(c·kh + i)·kw + j, oy·W' + ox] = x[c, oy·s − p + i·d, ox·s − p + j·d] (0 outside).
-    func im2col(_ x: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
-        let spatial = outH * outW
+    /// cols[(c·kh + i)·kw + j, oy·W' + ox] = x[c, oy·s − p + i·d, ox·s − p + j·d] (0 outside);
+    /// rows are `rowStride` apart (B·H'·W' when the batch shares one matrix).
+    func im2col(_ x: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, rowStride: Int) {
         for ch in 0..<inChannels {
             for i in 0..<kernel.0 {
                 for j in 0..<kernel.1 {
-                    let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * spatial
+                    let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * rowStride
                     let (offset, first, last) = columns(j)
                     for oy in 0..<outH {
                         let y = oy * stride.0 - padding.0 + i * dilation.0
@@ -122,13 +124,12 @@ public final class Conv2D: Layer {
     }
 
     /// The adjoint of im2col: adds each column entry back to the input position it came from.
-    func col2im(_ c: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
-        let spatial = outH * outW
+    func col2im(_ c: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rowStride: Int) {
         dx.update(repeating: 0, count: inChannels * inH * inW)
         for ch in 0..<inChannels {
             for i in 0..<kernel.0 {
                 for j in 0..<kernel.1 {
-                    let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * spatial
+                    let row = c + ((ch * kernel.0 + i) * kernel.1 + j) * rowStride
                     let (offset, first, last) = columns(j)
                     if first >= last { continue }
                     let s = stride.1
@@ -150,10 +151,11 @@ public final class Conv2D: Layer {
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         let spatial = outH * outW
         let inSize = inChannels * inH * inW, outSize = outChannels * spatial
+        let width = batch * spatial
+        for b in 0..<batch { im2col(input.pointer + b * inSize, cols.base + b * spatial, rowStride: width) }
+        gemm(m: outChannels, n: width, k: patch, weightMatrix, cols.base, wide.base)
         for b in 0..<batch {
-            let c = cols.base + b * patch * spatial
-            im2col(input.pointer + b * inSize, c)
-            gemm(m: outChannels, n: spatial, k: patch, weightMatrix, c, y.pointer + b * outSize)
+            for o in 0..<outChannels { (y.pointer + b * outSize + o * spatial).update(from: wide.base + o * width + b * spatial, count: spatial) }
         }
         // bias per channel + activation: rows are (sample, channel) of `spatial` values.
         let yp = y.pointer, pre = preActivation?.view(batch: batch).pointer
@@ -187,19 +189,18 @@ public final class Conv2D: Layer {
             }
         }
         let dw = weight.grad.pointer
+        let width = batch * spatial
+        // dz to [out, B·S], then dW = dz · colsᵀ ([out, B·S] · [B·S, patch]).
         for b in 0..<batch {
-            // dW += dz_b [out, S] · cols_bᵀ [S, patch]
-            gemm(transposeB: true, m: outChannels, n: patch, k: spatial, dz + b * outSize,
-                 cols.base + b * patch * spatial, beta: b == 0 ? 0 : 1, dw)
+            for o in 0..<outChannels { (wide.base + o * width + b * spatial).update(from: dz + b * outSize + o * spatial, count: spatial) }
         }
+        gemm(transposeB: true, m: outChannels, n: patch, k: width, wide.base, cols.base, dw)
         if let gain, let norm { norm.backward(v: weight.value.pointer, g: gain.value.pointer, dv: dw, dg: gain.grad.pointer) }
         guard needsInputGradient else { return nil }
         let dx = inputGrad.view(batch: batch)
-        for b in 0..<batch {
-            // dcols = Wᵀ [patch, out] · dz_b [out, S]
-            gemm(transposeA: true, m: patch, n: spatial, k: outChannels, weightMatrix, dz + b * outSize, dcols.base)
-            col2im(dcols.base, dx.pointer + b * inSize)
-        }
+        // dcols = Wᵀ [patch, out] · dz [out, B·S], into the cols buffer (dW no longer needs it).
+        gemm(transposeA: true, m: patch, n: width, k: outChannels, weightMatrix, wide.base, cols.base)
+        for b in 0..<batch { col2im(cols.base + b * spatial, dx.pointer + b * inSize, rowStride: width) }
         return dx
     }
 }
