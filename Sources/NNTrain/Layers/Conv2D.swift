@@ -138,7 +138,11 @@ public final class Conv2D: Layer {
                         if y < 0 || y >= inH { continue }
                         let dst = dx + (ch * inH + y) * inW + offset
                         let src = row + oy * outW
-                        for ox in first..<last { dst[ox * s] += src[ox] }
+                        if s == 1 {
+                            for ox in first..<last { dst[ox] += src[ox] }  // contiguous: vectorised
+                        } else {
+                            for ox in first..<last { dst[ox * s] += src[ox] }
+                        }
                     }
                 }
             }
