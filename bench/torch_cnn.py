@@ -7,18 +7,12 @@ augmentation. Prints one JSON line with samples/s.
 Usage: python bench/torch_cnn.py --threads N
 """
 import argparse
-import gzip
 import json
 import time
 
 import torch
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-def load(name, offset):
-    with gzip.open(f"{DATA}/{name}", "rb") as f:
-        return torch.frombuffer(bytearray(f.read()[offset:]), dtype=torch.uint8)
+from fashion_data import training_set
 
 
 def main():
@@ -27,9 +21,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    x = load("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).float()[:54000] / 255
-    y = load("train-labels-idx1-ubyte.gz", 8).long()[:54000]
-    x = (x - x.mean(0)) / x.std(0, unbiased=False).clamp_min(1e-7)
+    x, y = training_set((-1, 1, 28, 28))
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),

@@ -6,19 +6,13 @@ data preloaded as standardized float tensors. Prints one JSON line with samples/
 Usage: python bench/torch_mlp.py --threads N [--fused]
 """
 import argparse
-import gzip
 import json
 import resource
 import time
 
 import torch
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-def load(name, offset):
-    with gzip.open(f"{DATA}/{name}", "rb") as f:
-        return torch.frombuffer(bytearray(f.read()[offset:]), dtype=torch.uint8)
+from fashion_data import training_set
 
 
 def main():
@@ -31,10 +25,7 @@ def main():
     torch.manual_seed(0)
     if args.fused:
         torch.set_flush_denormal(True)
-    x = load("train-images-idx3-ubyte.gz", 16).reshape(-1, 784).float() / 255
-    y = load("train-labels-idx1-ubyte.gz", 8).long()
-    x, y = x[:54000], y[:54000]
-    x = (x - x.mean(0)) / x.std(0, unbiased=False).clamp_min(1e-7)
+    x, y = training_set((-1, 784))
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Dropout(0.2),
                                 torch.nn.Linear(512, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True if args.fused else None)
