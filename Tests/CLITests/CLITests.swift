@@ -22,7 +22,9 @@ struct RunOutput {
 }
 
 /// Runs nntrain with `args` in the repository root; optionally sends `signal` after `delay` s.
-func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0,
+/// Runs nntrain; with `signal`, sends it `delay` seconds after start — or, with `once`, after
+/// that file appears (training has begun), however slow the machine.
+func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0, once file: String? = nil,
              memoryLimitKB: Int? = nil, timeout: Double? = nil) throws -> RunOutput {
     let p = Process()
     if let kb = memoryLimitKB {
@@ -41,6 +43,12 @@ func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0,
     p.standardError = err
     try p.run()
     if let signal {
+        if let file {
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: file) && p.isRunning && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
         Thread.sleep(forTimeInterval: delay)
         kill(p.processIdentifier, signal)
     }
@@ -175,7 +183,7 @@ func read(_ path: String) throws -> String { String(decoding: try FileIO.read(pa
 @Test func sigintStopsCleanlyWithExitCode130() throws {
     let dir = tempDir("sigint")
     let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--set", "training.epochs=100000"],
-                        signal: SIGINT, after: 1.5)
+                        signal: SIGINT, after: 0.5, once: dir + "/curves.csv")
     #expect(r.status == 130, "\(r.stderr)")
     let summary = try JSONValue.parse(try FileIO.read(dir + "/summary.json"))
     #expect(summary["stop_reason"] == .string("interrupted"))

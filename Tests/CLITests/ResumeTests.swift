@@ -81,7 +81,8 @@ func expectIntact(_ dir: String, _ context: String) throws {
 @Test func sigtermWritesACheckpointAndResumeMatches() throws {
     let reference = try uninterrupted.get()
     let dir = tempDir("sigterm")
-    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir] + resumeSettings, signal: SIGTERM, after: 0.4)
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir] + resumeSettings, signal: SIGTERM, after: 0.2,
+                        once: dir + "/steps.csv")
     #expect(r.status == 143, "\(r.stderr)")
     #expect(r.stderr.contains("nntrain run --resume \(dir)"))
     let summary = try JSONValue.parse(try FileIO.read(dir + "/summary.json"))
@@ -102,7 +103,11 @@ func expectIntact(_ dir: String, _ context: String) throws {
     p.environment = ProcessInfo.processInfo.environment.merging(["NNTRAIN_THREADS": "1"]) { $1 }
     p.standardError = FileHandle.nullDevice
     try p.run()
-    Thread.sleep(forTimeInterval: 0.4)
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: dir + "/steps.csv") && p.isRunning && Date() < deadline {
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    Thread.sleep(forTimeInterval: 0.2)
     kill(p.processIdentifier, SIGINT)
     kill(p.processIdentifier, SIGINT)
     p.waitUntilExit()
