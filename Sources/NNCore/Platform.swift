@@ -68,7 +68,7 @@ public enum FileIO {
     /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
     /// A reader sees the old file or the new one, never a half-written one.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(FileError) {
-        let tmp = path + ".tmp-\(getpid())"
+        let tmp = path + ".tmp-\(Runtime.hostName)-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if fd < 0 { throw FileError(path: tmp, reason: String(cString: strerror(errno))) }
         var done = 0

@@ -7,6 +7,8 @@ enum Help {
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N]
       nntrain validate CONFIG [--set key.path=value]...
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
+      nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR]
+      nntrain sweep plan|trial|collect ...   (the steps, for Slurm array jobs and the like)
       nntrain --version
       nntrain help [COMMAND]
 
@@ -15,6 +17,8 @@ enum Help {
       validate   check a config without loading data: every problem at once, then the
                  effective config, layer shapes, parameter count and learning-rate preview
       eval       evaluate a finished run's model on its test data or on --data
+      sweep      hyperparameter search (random log-scale, grid, successive halving) into
+                 sweeps/<name>/: trials.csv, best.json and one run directory per trial
 
     EXIT CODES:
       0 done · 1 internal failure · 2 usage or config error · 3 data error
@@ -77,5 +81,56 @@ enum Help {
     and prints the loss and accuracy on the config's data.test, or on --data, a data source
     as in the config: --data '{"format": "idx", "images": "t10k-images.gz", "labels": "t10k-labels.gz"}'.
     --json prints {"examples", "loss", "accuracy", "data"}.
+    """
+
+    static let sweep = """
+    nntrain sweep — hyperparameter search
+
+    USAGE:
+      nntrain sweep SWEEP.json [options]            a sweep file (W&B vocabulary, see README)
+      nntrain sweep CONFIG.json --param key.path=DIST... [--trials N] [options]
+      nntrain sweep DIR [options]                   continue the sweep in DIR
+      nntrain sweep plan SWEEP.json [--param ...] --out DIR
+      nntrain sweep trial DIR --index I [--threads N] [--retry-failed]
+      nntrain sweep collect DIR [--json]
+
+    DIST (--param):
+      log:MIN:MAX       log_uniform_values, e.g. optimizer.lr=log:1e-6:1 (10^uniform(-6, 0))
+      uniform:MIN:MAX   int:MIN:MAX (inclusive)   q:MIN:MAX:Q   qlog:MIN:MAX:Q
+      normal:MU:SIGMA   lognormal:MU:SIGMA        A,B,C (values)   X (one value)
+      '{"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}' (a W&B spec)
+
+    OPTIONS:
+      --trials N          number of trials (run_cap; default 20, grid: every point)
+      --method M          random (default), grid, halving
+      --metric NAME[:GOAL]  val_loss (default with validation data), val_accuracy, loss,
+                          accuracy; GOAL minimize|maximize (default: maximize for accuracy)
+      --seed N            sweep seed: trial i's values and seed depend on (seed, i) only
+      --name NAME         sweep name (directory sweeps/NAME)
+      --min-epochs N --max-epochs N --eta N   successive halving's rungs (default 1, 9, 3)
+      --jobs N            trials at once, each in its own process (default: the file's jobs, 1)
+      --threads N         BLAS threads per trial (default: cores / jobs)
+      --out DIR           sweep directory (default sweeps/<name>)
+      --retry-failed      run failed trials again with the same values
+      --worker            pull trials until none is left to take, then exit (for several
+                          processes or machines sharing DIR); no waiting for others' trials
+      --stale-after S     a claim from another host with no heartbeat for S seconds is
+                          taken over (default 300; on this host a dead pid is enough)
+      --json              print the leaderboard as JSON on stdout
+      --quiet             print nothing but errors
+
+    FILES (sweeps/<name>/ or --out):
+      plan.json    the trials (values, seeds), the sweep and the base config
+      ledger/      append-only claims and results (safe to share over NFS)
+      trials/NNNN/ each trial's run directory (curves.csv, summary.json, checkpoint/, log.txt)
+      trials.csv   trial,status,[rung,]<parameters>,<metric>,best_epoch,epochs_run,seconds,run_dir,reason
+      best.json    the best trial's resolved config: nntrain run sweeps/<name>/best.json
+
+    Re-running the same command continues an interrupted sweep: finished trials are kept,
+    interrupted ones resume from their checkpoints, nothing is sampled twice.
+
+    EXIT CODES:
+      0 done (at least one trial completed) · 2 usage or sweep/config error · 3, 4 or 1 when
+      every trial failed (data error, diverged, other) · 130 / 143 interrupted
     """
 }

@@ -18,6 +18,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     case "run": return runCommand(rest)
     case "validate": return validateCommand(rest)
     case "eval": return evalCommand(rest)
+    case "sweep": return sweepCommand(rest)
     case "--version", "-V", "version":
         printOut("nntrain \(Experiment.version)")
         return 0
@@ -26,14 +27,15 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
         case "run"?: printOut(Help.run)
         case "validate"?: printOut(Help.validate)
         case "eval"?: printOut(Help.eval)
+        case "sweep"?: printOut(Help.sweep)
         default: printOut(Help.overview)
         }
         return 0
     default:
         var msg = "unknown command \"\(command)\""
-        if let c = closest(to: command, in: ["run", "validate", "eval", "help"]) { msg += ". Did you mean \"\(c)\"?" }
+        if let c = closest(to: command, in: ["run", "validate", "eval", "sweep", "help"]) { msg += ". Did you mean \"\(c)\"?" }
         printError("error: \(msg)")
-        printError("usage: nntrain run CONFIG | nntrain validate CONFIG | nntrain --help")
+        printError("usage: nntrain run CONFIG | nntrain sweep SWEEP | nntrain validate CONFIG | nntrain --help")
         return 2
     }
 }

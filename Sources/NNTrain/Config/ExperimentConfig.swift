@@ -152,7 +152,10 @@ public enum ConfigLoader {
     }
 }
 
-public struct OverrideError: Error { public var message: String }
+public struct OverrideError: Error {
+    public var message: String
+    public init(message: String) { self.message = message }
+}
 
 /// Applies `a.b.c=value` to a config: objects by key (created when missing), lists by index.
 /// The value is parsed as JSON, falling back to a plain string (`optimizer.type=sgd`).
@@ -164,28 +167,28 @@ public func applyOverride(_ assignment: String, to json: JSONValue) throws(Overr
     if path.contains(where: \.isEmpty) { throw OverrideError(message: "empty key in path \(assignment[..<eq])") }
     let text = String(assignment[assignment.index(after: eq)...])
     let value = (try? JSONValue.parse(text)) ?? .string(text)
-    return try setValue(value, at: path[...], in: json, walked: "$")
+    return try setConfigValue(value, at: path[...], in: json, walked: "$")
 }
 
-private func setValue(_ value: JSONValue, at path: ArraySlice<String>, in node: JSONValue, walked: String) throws(OverrideError) -> JSONValue {
+func setConfigValue(_ value: JSONValue, at path: ArraySlice<String>, in node: JSONValue, walked: String) throws(OverrideError) -> JSONValue {
     guard let key = path.first else { return value }
     let rest = path.dropFirst()
     switch node {
     case .object(var pairs):
         if let i = pairs.lastIndex(where: { $0.0 == key }) {
-            pairs[i].1 = try setValue(value, at: rest, in: pairs[i].1, walked: walked + "." + key)
+            pairs[i].1 = try setConfigValue(value, at: rest, in: pairs[i].1, walked: walked + "." + key)
         } else {
-            pairs.append((key, try setValue(value, at: rest, in: .object([]), walked: walked + "." + key)))
+            pairs.append((key, try setConfigValue(value, at: rest, in: .object([]), walked: walked + "." + key)))
         }
         return .object(pairs)
     case .array(var items):
         guard let i = Int(key), i >= 0, i < items.count else {
             throw OverrideError(message: "\(walked) is a list of \(items.count); expected an index 0...\(max(0, items.count - 1)), got \(key)")
         }
-        items[i] = try setValue(value, at: rest, in: items[i], walked: walked + "." + key)
+        items[i] = try setConfigValue(value, at: rest, in: items[i], walked: walked + "." + key)
         return .array(items)
     case .null:
-        return .object([(key, try setValue(value, at: rest, in: .object([]), walked: walked + "." + key))])
+        return .object([(key, try setConfigValue(value, at: rest, in: .object([]), walked: walked + "." + key))])
     default:
         throw OverrideError(message: "\(walked) is a \(node.kindName), not an object or list")
     }

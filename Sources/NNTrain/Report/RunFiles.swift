@@ -3,6 +3,9 @@ import NNCore
 /// Why a run ended (`summary.json` `stop_reason`).
 public enum StopReason: String, Sendable {
     case completed, earlyStopping = "early_stopping", diverged, interrupted
+    /// Stopped at an epoch budget below `training.epochs` (a successive-halving rung);
+    /// `--resume` continues it exactly as if it had never stopped.
+    case paused
 }
 
 /// One row of `curves.csv` (Keras CSVLogger names).

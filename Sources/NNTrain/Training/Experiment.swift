@@ -14,6 +14,8 @@ public enum Experiment {
         public var threads: Int?
         public var onEvent: (TrainingEvent) -> Void = { _ in }
         public var pendingSignal: () -> Int32 = { 0 }
+        /// Pause after this many epochs (successive-halving rungs); `resume` continues.
+        public var epochLimit: Int?
         public init() {}
     }
 
@@ -181,6 +183,7 @@ public enum Experiment {
         trainer.onEvent = options.onEvent
         trainer.pendingSignal = options.pendingSignal
         trainer.threads = threads
+        trainer.epochLimit = options.epochLimit
         trainer.loss.classWeights = try classWeights(config, train: train, classes: model.outputShape.reduce(1, *))
         return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
     }

@@ -18,6 +18,8 @@ public final class Trainer {
     public var pendingSignal: () -> Int32 = { 0 }
     /// BLAS threads, recorded in checkpoints (a resumed run uses the same for identical sums).
     public var threads = 1
+    /// Stop (with `StopReason.paused`, after the checkpoint) once this many epochs are done.
+    public var epochLimit: Int?
 
     private let batchSize: Int
     private let evalBatch: Int
@@ -125,7 +127,8 @@ public final class Trainer {
         var message: String? = nil
         var signal: Int32 = 0
 
-        while state.epochsDone < epochs {
+        let stopAt = min(epochs, epochLimit ?? epochs)
+        while state.epochsDone < stopAt {
             let epoch = state.epochsDone
             let epochStart = Clock.now()
             if state.stepInEpoch == 0 {
@@ -199,6 +202,7 @@ public final class Trainer {
                 break
             }
         }
+        if stopReason == .completed && state.epochsDone < epochs { stopReason = .paused }
         if stopReason == .completed || stopReason == .earlyStopping, let snap = bestSnapshot, let be = state.bestEpoch,
            be != state.epochsDone {
             model.restore(snap)
@@ -209,7 +213,7 @@ public final class Trainer {
                               trainSeconds: state.trainSeconds, samplesTrained: state.samplesTrained, seconds: 0,
                               message: message, interruptSignal: signal, lastCurve: state.lastCurve,
                               skippedBatches: state.skippedBatches)
-        if stopReason != .diverged && stopReason != .interrupted, let t = test, t.count > 0 {
+        if stopReason == .completed || stopReason == .earlyStopping, let t = test, t.count > 0 {
             let (l, a) = evaluate(t)
             outcome.testLoss = l
             outcome.testAccuracy = a

@@ -1,0 +1,287 @@
+import NNCore
+
+/// One trial of a plan: its index, training seed and the value of every parameter.
+public struct PlannedTrial: Sendable, Equatable {
+    public var index: Int
+    public var seed: UInt64
+    /// Parallel to the spec's parameters.
+    public var values: [JSONValue]
+}
+
+/// A sweep's trial list and everything a worker on any machine needs to run one trial:
+/// the sweep as read, the base config's JSON and folder. Written once as `plan.json`.
+public struct SweepPlan: Sendable {
+    public var spec: SweepSpec
+    /// The base experiment config as written (before the trials' values are applied).
+    public var base: JSONValue
+    /// The base config's folder (its relative paths resolve against it).
+    public var baseDirectory: String
+    public var trials: [PlannedTrial]
+
+    public static let fileName = "plan.json"
+    public var rungs: [Int] { spec.rungEpochs }
+
+    /// The generator of trial `index` of a sweep seeded `seed`: trial i's values depend on
+    /// (seed, i) only, so any trial can be re-run alone and extending `run_cap` keeps the others.
+    static func trialRNG(seed: UInt64, index: Int) -> Xoshiro256 {
+        var sm = SplitMix64(seed: seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
+        return Xoshiro256(seed: sm.next(), stream: .sampling)
+    }
+
+    /// The training seed of trial `index` (a JSON-safe integer below 2^53).
+    public static func trialSeed(seed: UInt64, index: Int) -> UInt64 {
+        var sm = SplitMix64(seed: seed &+ 0x5EED &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+        return sm.next() & ((1 << 53) - 1)
+    }
+
+    /// Samples (random, halving) or enumerates (grid) the trials.
+    public static func make(spec: SweepSpec, base: JSONValue, baseDirectory: String) -> SweepPlan {
+        let ps = spec.parameters
+        var rows: [[JSONValue]] = []
+        let n = spec.runCap
+        switch spec.method {
+        case .grid:
+            let lists = ps.map { $0.distribution.discreteValues ?? [] }
+            rows = gridPoints(lists, limit: n)
+        case .random, .halving:
+            if let size = SweepReader.discreteSize(ps), size <= 1_000_000,
+               !ps.contains(where: { if case .values(_, let p?) = $0.distribution { return !p.isEmpty }; return false }) {
+                // A purely discrete space: the first n points of a seeded permutation of the grid
+                // (without replacement; a prefix of the permutation does not depend on n).
+                let lists = ps.map { $0.distribution.discreteValues! }
+                var rng = Xoshiro256(seed: spec.seed, stream: .sampling)
+                var swapped: [Int: Int] = [:]
+                for i in 0..<min(n, size) {
+                    let j = i + rng.below(size - i)
+                    let vi = swapped[i] ?? i, vj = swapped[j] ?? j
+                    swapped[i] = vj; swapped[j] = vi
+                    rows.append(decode(vj, lists))
+                }
+            } else {
+                var seen = Set<String>()
+                let discrete = SweepReader.discreteSize(ps) != nil
+                for i in 0..<n {
+                    var rng = trialRNG(seed: spec.seed, index: i)
+                    var row = ps.map { $0.distribution.sample(&rng) }
+                    if discrete {
+                        // Weighted discrete space: redraw (bounded) until the point is new.
+                        var tries = 0
+                        while seen.contains(JSONValue.array(row).serialized(indent: 0)) && tries < 1000 {
+                            tries += 1
+                            row = ps.map { $0.distribution.sample(&rng) }
+                        }
+                        seen.insert(JSONValue.array(row).serialized(indent: 0))
+                    }
+                    rows.append(row)
+                }
+            }
+        }
+        let seedParam = ps.firstIndex { $0.path == "seed" }
+        let trials = rows.enumerated().map { i, row in
+            PlannedTrial(index: i, seed: seedParam.flatMap { row[$0].doubleValue.map { UInt64(max(0, $0)) } }
+                                         ?? trialSeed(seed: spec.seed, index: i), values: row)
+        }
+        return SweepPlan(spec: spec, base: base, baseDirectory: baseDirectory, trials: trials)
+    }
+
+    static func gridPoints(_ lists: [[JSONValue]], limit: Int) -> [[JSONValue]] {
+        var out: [[JSONValue]] = []
+        var total = 1
+        for l in lists { total = total.multipliedReportingOverflow(by: l.count).partialValue }
+        for k in 0..<min(limit, total) { out.append(decode(k, lists)) }
+        return out
+    }
+
+    /// Mixed-radix decoding: the first parameter varies slowest (like itertools.product).
+    static func decode(_ k: Int, _ lists: [[JSONValue]]) -> [JSONValue] {
+        var k = k
+        var row = [JSONValue](repeating: .null, count: lists.count)
+        for p in lists.indices.reversed() {
+            row[p] = lists[p][k % lists[p].count]
+            k /= lists[p].count
+        }
+        return row
+    }
+
+    // MARK: Trial configs
+
+    /// The config of trial `t` at `runDirectory`: the base config with the trial's values,
+    /// its seed and name, and (halving) `training.epochs = max_epochs`.
+    public func configJSON(for t: PlannedTrial, runDirectory: String) throws(OverrideError) -> JSONValue {
+        var json = base
+        for (p, v) in zip(spec.parameters, t.values) {
+            json = try applyOverride(path: p.path, value: v, to: json)
+        }
+        if !spec.parameters.contains(where: { $0.path == "seed" }) {
+            json = try applyOverride(path: "seed", value: .number(Double(t.seed)), to: json)
+        }
+        json = try applyOverride(path: "name", value: .string("\(spec.name)-\(SweepPlan.trialName(t.index))"), to: json)
+        json = try applyOverride(path: "output.dir", value: .string(runDirectory), to: json)
+        if spec.method == .halving {
+            json = try applyOverride(path: "training.epochs", value: .number(Double(spec.maxEpochs)), to: json)
+        }
+        return json
+    }
+
+    public func config(for t: PlannedTrial, runDirectory: String) throws(ConfigErrors) -> ExperimentConfig {
+        let json: JSONValue
+        do { json = try configJSON(for: t, runDirectory: runDirectory) } catch {
+            throw ConfigErrors([ConfigError(path: "$", message: error.message)])
+        }
+        return try ExperimentConfig.read(json, baseDirectory: baseDirectory)
+    }
+
+    /// `0007`: trial directories sort in order.
+    public static func trialName(_ i: Int) -> String {
+        let s = String(i)
+        return s.count >= 4 ? s : String(repeating: "0", count: 4 - s.count) + s
+    }
+
+    // MARK: Checking a sweep before anything runs
+
+    /// Every problem of the sweep against its base config: each parameter path must exist and
+    /// accept the values it can take (tried at min, max and an inner value, or every listed
+    /// value), and the metric must be a column the runs write.
+    public static func check(spec: SweepSpec, base: JSONValue, baseDirectory: String, configName: String) -> [ConfigError] {
+        var errors: [ConfigError] = []
+        let baseConfig: ExperimentConfig
+        do {
+            baseConfig = try ExperimentConfig.read(base, baseDirectory: baseDirectory)
+        } catch {
+            return error.errors.map { ConfigError(path: "\(configName): \($0.path)", message: $0.message) }
+        }
+        // The metric.
+        let hasValidation = baseConfig.data.validation != nil || baseConfig.data.validationSplit > 0
+        let validationParam = spec.parameters.contains { $0.path.hasPrefix("data.validation") }
+        if spec.metric.name.hasPrefix("val_") && !hasValidation && !validationParam {
+            errors.append(ConfigError(path: "$.metric.name", message: "\(spec.metric.name) needs validation data, but \(configName) has none: set data.validation_split (e.g. 0.1) or data.validation in it, or rank by \"\(String(spec.metric.name.dropFirst(4)))\" (training data)"))
+        }
+        if spec.metric.name.hasSuffix("accuracy") && baseConfig.data.task != .classification {
+            errors.append(ConfigError(path: "$.metric.name", message: "\(spec.metric.name) is written only for data.task \"classification\"; \(configName) is a regression: use \"val_loss\" or \"loss\""))
+        }
+        // Each parameter, one probe value at a time, the others at their first probe.
+        let probes = spec.parameters.map(probeValues)
+        for (pi, p) in spec.parameters.enumerated() {
+            var reported = false
+            for (v, label) in probes[pi] where !reported {
+                var json = base
+                do {
+                    for (qi, q) in spec.parameters.enumerated() {
+                        json = try applyOverride(path: q.path, value: qi == pi ? v : probes[qi][0].value, to: json)
+                    }
+                } catch {
+                    errors.append(ConfigError(path: "$.parameters.\(p.path)", message: "not a path of \(configName): \(error.message)"))
+                    reported = true
+                    continue
+                }
+                do {
+                    _ = try ExperimentConfig.read(json, baseDirectory: baseDirectory)
+                } catch {
+                    let mine = error.errors.filter { $0.path == "$." + p.path || $0.path.hasPrefix("$." + p.path + ".") }
+                    let relevant = mine.isEmpty ? error.errors : mine
+                    for e in relevant.prefix(3) {
+                        let unknown = e.message.hasPrefix("unknown key")
+                        let what = unknown ? "\(p.path) is not a key of \(configName)'s config: \(e.message)"
+                            : "with \(label) \(v.serialized(indent: 0)) the config is invalid: \(e.path): \(e.message)"
+                        errors.append(ConfigError(path: "$.parameters.\(p.path)", message: what))
+                    }
+                    reported = true
+                }
+            }
+        }
+        return errors
+    }
+
+    /// Values that show whether a parameter's whole range is acceptable.
+    static func probeValues(_ p: SweepParameter) -> [(value: JSONValue, label: String)] {
+        switch p.distribution {
+        case .constant(let v): return [(v, "value")]
+        case .values(let v, _): return v.map { ($0, "value") }
+        case .intUniform(let a, let b): return [(.number(Double(a)), "min"), (.number(Double(b)), "max")]
+        case .uniform(let a, let b):
+            return [(.number(a), "min"), (.number(b), "max"), (.number(a + (b - a) * 0.318309886), "the sampled value")]
+        case .logUniformValues(let a, let b):
+            return [(.number(a), "min"), (.number(b), "max"), (.number(Distribution.logUniform(a, b, 0.318309886)), "the sampled value")]
+        case .qUniform(let a, let b, let q):
+            return [(.number(Distribution.quantize(a, q)), "min"), (.number(Distribution.quantize(b, q)), "max"),
+                    (.number(Distribution.quantize(a + (b - a) * 0.318309886, q)), "the sampled value")]
+        case .qLogUniformValues(let a, let b, let q):
+            return [(.number(Distribution.quantize(a, q)), "min"), (.number(Distribution.quantize(b, q)), "max")]
+        case .normal(let m, let s): return [(.number(m), "mu"), (.number(m - 3 * s), "mu - 3 sigma"), (.number(m + 3 * s), "mu + 3 sigma")]
+        case .logNormal(let m, let s): return [(.number(m.exp), "exp(mu)"), (.number((m + 3 * s).exp), "exp(mu + 3 sigma)")]
+        }
+    }
+
+    // MARK: plan.json
+
+    public var json: JSONValue {
+        var o: [(String, JSONValue)] = [
+            ("nntrain_version", .string(Experiment.version)),
+            ("name", .string(spec.name)),
+            ("method", .string(spec.method.rawValue)),
+            ("metric", .object([("name", .string(spec.metric.name)), ("goal", .string(spec.metric.goal))])),
+            ("seed", .number(Double(spec.seed))),
+            ("run_cap", .number(Double(trials.count))),
+        ]
+        if spec.method == .halving {
+            o.append(("rungs", .array(rungs.map { .number(Double($0)) })))
+            o.append(("eta", .number(Double(spec.eta))))
+        }
+        o += [
+            ("parameters", .array(spec.parameters.map { .string($0.path) })),
+            ("sweep", spec.resolved),
+            ("config_path", .string(spec.configPath)),
+            ("config_directory", .string(baseDirectory)),
+            ("base_config", base),
+            ("trials", .array(trials.map { t in
+                .object([("trial", .number(Double(t.index))), ("seed", .number(Double(t.seed))),
+                         ("params", .object(zip(spec.parameters, t.values).map { ($0.path, $1) }))])
+            })),
+        ]
+        return .object(o)
+    }
+
+    /// Reads `DIR/plan.json`.
+    public static func load(directory: String) throws(ConfigLoadError) -> SweepPlan {
+        let path = directory + "/" + fileName
+        let bytes: [UInt8]
+        do { bytes = try FileIO.read(path, limit: 256 << 20) } catch { throw .file(error) }
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes, maxDepth: 96) } catch { throw .syntax(path: path, error) }
+        guard let sweep = json["sweep"], let base = json["base_config"], case .string(let dir)? = json["config_directory"],
+              case .array(let ts)? = json["trials"] else {
+            throw .invalid(path: path, ConfigErrors([ConfigError(path: "$", message: "not an nntrain sweep plan (missing sweep, base_config, config_directory or trials)")]))
+        }
+        var spec: SweepSpec
+        do { spec = try SweepReader.read(sweep, baseDirectory: dir, defaultName: "sweep") } catch { throw .invalid(path: path, error) }
+        if case .string(let cp)? = json["config_path"] { spec.configPath = cp }
+        var trials: [PlannedTrial] = []
+        for (i, t) in ts.enumerated() {
+            guard case .object? = t["params"], let seed = t["seed"]?.doubleValue else {
+                throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials.\(i)", message: "expected {trial, seed, params}")]))
+            }
+            let values = spec.parameters.map { t["params"]?[$0.path] ?? .null }
+            trials.append(PlannedTrial(index: i, seed: UInt64(seed), values: values))
+        }
+        spec.runCap = trials.count
+        return SweepPlan(spec: spec, base: base, baseDirectory: dir, trials: trials)
+    }
+
+    /// Writes `plan.json` unless one exists; true when this call wrote it.
+    public func write(directory: String) throws(FileError) -> Bool {
+        try FileIO.makeDirectories(directory)
+        return try FileIO.createExclusively(directory + "/" + SweepPlan.fileName, text: json.serialized() + "\n")
+    }
+
+    /// Replaces `plan.json` (a random sweep extended by a larger run_cap).
+    public func overwrite(directory: String) throws(FileError) {
+        try FileIO.writeAtomically(directory + "/" + SweepPlan.fileName, text: json.serialized() + "\n")
+    }
+}
+
+/// Applies `value` at a dotted `path` (lists by index), as `--set` does.
+public func applyOverride(path: String, value: JSONValue, to json: JSONValue) throws(OverrideError) -> JSONValue {
+    let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    if parts.contains(where: \.isEmpty) { throw OverrideError(message: "empty key in path \(path)") }
+    return try setConfigValue(value, at: parts[...], in: json, walked: "$")
+}

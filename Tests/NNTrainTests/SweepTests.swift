@@ -1,0 +1,265 @@
+import NNCore
+import Testing
+@testable import NNTrain
+
+// Sweeps: distributions, seeded plans, grid, halving promotions, checks, boundary warnings.
+
+private func draws(_ d: Distribution, _ n: Int, seed: UInt64 = 1) -> [Double] {
+    var rng = Xoshiro256(seed: seed, stream: .sampling)
+    return (0..<n).map { _ in d.sample(&rng).doubleValue! }
+}
+
+private func log10(_ x: Double) -> Double { x.log / 10.0.log }
+
+@Test func logUniformValuesAreUniformInLogSpace() {
+    let xs = draws(.logUniformValues(min: 1e-6, max: 1), 30_000)
+    #expect(xs.allSatisfy { $0 >= 1e-6 && $0 <= 1 })
+    // Six one-decade bins each hold a sixth of the draws (±5%: about 3 standard deviations).
+    var bins = [Int](repeating: 0, count: 6)
+    for x in xs { bins[min(5, Int(log10(x) + 6))] += 1 }
+    for b in bins { #expect(abs(Double(b) - 5000) < 250, "decade counts \(bins)") }
+    // Linear-space uniform would put ~90% of the draws in the top decade.
+    let u = draws(.uniform(min: 1e-6, max: 1), 10_000)
+    #expect(u.filter { $0 > 0.1 }.count > 8800)
+}
+
+@Test func intUniformBoundsAreInclusiveAndQuantisedDrawsSitOnTheGrid() {
+    let ints = draws(.intUniform(min: 1, max: 3), 6_000)
+    #expect(Set(ints) == [1, 2, 3])
+    for v in [1.0, 2, 3] { #expect(abs(Double(ints.filter { $0 == v }.count) - 2000) < 150) }
+    let q = draws(.qUniform(min: 0, max: 1, q: 0.1), 2_000)
+    #expect(Set(q).count == 11)          // 0, 0.1, …, 1.0: both ends included by rounding
+    for v in q {
+        #expect(abs((v / 0.1).rounded() * 0.1 - v) < 1e-12)
+        #expect(JSONValue.format(v).count <= 3, "printed as \(JSONValue.format(v))")   // 0.3, not 0.30000000000000004
+    }
+    let ql = draws(.qLogUniformValues(min: 16, max: 512, q: 16), 2_000)
+    #expect(ql.allSatisfy { $0.truncatingRemainder(dividingBy: 16) == 0 && $0 >= 16 && $0 <= 512 })
+    // Normal and log-normal: mean and spread.
+    let n = draws(.normal(mu: 2, sigma: 0.5), 20_000)
+    let mean = n.reduce(0, +) / Double(n.count)
+    let sd = (n.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n.count)).squareRoot()
+    #expect(abs(mean - 2) < 0.02 && abs(sd - 0.5) < 0.02)
+    let ln = draws(.logNormal(mu: -3, sigma: 1), 20_000).map { $0.log }
+    #expect(abs(ln.reduce(0, +) / Double(ln.count) + 3) < 0.04)
+}
+
+/// A sweep spec from JSON text (its base config is the shipped quickstart).
+private func spec(_ text: String) throws -> SweepSpec {
+    try SweepReader.read(try JSONValue.parse(text), baseDirectory: repositoryRoot + "configs/sweep", defaultName: "s")
+}
+
+private func specErrors(_ text: String) -> [String] {
+    do { _ = try spec(text); return [] } catch let e as ConfigErrors { return e.errors.map(\.description) } catch { return ["\(error)"] }
+}
+
+private func plan(_ text: String) throws -> SweepPlan {
+    let s = try spec(text)
+    let base = try ConfigLoader.loadJSON(path: s.configPath)
+    return SweepPlan.make(spec: s, base: base, baseDirectory: ConfigLoader.directoryOf(s.configPath))
+}
+
+@Test func trialValuesAndSeedsAreAPureFunctionOfSweepSeedAndIndex() throws {
+    let text = #"{"config": "../quickstart.json", "run_cap": RUNCAP, "seed": SEED, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1}, "regularization.l2": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1e-2}, "model.layers.1.units": {"values": [32, 64, 128]}}}"#
+    let a = try plan(text.replacingOccurrences("RUNCAP", "5").replacingOccurrences("SEED", "7"))
+    let b = try plan(text.replacingOccurrences("RUNCAP", "12").replacingOccurrences("SEED", "7"))
+    let c = try plan(text.replacingOccurrences("RUNCAP", "5").replacingOccurrences("SEED", "8"))
+    #expect(a.trials.count == 5 && b.trials.count == 12)
+    #expect(Array(b.trials.prefix(5)) == a.trials)        // more trials leave the first ones alone
+    #expect(a.trials.map(\.values) != c.trials.map(\.values))
+    #expect(Set(a.trials.map(\.seed)).count == 5)          // each trial trains with its own seed
+    #expect(a.trials[3].seed == SweepPlan.trialSeed(seed: 7, index: 3))
+    // The trial's config carries its values, seed and name.
+    let config = try a.config(for: a.trials[2], runDirectory: "/tmp/x")
+    #expect(Double(config.optimizer.lr) == Double(Float(a.trials[2].values[0].doubleValue!)))
+    #expect(config.seed == a.trials[2].seed && config.name == "s-0002" && config.outputDirectory == "/tmp/x")
+}
+
+@Test func discreteSpacesAreSampledWithoutReplacementAndGridsEnumerateInOrder() throws {
+    let r = try plan(#"{"config": "../quickstart.json", "run_cap": 10, "parameters": {"optimizer.lr": {"values": [0.1, 0.01, 0.001]}, "optimizer.type": {"values": ["adam", "sgd"]}}}"#)
+    #expect(r.trials.count == 6)   // only 6 distinct points
+    #expect(Set(r.trials.map { JSONValue.array($0.values).serialized(indent: 0) }).count == 6)
+    let g = try plan(#"{"config": "../quickstart.json", "method": "grid", "parameters": {"optimizer.lr": {"values": [0.1, 0.01]}, "model.layers.1.units": {"values": [16, 32, 64]}, "training.epochs": {"value": 1}}}"#)
+    #expect(g.trials.map { $0.values.map { SweepReport.cellText($0) }.joined(separator: "/") } ==
+            ["0.1/16/1", "0.1/32/1", "0.1/64/1", "0.01/16/1", "0.01/32/1", "0.01/64/1"])
+    let errors = specErrors(#"{"config": "../quickstart.json", "method": "grid", "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1}}}"#)
+    #expect(errors.count == 1 && errors[0].contains("$.parameters.optimizer.lr") && errors[0].contains("grid search needs a list of values"))
+}
+
+@Test func sweepFileErrorsNameThePathAndTheFix() {
+    let legacy = specErrors(#"{"config": "c.json", "parameters": {"optimizer.lr": {"distribution": "log_uniform", "min": -13.8, "max": 0}}}"#)
+    #expect(legacy.count == 1 && legacy[0].contains("natural-log exponents") && legacy[0].contains("log_uniform_values"))
+    let cases: [(String, String)] = [
+        (#""parameters": {"optimizer.lr": {"distribution": "log_uniform_valus", "min": 1e-5, "max": 1}}"#, #"Did you mean "log_uniform_values""#),
+        (#""parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 0, "max": 1}}"#, "expected a number > 0 for a log-scale"),
+        (#""parameters": {"optimizer.lr": {"distribution": "uniform", "min": 1, "max": 0.1}}"#, "expected min < max"),
+        (#""parameters": {"optimizer.lr": {"distribution": "int_uniform", "min": 1, "max": 2.5}}"#, "integer min and max"),
+        (#""parameters": {"optimizer.lr": {"values": []}}"#, "non-empty list"),
+        (#""parameters": {"optimizer.lr": {"values": [1, 2], "probabilities": [0.5]}}"#, "sum to 1"),
+        (#""parameters": {"optimizer.lr": 0.1}"#, "expected an object such as"),
+        (#""parameters": {"optimizer.lr": {"value": 0.1}}, "metric": {"name": "val_los"}"#, #"Did you mean "val_loss""#),
+        (#""parameters": {"optimizer.lr": {"value": 0.1}}, "eta": 2"#, #"only used by method "halving""#),
+        (#""parameters": {"optimizer.lr": {"value": 0.1}}, "method": "bayes""#, "Optuna"),
+        (#""parameters": {"optimizer.lr": {"value": 0.1}}, "run_caps": 3"#, #"Did you mean "run_cap""#),
+    ]
+    for (body, expected) in cases {
+        let errors = specErrors(#"{"config": "c.json", "# + body + "}")
+        #expect(errors.contains { $0.contains(expected) }, "\(body) → \(errors)")
+        #expect(errors.allSatisfy { $0.hasPrefix("$.") })
+    }
+}
+
+@Test func shorthandParsesEveryForm() {
+    let d = Diagnostics()
+    #expect(SweepReader.parseShorthand("log:1e-6:1", path: "p", diag: d) == .logUniformValues(min: 1e-6, max: 1))
+    #expect(SweepReader.parseShorthand("uniform:0:0.5", path: "p", diag: d) == .uniform(min: 0, max: 0.5))
+    #expect(SweepReader.parseShorthand("int:16:256", path: "p", diag: d) == .intUniform(min: 16, max: 256))
+    #expect(SweepReader.parseShorthand("q:0:1:0.25", path: "p", diag: d) == .qUniform(min: 0, max: 1, q: 0.25))
+    #expect(SweepReader.parseShorthand("qlog:16:512:16", path: "p", diag: d) == .qLogUniformValues(min: 16, max: 512, q: 16))
+    #expect(SweepReader.parseShorthand("normal:0:2", path: "p", diag: d) == .normal(mu: 0, sigma: 2))
+    #expect(SweepReader.parseShorthand("lognormal:-3:1", path: "p", diag: d) == .logNormal(mu: -3, sigma: 1))
+    #expect(SweepReader.parseShorthand("adam,sgd", path: "p", diag: d) == .values([.string("adam"), .string("sgd")], probabilities: nil))
+    #expect(SweepReader.parseShorthand("64,128", path: "p", diag: d) == .values([.number(64), .number(128)], probabilities: nil))
+    #expect(SweepReader.parseShorthand("sgd", path: "p", diag: d) == .constant(.string("sgd")))
+    #expect(SweepReader.parseShorthand("[0.9, 0.99]", path: "p", diag: d) == .constant(.array([.number(0.9), .number(0.99)])))
+    #expect(SweepReader.parseShorthand(#"{"distribution": "int_uniform", "min": 1, "max": 4}"#, path: "p", diag: d) == .intUniform(min: 1, max: 4))
+    #expect(!d.hasErrors)
+    #expect(SweepReader.parseShorthand("log:1e-6", path: "p", diag: d) == nil)
+    #expect(SweepReader.parseShorthand("log:a:b", path: "p", diag: d) == nil)
+    #expect(d.errors.count == 2)
+}
+
+@Test func parametersAndMetricAreCheckedAgainstTheBaseConfigBeforeAnythingRuns() throws {
+    func problems(_ params: String, metric: String = "val_loss", config: String = "../quickstart.json") throws -> [String] {
+        let s = try spec(#"{"config": "\#(config)", "metric": {"name": "\#(metric)"}, "parameters": \#(params)}"#)
+        let base = try ConfigLoader.loadJSON(path: s.configPath)
+        return SweepPlan.check(spec: s, base: base, baseDirectory: ConfigLoader.directoryOf(s.configPath), configName: "quickstart.json").map(\.description)
+    }
+    #expect(try problems(#"{"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1}}"#).isEmpty)
+    let typo = try problems(#"{"optimizer.lrr": {"values": [0.1]}}"#)
+    #expect(typo.count == 1 && typo[0].hasPrefix("$.parameters.optimizer.lrr") && typo[0].contains(#"Did you mean "lr""#))
+    let index = try problems(#"{"model.layers.7.units": {"values": [32]}}"#)
+    #expect(index.count == 1 && index[0].contains("is a list of 4"))
+    let type = try problems(#"{"training.batch_size": {"distribution": "uniform", "min": 16, "max": 256}}"#)
+    #expect(type.count == 1 && type[0].contains("$.training.batch_size") && type[0].contains("integer"))
+    #expect(try problems(#"{"training.batch_size": {"distribution": "int_uniform", "min": 16, "max": 256}}"#).isEmpty)
+    let range = try problems(#"{"model.layers.2.rate": {"distribution": "uniform", "min": 0.1, "max": 1.5}}"#)
+    #expect(range.count == 1 && range[0].contains("with max 1.5"))
+    let kind = try problems(#"{"optimizer.type": {"values": ["adam", "adamax"]}}"#)
+    #expect(kind.count == 1 && kind[0].contains(#"value "adamax""#))
+    // A metric the runs will not write.
+    let noVal = try spec(#"{"config": "../quickstart.json", "parameters": {"data.validation_split": {"value": 0}}}"#)
+    _ = noVal
+    let base = try ConfigLoader.loadJSON(path: repositoryRoot + "configs/quickstart.json")
+    let stripped = try applyOverride(path: "data.validation_split", value: .number(0), to: base)
+    let s = try spec(#"{"config": "../quickstart.json", "parameters": {"optimizer.lr": {"value": 0.01}}}"#)
+    let metricErrors = SweepPlan.check(spec: s, base: stripped, baseDirectory: repositoryRoot + "configs", configName: "q.json")
+    #expect(metricErrors.count == 1 && metricErrors[0].path == "$.metric.name" && metricErrors[0].message.contains("validation_split"))
+}
+
+// MARK: Halving and the ledger
+
+private func tempSweepDirectory(_ name: String) -> String {
+    let d = "/tmp/nntrain-sweep-unit-\(name)-\(Runtime.processID)"
+    for sub in ["ledger", "heartbeats"] { for f in FileIO.listDirectory(d + "/" + sub) { FileIO.remove(d + "/" + sub + "/" + f) } }
+    return d
+}
+
+/// A pid that no process has (pid_max is at most 2^22 on Linux).
+private let deadPID: Int32 = 0x7FFF_FFF0
+
+@Test func halvingPromotesTheBestThirdOfEachRung() throws {
+    let p = try plan(#"{"config": "../quickstart.json", "method": "halving", "min_epochs": 1, "max_epochs": 9, "eta": 3, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}}"#)
+    #expect(p.rungs == [1, 3, 9] && p.trials.count == 9)
+    let dir = tempSweepDirectory("halving")
+    let ledger = SweepLedger(directory: dir)
+    // Rung 0: trial i scores (i * 7) % 9, so the ranking (minimize) is known: 0, 4, 8 are best.
+    for i in 0..<9 {
+        let task = SweepTask(trial: i, rung: 0)
+        #expect(try ledger.claim(task, attempt: 1, pid: deadPID) != nil)
+        if i == 5 {
+            try ledger.record(SweepResult(task: task, attempt: 1, status: .failed, metric: nil, bestEpoch: nil, epochsRun: 0,
+                                          seconds: 0, stopReason: nil, reason: "diverged", exitCode: 4))
+            continue
+        }
+        try ledger.record(SweepResult(task: task, attempt: 1, status: .completed, metric: Double((i * 7) % 9), bestEpoch: 1,
+                                      epochsRun: 1, seconds: 0, stopReason: "paused", reason: nil, exitCode: 0))
+    }
+    var status = SweepStatus(plan: p, ledger: ledger)
+    #expect(status.openRungs == 2)
+    #expect(status.tasks.keys.filter { $0.rung == 1 }.map(\.trial).sorted() == [0, 4, 8])
+    #expect(status.nextClaimable(retryFailed: false, skip: [])?.task == SweepTask(trial: 0, rung: 1))
+    // The failure is final once rung 1 is open, even with --retry-failed.
+    #expect(status.nextClaimable(retryFailed: true, skip: [])?.task.rung == 1)
+    // A claim whose process is gone is stale and resumes as attempt 2; a live one is running.
+    _ = try ledger.claim(SweepTask(trial: 0, rung: 1), attempt: 1, pid: deadPID)
+    _ = try ledger.claim(SweepTask(trial: 4, rung: 1), attempt: 1, pid: Runtime.processID)
+    status = SweepStatus(plan: p, ledger: ledger)
+    #expect(status.tasks[SweepTask(trial: 0, rung: 1)].map { if case .stale = $0 { return true }; return false } == true)
+    #expect(status.tasks[SweepTask(trial: 4, rung: 1)].map { if case .running = $0 { return true }; return false } == true)
+    let next = status.nextClaimable(retryFailed: false, skip: [])
+    #expect(next?.task == SweepTask(trial: 0, rung: 1) && next?.attempt == 2 && next?.fresh == false)
+    #expect(try ledger.claim(SweepTask(trial: 0, rung: 1), attempt: 2) != nil)
+    #expect(try ledger.claim(SweepTask(trial: 0, rung: 1), attempt: 2) == nil)   // a second claimer loses
+    // Finish rung 1: trial 8 best → the only one at rung 2.
+    for (t, m) in [(0, 0.5), (4, 0.7), (8, 0.2)] {
+        try ledger.record(SweepResult(task: SweepTask(trial: t, rung: 1), attempt: t == 0 ? 2 : 1, status: .completed, metric: m,
+                                      bestEpoch: 3, epochsRun: 3, seconds: 1, stopReason: "paused", reason: nil, exitCode: 0))
+    }
+    status = SweepStatus(plan: p, ledger: ledger)
+    #expect(status.tasks.keys.filter { $0.rung == 2 }.map(\.trial) == [8])
+    #expect(!status.isFinished)
+    try ledger.record(SweepResult(task: SweepTask(trial: 8, rung: 2), attempt: 1, status: .completed, metric: 0.1, bestEpoch: 9,
+                                  epochsRun: 9, seconds: 3, stopReason: "completed", reason: nil, exitCode: 0))
+    status = SweepStatus(plan: p, ledger: ledger)
+    #expect(status.isFinished)
+    let report = SweepReport.collect(plan: p, directory: dir, ledger: ledger)
+    #expect(report.best?.trial == 8 && report.best?.rung == 2)
+    #expect(report.ranked.map(\.trial) == [8, 0, 4, 3, 7, 2, 6, 1])   // rung first, then metric
+    #expect(report.rows[5].status == "failed" && report.rows[5].reason == "diverged")
+    let csv = report.csv.split(separator: "\n")
+    #expect(csv[0] == "trial,status,rung,optimizer.lr,val_loss,best_epoch,epochs_run,seconds,run_dir,reason")
+    #expect(csv.count == 10 && csv[9].hasPrefix("8,completed,2,") && csv[9].contains(",0.1,9,9,4,trials/0008,"))
+}
+
+@Test func boundaryRuleWarnsWhenTheBestValueSitsAtAnEdge() throws {
+    let p = try plan(#"{"config": "../quickstart.json", "run_cap": 3, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1}, "regularization.l2": {"distribution": "uniform", "min": 0, "max": 0.01}, "model.layers.1.units": {"values": [16, 32, 64]}}}"#)
+    func report(_ values: [JSONValue]) -> SweepReport {
+        var plan = p
+        plan.trials = [PlannedTrial(index: 0, seed: 1, values: values)]
+        let row = SweepReport.Row(trial: 0, status: "completed", rung: 0, values: values, metric: 0.5, bestEpoch: 1, epochsRun: 1,
+                                  seconds: 1, runDirectory: "trials/0000", reason: nil)
+        var r = SweepReport(plan: plan, rows: [row], ranked: [row], warnings: [], finished: true)
+        r.warnings = r.boundaryWarnings()
+        return r
+    }
+    // lr 0.5 is in the top 10% of [1e-6, 1] in log space (log10 0.5 = -0.3 > -0.6).
+    let top = report([.number(0.5), .number(0.005), .number(32)]).warnings
+    #expect(top.count == 1 && top[0].contains("optimizer.lr") && top[0].contains("top 10%") && top[0].contains("log scale")
+            && top[0].contains("max 1000") && top[0].contains("log:1e-06:1000"))
+    // 1e-3 is the middle of the log range even though it is near 0 in linear terms: no warning.
+    #expect(report([.number(1e-3), .number(0.005), .number(32)]).warnings.isEmpty)
+    let bottom = report([.number(1e-3), .number(0.0005), .number(64)]).warnings
+    #expect(bottom.count == 2)
+    #expect(bottom[0].contains("regularization.l2") && bottom[0].contains("bottom 10%") && bottom[0].contains("cannot widen"))
+    #expect(bottom[1].contains("model.layers.1.units") && bottom[1].contains("largest of the values"))
+}
+
+private extension String {
+    /// Replaces every `a` with `b` (no Foundation in this test target).
+    func replacingOccurrences(_ a: String, _ b: String) -> String {
+        let chars = Array(self), pat = Array(a)
+        var out = ""
+        var i = 0
+        while i < chars.count {
+            if i + pat.count <= chars.count && Array(chars[i..<(i + pat.count)]) == pat {
+                out += b
+                i += pat.count
+            } else {
+                out.append(chars[i])
+                i += 1
+            }
+        }
+        return out
+    }
+}
