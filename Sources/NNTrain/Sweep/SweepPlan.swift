@@ -159,16 +159,14 @@ public struct SweepPlan: Sendable {
         if spec.metric.name.hasSuffix("accuracy") && baseConfig.data.task != .classification {
             errors.append(ConfigError(path: "$.metric.name", message: "\(spec.metric.name) is written only for data.task \"classification\"; \(configName) is a regression: use \"val_loss\" or \"loss\""))
         }
-        // Each parameter, one probe value at a time, the others at their first probe.
-        let probes = spec.parameters.map(probeValues)
-        for (pi, p) in spec.parameters.enumerated() {
+        // Each parameter, one probe value at a time.
+        for p in spec.parameters {
             var reported = false
-            for (v, label) in probes[pi] where !reported {
+            for (v, label) in probeValues(p) where !reported {
                 var json = base
                 do {
-                    for (qi, q) in spec.parameters.enumerated() {
-                        json = try applyOverride(path: q.path, value: qi == pi ? v : probes[qi][0].value, to: json)
-                    }
+                    // One parameter at a time: a problem is reported under the parameter that causes it.
+                    json = try applyOverride(path: p.path, value: v, to: json)
                 } catch {
                     errors.append(ConfigError(path: "$.parameters.\(p.path)", message: "not a path of \(configName): \(error.message)"))
                     reported = true

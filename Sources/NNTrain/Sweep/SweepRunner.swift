@@ -301,7 +301,7 @@ public final class SweepDriver {
         let halving = plan.spec.method == .halving
         let done = reportedCount[r.task.rung, default: 0]
         let total = status.tasks.keys.filter { $0.rung == r.task.rung }.count
-        var line = halving ? "rung \(r.task.rung) (\(plan.rungs[r.task.rung]) epochs) [\(done)/\(total)]" : "[\(done)/\(total)]"
+        var line = halving ? "rung \(r.task.rung) (\(plan.rungs[r.task.rung]) epoch\(plan.rungs[r.task.rung] == 1 ? "" : "s")) [\(done)/\(total)]" : "[\(done)/\(total)]"
         line += " trial \(SweepPlan.trialName(r.task.trial)) "
         line += SweepReport.describe(plan.trials[r.task.trial], plan.spec.parameters)
         if r.status == .completed, let m = r.metric {
