@@ -7,7 +7,7 @@ SWIFT ?= swift
 BIN := .build/release/nntrain
 PACKAGES := libopenblas-dev zlib1g-dev pkg-config
 
-.PHONY: all setup build run test data bench fuzz lint clean help
+.PHONY: all setup build run test test-slurm data bench fuzz lint clean help
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make test   build and run every test"
 	@echo "make setup  install the system libraries (OpenBLAS, zlib) with apt-get"
 	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
+	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
 	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
 
 # Installs OpenBLAS and zlib headers when missing (apt-get as root; otherwise says what to install).
@@ -43,6 +44,11 @@ run: build
 # Unit tests plus end-to-end tests of the release binary (CLITests run $(BIN)).
 test: build
 	NNTRAIN_BIN=$(CURDIR)/$(BIN) $(SWIFT) test
+
+# The shipped Slurm example through real sbatch on a one-node cluster, checked against a local
+# sweep (needs root; installs slurmctld/slurmd/munge with apt-get; skips visibly otherwise).
+test-slurm: build
+	NNTRAIN_BIN=$(CURDIR)/$(BIN) bash Tests/Slurm/test-slurm.sh
 
 # A longer run of the hostile-input and kill -9 tests (random seed unless FUZZ_SEED is set).
 FUZZ_SEED ?= $(shell date +%s)

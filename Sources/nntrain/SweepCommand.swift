@@ -283,6 +283,7 @@ private func sweepTrialCommand(_ args: ArraySlice<String>) -> Int32 {
     guard let result = SweepTrial.run(plan: plan, directory: dir, task: task, attempt: myAttempt, fresh: fresh,
                                       threads: threads, ledger: ledger, options: options) else {
         let s = Runtime.pendingSignal
+        ledger.release(task, attempt: myAttempt)
         printError("trial \(index) interrupted; its checkpoint is kept and the next worker resumes it")
         return 128 + (s == 0 ? SIGTERM : s)
     }

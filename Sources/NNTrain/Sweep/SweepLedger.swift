@@ -109,6 +109,7 @@ public final class SweepLedger {
 
     func claimPath(_ t: SweepTask, _ attempt: Int) -> String { "\(ledgerDirectory)/claim-\(t.fileStem)-a\(attempt).json" }
     func resultPath(_ t: SweepTask, _ attempt: Int) -> String { "\(ledgerDirectory)/result-\(t.fileStem)-a\(attempt).json" }
+    func releasePath(_ t: SweepTask, _ attempt: Int) -> String { "\(ledgerDirectory)/release-\(t.fileStem)-a\(attempt).json" }
     func heartbeatPath(_ t: SweepTask, _ attempt: Int) -> String { "\(heartbeatDirectory)/\(t.fileStem)-a\(attempt)" }
 
     /// Everything in the ledger: the latest claim per task and every result.
@@ -116,6 +117,8 @@ public final class SweepLedger {
         public var claims: [SweepTask: SweepClaim] = [:]
         public var results: [SweepTask: [Int: SweepResult]] = [:]
         public var heartbeats: [String: (host: String, pid: Int32, time: Double)] = [:]
+        /// Attempts given up by their process (interrupted by a signal, checkpoint written).
+        public var released: Set<String> = []
     }
 
     public func snapshot() -> Snapshot {
@@ -126,6 +129,8 @@ public final class SweepLedger {
             if name.hasPrefix("claim-"), let c = SweepClaim(j) {
                 if let old = s.claims[c.task], old.attempt >= c.attempt { continue }
                 s.claims[c.task] = c
+            } else if name.hasPrefix("release-") {
+                s.released.insert(String(name.dropFirst(8).dropLast(5)))
             } else if name.hasPrefix("result-"), let r = SweepResult(j) {
                 s.results[r.task, default: [:]][r.attempt] = r
             }
@@ -147,6 +152,7 @@ public final class SweepLedger {
             return .pending
         }
         if let r = s.results[task]?[claim.attempt] { return .done(r) }
+        if s.released.contains("\(task.fileStem)-a\(claim.attempt)") { return .stale(claim) }
         return isAlive(claim, heartbeat: s.heartbeats["\(task.fileStem)-a\(claim.attempt)"]) ? .running(claim) : .stale(claim)
     }
 
@@ -172,6 +178,14 @@ public final class SweepLedger {
     public func record(_ r: SweepResult) throws(FileError) {
         try FileIO.makeDirectories(ledgerDirectory)
         _ = try FileIO.createExclusively(resultPath(r.task, r.attempt), text: r.json.serialized(indent: 0) + "\n")
+    }
+
+    /// Gives an attempt up (its process was interrupted after writing a checkpoint), so the next
+    /// worker on any host resumes it at once instead of waiting for the claim to go stale.
+    public func release(_ task: SweepTask, attempt: Int) {
+        let j = JSONValue.object([("host", .string(Runtime.hostName)), ("pid", .number(Double(Runtime.processID))),
+                                  ("time", .number(Runtime.wallTime()))])
+        _ = try? FileIO.createExclusively(releasePath(task, attempt), text: j.serialized(indent: 0) + "\n")
     }
 
     /// Tells other workers that this attempt is alive.
