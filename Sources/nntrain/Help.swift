@@ -59,10 +59,11 @@ enum Help {
     """
 
     static let validate = """
-    nntrain validate — check a config without loading data
+    nntrain validate — check a config (or a sweep file) without loading data
 
     USAGE:
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
+      nntrain validate SWEEP.json [--quiet]
 
     Reports every problem at once (JSON path, what was expected, what was found, the closest
     valid key for a misspelling) and exits 2; otherwise prints the effective config with every

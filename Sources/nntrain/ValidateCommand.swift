@@ -14,6 +14,9 @@ func validateCommand(_ args: ArraySlice<String>) -> Int32 {
         return usage(UsageError(message: "expected one CONFIG", command: "validate"))
     }
     let path = parsed.positionals[0]
+    if parsed.all("--set").isEmpty, let json = try? ConfigLoader.loadJSON(path: path), SweepLoader.isSweepFile(json) {
+        return validateSweep(path, quiet: parsed.has("--quiet"))
+    }
     let config: ExperimentConfig
     do {
         config = try ConfigLoader.load(path: path, overrides: parsed.all("--set"))
@@ -61,5 +64,28 @@ func validateCommand(_ args: ArraySlice<String>) -> Int32 {
         let lr = e < config.schedule.warmupEpochs ? schedule.learningRate(epoch: e, step: e) : schedule.learningRate(atEpochStart: e)
         printOut("  epoch \(e + 1): \(lr)\(e < config.schedule.warmupEpochs ? " (end of the epoch)" : "")")
     }
+    return 0
+}
+
+/// `nntrain validate SWEEP.json`: the sweep's checks, then what it would run.
+private func validateSweep(_ path: String, quiet: Bool) -> Int32 {
+    let plan: SweepPlan
+    do { plan = try SweepLoader.plan(path: path, overrides: SweepOverrides()) } catch {
+        for line in error.lines { printError(line) }
+        printError("\(path): \(error.lines.count) problem\(error.lines.count == 1 ? "" : "s") found")
+        return 2
+    }
+    for w in plan.spec.warnings { printError("warning: \(path): \(w)") }
+    if quiet { return 0 }
+    printOut("\(path): OK (a sweep over \(plan.spec.configPath))")
+    var line = "\(plan.spec.method.rawValue), \(plan.trials.count) trials, \(plan.spec.metric.goal) \(plan.spec.metric.name), seed \(plan.spec.seed), jobs \(plan.spec.jobs)"
+    if plan.spec.method == .halving { line += ", rungs of \(plan.rungs.map(String.init).joined(separator: "/")) epochs, eta \(plan.spec.eta)" }
+    printOut(line)
+    printOut("")
+    printOut("parameters:")
+    for p in plan.spec.parameters { printOut("  \(p.path): \(p.distribution.json.serialized(indent: 0))") }
+    printOut("")
+    printOut("first trials:")
+    for t in plan.trials.prefix(5) { printOut("  \(SweepPlan.trialName(t.index))  \(SweepReport.describe(t, plan.spec.parameters))") }
     return 0
 }

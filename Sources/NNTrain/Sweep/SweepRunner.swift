@@ -1,5 +1,8 @@
 import NNCore
 
+/// SIGTERM (15 on every platform nntrain builds for).
+let SIGTERM_VALUE: Int32 = 15
+
 /// The tasks of a sweep as the ledger has them now, with successive-halving promotions.
 public struct SweepStatus {
     public var plan: SweepPlan
@@ -218,8 +221,12 @@ public final class SweepDriver {
                 guard let r = running.removeValue(forKey: exit.pid) else { continue }
                 let path = ledger.resultPath(r.task, r.attempt)
                 if !FileIO.exists(path) {
-                    let interrupted = exit.code == 130 || exit.code == 143
-                    if !(interrupted && signal != 0) {
+                    // While the sweep is stopping, a trial that ends without a result was
+                    // interrupted (its claim goes stale and the next run resumes it).
+                    let interrupted = exit.code == 130 || exit.code == 143 || signal != 0 || pendingSignal() != 0
+                    if interrupted {
+                        ledger.release(r.task, attempt: r.attempt)
+                    } else {
                         let log = SweepTrial.runDirectory(directory, trial: r.task.trial) + "/log.txt"
                         try? ledger.record(SweepResult(task: r.task, attempt: r.attempt, status: .failed, metric: nil, bestEpoch: nil,
                                                        epochsRun: CurvesFile.rows(SweepTrial.runDirectory(directory, trial: r.task.trial)).count,
@@ -233,7 +240,8 @@ public final class SweepDriver {
                 signal = pendingSignal()
                 if signal != 0 {
                     onLine("stopping: waiting for \(running.count) running trial(s) to write their checkpoints")
-                    for pid in running.keys { Runtime.sendSignal(signal, to: pid) }
+                    // SIGTERM, not a second SIGINT: a trial's second SIGINT would skip its checkpoint.
+                    for pid in running.keys { Runtime.sendSignal(SIGTERM_VALUE, to: pid) }
                 }
             }
             status = SweepStatus(plan: plan, ledger: ledger)
