@@ -113,3 +113,127 @@ int nn_set_parent_death_signal(int sig) {
 }
 
 int nn_kill(pid_t pid, int sig) { return kill(pid, sig); }
+
+/* ---- Worker pool ---------------------------------------------------------------------- */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
+
+/* One atomic word says which job runs and which task is next: generation (16 bits) | count
+   (24 bits) | next index (24 bits). A worker takes a task with a compare-and-swap on it, so it
+   can never take an index of a job other than the one whose count it compared against. */
+#define NN_POOL_MAX 64
+#define NN_IDX_BITS 24
+#define NN_IDX_MASK ((1UL << NN_IDX_BITS) - 1)
+static pthread_t pool_workers[NN_POOL_MAX];
+static int pool_size = 1;                     /* threads in total, the caller included */
+static _Atomic unsigned long pool_ticket = 0;
+static atomic_long pool_done = 0;             /* tasks finished in the current job */
+static atomic_int pool_sleepers = 0;
+static atomic_int pool_stop = 0;
+static unsigned long pool_gen = 0;
+static nn_task_fn pool_fn = 0;
+static void *pool_ctx = 0;
+static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+/* Held by the thread whose job the pool runs: a second caller (another thread, or a task that
+   itself calls nn_pool_run) runs its loop serially instead of waiting. */
+static pthread_mutex_t pool_run_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline int ticket_has_work(unsigned long t) {
+    return (t & NN_IDX_MASK) < ((t >> NN_IDX_BITS) & NN_IDX_MASK);
+}
+
+/* Takes and runs tasks until none is left. */
+static void pool_work(void) {
+    unsigned long t = atomic_load_explicit(&pool_ticket, memory_order_acquire);
+    while (ticket_has_work(t)) {
+        if (atomic_compare_exchange_weak_explicit(&pool_ticket, &t, t + 1, memory_order_acq_rel, memory_order_acquire)) {
+            pool_fn(pool_ctx, (long)(t & NN_IDX_MASK));
+            atomic_fetch_add_explicit(&pool_done, 1, memory_order_release);
+            t = atomic_load_explicit(&pool_ticket, memory_order_acquire);
+        }
+    }
+}
+
+static void *pool_main(void *arg) {
+    (void)arg;
+    nn_set_flush_denormals();
+    for (;;) {
+        /* Spin a little (tens of µs: a step's loops follow each other closely), then sleep. */
+        int found = 0;
+        for (int spin = 0; spin < 20000 && !found; spin++) {
+            if (atomic_load_explicit(&pool_stop, memory_order_relaxed)) return 0;
+            found = ticket_has_work(atomic_load_explicit(&pool_ticket, memory_order_acquire));
+            if (!found) cpu_relax();
+        }
+        if (!found) {
+            pthread_mutex_lock(&pool_mutex);
+            atomic_fetch_add(&pool_sleepers, 1);
+            while (!ticket_has_work(atomic_load(&pool_ticket)) && !atomic_load(&pool_stop))
+                pthread_cond_wait(&pool_cond, &pool_mutex);
+            atomic_fetch_sub(&pool_sleepers, 1);
+            pthread_mutex_unlock(&pool_mutex);
+            if (atomic_load(&pool_stop)) return 0;
+        }
+        pool_work();
+    }
+}
+
+void nn_pool_set_threads(int threads) {
+    if (threads < 1) threads = 1;
+    if (threads > NN_POOL_MAX) threads = NN_POOL_MAX;
+    pthread_mutex_lock(&pool_run_lock);
+    if (threads == pool_size) { pthread_mutex_unlock(&pool_run_lock); return; }
+    if (pool_size > 1) {
+        atomic_store(&pool_stop, 1);
+        pthread_mutex_lock(&pool_mutex);
+        pthread_cond_broadcast(&pool_cond);
+        pthread_mutex_unlock(&pool_mutex);
+        for (int i = 0; i < pool_size - 1; i++) pthread_join(pool_workers[i], 0);
+        atomic_store(&pool_stop, 0);
+    }
+    pool_size = 1;
+    for (int i = 0; i < threads - 1; i++) {
+        if (pthread_create(&pool_workers[i], 0, pool_main, 0) != 0) break;
+        pool_size++;
+    }
+    pthread_mutex_unlock(&pool_run_lock);
+}
+
+int nn_pool_threads(void) { return pool_size; }
+
+void nn_pool_run(nn_task_fn fn, void *ctx, long count) {
+    if (count <= 0) return;
+    if (pool_size == 1 || count == 1 || (unsigned long)count > NN_IDX_MASK || pthread_mutex_trylock(&pool_run_lock) != 0) {
+        for (long i = 0; i < count; i++) fn(ctx, i);
+        return;
+    }
+    if (pool_size == 1) {  /* shrunk while we waited for the lock */
+        pthread_mutex_unlock(&pool_run_lock);
+        for (long i = 0; i < count; i++) fn(ctx, i);
+        return;
+    }
+    pool_fn = fn;
+    pool_ctx = ctx;
+    atomic_store_explicit(&pool_done, 0, memory_order_relaxed);
+    pool_gen = (pool_gen + 1) & 0xFFFF;
+    unsigned long t = (pool_gen << (2 * NN_IDX_BITS)) | ((unsigned long)count << NN_IDX_BITS);
+    atomic_store(&pool_ticket, t);   /* seq_cst: pairs with the sleepers count (no lost wake-up) */
+    if (atomic_load(&pool_sleepers) > 0) {
+        pthread_mutex_lock(&pool_mutex);
+        pthread_cond_broadcast(&pool_cond);
+        pthread_mutex_unlock(&pool_mutex);
+    }
+    pool_work();
+    while (atomic_load_explicit(&pool_done, memory_order_acquire) < count) cpu_relax();
+    pthread_mutex_unlock(&pool_run_lock);
+}

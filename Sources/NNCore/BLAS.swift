@@ -13,17 +13,83 @@ import CBLAS
 public func gemm(
     transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
     alpha: Float = 1, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-    beta: Float = 0, _ c: UnsafeMutablePointer<Float>
+    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, parts: Int? = nil
 ) {
     let lda = transposeA ? m : k
     let ldb = transposeB ? k : n
-    cblas_sgemm(
-        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
+    let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
+    if GEMMTrace.recording { GEMMTrace.calls.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)) }
+    let threads = parts ?? gemmThreads
+    // Large products split over the worker pool along the larger side of C, each part a
+    // single-threaded sgemm: every element keeps its order of summation over k, and no BLAS
+    // worker spins while the step's element-wise code runs.
+    if threads > 1 && (parts != nil || (m * n * k >= gemmSplitThreshold && max(m, n) >= 32)) {
+        let splitRows = m >= n
+        let side = splitRows ? m : n
+        let per = ((side + threads - 1) / threads + 15) / 16 * 16
+        let parts = (side + per - 1) / per
+        Parallel.forEach(parts) { p in
+            let lo = p * per
+            let len = min(side, lo + per) - lo
+            if splitRows {
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(len), Int32(n), Int32(k), alpha,
+                            a + (transposeA ? lo : lo * lda), Int32(lda), b, Int32(ldb), beta, c + lo * n, Int32(n))
+            } else {
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(len), Int32(k), alpha,
+                            a, Int32(lda), b + (transposeB ? lo * ldb : lo), Int32(ldb), beta, c + lo, Int32(n))
+            }
+        }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
 }
 
+/// Records the shapes of the products a piece of code computes (`nntrain bench` replays a
+/// training step's products alone to measure its GEMM-bound limit).
+public enum GEMMTrace {
+    public struct Call: Sendable, Equatable {
+        public var transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+        public var multiplyAdds: Int { m * n * k }
+    }
+    nonisolated(unsafe) public static var recording = false
+    nonisolated(unsafe) public static var calls: [Call] = []
+
+    /// The calls `body` makes.
+    public static func record(_ body: () -> Void) -> [Call] {
+        calls = []
+        recording = true
+        body()
+        recording = false
+        defer { calls = [] }
+        return calls
+    }
+
+    /// Runs `calls` on scratch matrices `repeats` times; returns the seconds per repeat.
+    public static func replay(_ calls: [Call], repeats: Int) -> Double {
+        let size = calls.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
+        let a = TensorStorage(capacity: size), b = TensorStorage(capacity: size), c = TensorStorage(capacity: size)
+        for i in 0..<size { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
+        func once() {
+            for call in calls {
+                gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
+                     a.base, b.base, c.base)
+            }
+        }
+        once()
+        let start = Clock.now()
+        for _ in 0..<repeats { once() }
+        return (Clock.now() - start) / Double(max(1, repeats))
+    }
+}
+
+/// How many parts a large product splits into (`setBLASThreads`).
+nonisolated(unsafe) public private(set) var gemmThreads = 1
+
+/// Products with fewer multiply-adds run on one thread (splitting costs a few microseconds).
+public let gemmSplitThreshold = 1 << 20
+
 /// Tensor form of `gemm` for tests and non-hot code.
-public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false, parts: Int? = nil) -> Tensor {
     precondition(a.shape.rank == 2 && b.shape.rank == 2, "matmul: rank-2 tensors only")
     let m = transposeA ? a.shape[1] : a.shape[0]
     let k = transposeA ? a.shape[0] : a.shape[1]
@@ -31,16 +97,18 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let n = transposeB ? b.shape[0] : b.shape[1]
     precondition(k == kb, "matmul: inner dimensions \(k) and \(kb) differ")
     let c = Tensor(zeros: [m, n])
-    gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a.pointer, b.pointer, c.pointer)
+    gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a.pointer, b.pointer, c.pointer, parts: parts)
     return c
 }
 
-/// Sets the number of threads BLAS uses (OpenBLAS); Accelerate chooses its own.
+/// Sets the threads of the matrix products and the parallel loops: nntrain's worker pool gets
+/// `n`, OpenBLAS itself one (the pool splits each product; see `gemm`). Accelerate chooses its own.
 public func setBLASThreads(_ n: Int) {
+    gemmThreads = max(1, n)
+    Parallel.setThreads(n)
     #if canImport(Accelerate)
-    _ = n
     #else
-    openblas_set_num_threads(Int32(max(1, n)))
+    openblas_set_num_threads(1)
     #endif
 }
 

@@ -1,3 +1,4 @@
+import CSupport
 /// Hot element-wise kernels written with explicit SIMD vectors, for loops the compiler would
 /// otherwise leave scalar (a scalar `squareRoot` keeps a libm fallback that blocks
 /// vectorisation). Each has a scalar tail with the same formula.
@@ -17,6 +18,16 @@ public enum Kernels {
     /// w = w·decay − stepSize · m / (√v · invSqrtBC2 + eps).
     @inline(__always)
     public static func adam(
+        w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, count: Int,
+        beta1: Float, beta2: Float, l2: Float, decay: Float, stepSize: Float, invSqrtBC2: Float, eps: Float
+    ) {
+        // The C kernel (AVX-512/AVX2/SSE2 by CPU) computes the same operations in the same order.
+        nn_adam(w, g, m, v, vMax, count, beta1, beta2, l2, decay, stepSize, invSqrtBC2, eps)
+    }
+
+    /// The Swift SIMD form of `adam` (kept as the reference the C kernel is tested against).
+    public static func adamReference(
         w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, count: Int,
         beta1: Float, beta2: Float, l2: Float, decay: Float, stepSize: Float, invSqrtBC2: Float, eps: Float

@@ -9,6 +9,7 @@ enum Help {
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR]
       nntrain sweep plan|trial|collect ...   (the steps, for Slurm array jobs and the like)
+      nntrain bench CONFIG [--threads N] [--steps N] [--json]
       nntrain --version
       nntrain help [COMMAND]
 
@@ -17,6 +18,7 @@ enum Help {
       validate   check a config without loading data: every problem at once, then the
                  effective config, layer shapes, parameter count and learning-rate preview
       eval       evaluate a finished run's model on its test data or on --data
+      bench      time one training step of a config by phase, and its GEMM-bound limit
       sweep      hyperparameter search (random log-scale, grid, successive halving) into
                  sweeps/<name>/: trials.csv, best.json and one run directory per trial
 
@@ -133,5 +135,18 @@ enum Help {
     EXIT CODES:
       0 done (at least one trial completed) · 2 usage or sweep/config error · 3, 4 or 1 when
       every trial failed (data error, diverged, other) · 130 / 143 interrupted
+    """
+
+    static let bench = """
+    nntrain bench — time a config's training step and its GEMM-bound limit
+
+    USAGE:
+      nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--json]
+
+    Builds the config's model and optimizer (no data is read: random inputs of the config's
+    batch size), runs --steps training steps (default 50) after 5 warm-up steps, and prints the
+    median time of each phase (forward, loss, backward, optimizer). Then it replays the step's
+    matrix products alone: their time is the GEMM-bound limit, the speed the step would have if
+    everything but its GEMMs were free. --json prints the figures as one JSON object.
     """
 }

@@ -19,6 +19,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     case "validate": return validateCommand(rest)
     case "eval": return evalCommand(rest)
     case "sweep": return sweepCommand(rest)
+    case "bench": return benchCommand(rest)
     case "--version", "-V", "version":
         printOut("nntrain \(Experiment.version)")
         return 0
@@ -28,12 +29,13 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
         case "validate"?: printOut(Help.validate)
         case "eval"?: printOut(Help.eval)
         case "sweep"?: printOut(Help.sweep)
+        case "bench"?: printOut(Help.bench)
         default: printOut(Help.overview)
         }
         return 0
     default:
         var msg = "unknown command \"\(command)\""
-        if let c = closest(to: command, in: ["run", "validate", "eval", "sweep", "help"]) { msg += ". Did you mean \"\(c)\"?" }
+        if let c = closest(to: command, in: ["run", "validate", "eval", "sweep", "bench", "help"]) { msg += ". Did you mean \"\(c)\"?" }
         printError("error: \(msg)")
         printError("usage: nntrain run CONFIG | nntrain sweep SWEEP | nntrain validate CONFIG | nntrain --help")
         return 2

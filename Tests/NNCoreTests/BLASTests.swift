@@ -63,3 +63,41 @@ func gemmMatchesNaiveProduct(ta: Bool, tb: Bool) {
     #expect(v1.shape == Shape(8, 3) && v2.shape == Shape(5, 3))
     #expect(v1.pointer == v2.pointer)
 }
+
+/// Products split over the worker pool agree with the single-threaded product (each element
+/// keeps its order of summation over k; OpenBLAS may pick another micro-kernel for a small
+/// part, so the last bits can differ) and are the same bit for bit from run to run.
+@Test func gemmSplitOverThePoolMatchesOneThreadAndIsDeterministic() {
+    for (m, n, k) in [(128, 512, 784), (784, 512, 128), (300, 37, 129), (33, 1000, 64), (128, 10, 256)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = randomTensor(ta ? [k, m] : [m, k], seed: 3)
+            let b = randomTensor(tb ? [n, k] : [k, n], seed: 4)
+            // Explicit parts: the test leaves the process-wide thread setting alone (tests run
+            // concurrently); without workers the parts run one after the other.
+            let one = matmul(a, b, transposeA: ta, transposeB: tb, parts: 1).scalars
+            let three = matmul(a, b, transposeA: ta, transposeB: tb, parts: 3).scalars
+            let again = matmul(a, b, transposeA: ta, transposeB: tb, parts: 3).scalars
+            let maxDiff = zip(one, three).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
+            #expect(maxDiff < 1e-5, "\(m)×\(n)×\(k) ta \(ta) tb \(tb): differs by up to \(maxDiff)")
+            #expect(three.map(\.bitPattern) == again.map(\.bitPattern), "\(m)×\(n)×\(k): not deterministic")
+        }
+    }
+}
+
+/// The pool runs every index exactly once, also when several threads use it at once.
+@Test func poolRunsEachIndexOnceUnderConcurrentCallers() async {
+    Parallel.setThreads(max(2, Parallel.threads))
+    await withTaskGroup(of: Bool.self) { group in
+        for caller in 0..<4 {
+            group.addTask {
+                let n = 1000 + caller
+                let hits = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+                hits.initialize(repeating: 0, count: n)
+                defer { hits.deallocate() }
+                for _ in 0..<50 { Parallel.forEach(n) { i in hits[i] += 1 } }
+                return (0..<n).allSatisfy { hits[$0] == 50 }
+            }
+        }
+        for await ok in group { #expect(ok) }
+    }
+}

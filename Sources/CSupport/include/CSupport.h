@@ -29,6 +29,31 @@ int nn_process_alive(pid_t pid);
 /// Returns 1 when set, 0 where unsupported.
 int nn_set_parent_death_signal(int sig);
 
+/// A fixed pool of worker threads for data-parallel loops: `nn_pool_run(fn, ctx, count)` calls
+/// fn(ctx, i) for every i in [0, count) on the calling thread and the workers, and returns when
+/// all calls are done. Workers spin briefly between jobs (a step's loops follow each other
+/// closely), then sleep. `nn_pool_set_threads(n)` sets the total (caller included); 1 means
+/// no workers. Safe to call from any thread: while the pool runs one caller's job, another
+/// caller (or a task calling it again) runs its loop serially on its own thread.
+typedef void (*nn_task_fn)(void *ctx, long index);
+void nn_pool_set_threads(int threads);
+int nn_pool_threads(void);
+void nn_pool_run(nn_task_fn fn, void *ctx, long count);
+
+/// 3 AVX-512, 2 AVX2, 1 SSE2, 0 other CPUs: the kernels below use the widest available.
+int nn_simd_level(void);
+
+/// One Adam step over n elements (see Kernels.adam); vmax is NULL without amsgrad.
+void nn_adam(float *w, const float *g, float *m, float *v, float *vmax, long n, float beta1, float beta2,
+             float l2, float decay, float step, float inv_sqrt_bc2, float eps);
+
+/// Inverted dropout of elements [start, end) (start even): element i's keep/drop comes from
+/// draw counter + i/2 of a SplitMix64 stream keyed by `key` (bits 40–63 for even i, 8–31 for
+/// odd i; kept when ≥ threshold24 = p·2²⁴); mask = scale or 0, out = x·mask.
+#include <stdint.h>
+void nn_dropout_forward(const float *x, float *out, float *mask, long start, long end, uint32_t threshold24, float scale,
+                        uint64_t key, uint64_t counter);
+
 /// Sends `sig` to `pid`; 0 on success.
 int nn_kill(pid_t pid, int sig);
 #endif

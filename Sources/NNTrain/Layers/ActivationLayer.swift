@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 
 /// A standalone element-wise activation (`{"type": "relu"}`), for use after layers that do
@@ -96,13 +97,15 @@ public final class Dropout: SeededLayer {
         let m = mask.view(batch: batch).pointer
         let x = input.pointer, out = y.pointer
         let scale = 1 / (1 - rate)
-        // keep when u >= p, u uniform in [0, 1) with 24 bits
-        let threshold = UInt64(Double(rate) * Double(1 << 24))
-        for i in 0..<y.count {
-            let keep: Float = (rng.next() >> 40) >= threshold ? scale : 0
-            m[i] = keep
-            out[i] = x[i] * keep
+        // keep when u >= p, u uniform in [0, 1) with 24 bits, two decisions per 64-bit draw of a
+        // counter-based stream: the layer's generator holds the key (s0) and the draws so far
+        // (s1), so the mask does not depend on how the pool splits the batch.
+        let threshold = UInt32(Double(rate) * Double(1 << 24))
+        let key = rng.s0, counter = rng.s1
+        Parallel.chunks(y.count, minimum: 16_384, align: 16) { r in
+            nn_dropout_forward(x, out, m, r.lowerBound, r.upperBound, threshold, scale, key, counter)
         }
+        rng.s1 = counter &+ UInt64((y.count + 1) / 2)
         return y
     }
 
@@ -110,7 +113,9 @@ public final class Dropout: SeededLayer {
         guard needsInputGradient else { return nil }
         guard lastWasTraining else { return outputGrad }
         let g = outputGrad.pointer, m = mask.storage.base
-        for i in 0..<outputGrad.count { g[i] *= m[i] }
+        Parallel.chunks(outputGrad.count, minimum: 16_384) { r in
+            for i in r { g[i] *= m[i] }
+        }
         return outputGrad
     }
 }

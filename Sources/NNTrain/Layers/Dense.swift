@@ -66,9 +66,13 @@ public final class Dense: Layer {
         let y = output.view(batch: batch)
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weightMatrix, y.pointer)
-        ActivationKernels.biasActivate(y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
-                                       rows: batch, cols: outFeatures, activation,
-                                       pre: preActivation?.view(batch: batch).pointer)
+        // Bias and activation by row blocks over the worker pool (each row on its own).
+        let yp = y.pointer, b = bias.map { UnsafePointer($0.value.pointer) }, cols = outFeatures, f = activation
+        let pre = preActivation?.view(batch: batch).pointer
+        Parallel.chunks(batch, minimum: batch * cols >= 32_768 ? 2 : batch + 1, align: 1) { r in
+            ActivationKernels.biasActivate(yp + r.lowerBound * cols, bias: b, rows: r.count, cols: cols, f,
+                                           pre: pre.map { $0 + r.lowerBound * cols })
+        }
         lastInput = input
         lastOutput = y
         return y
@@ -78,14 +82,23 @@ public final class Dense: Layer {
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let batch = x.shape[0]
         let dz = outputGrad.pointer  // dL/d(pre-activation), computed in place
-        ActivationKernels.backward(activation, x: preActivation.map { UnsafePointer($0.view(batch: batch).pointer) },
-                                   y: y.pointer, dy: dz, dx: dz, count: batch * outFeatures)
-        if let bias {
-            let db = bias.grad.pointer
-            db.update(repeating: 0, count: outFeatures)
-            for r in 0..<batch {
-                let row = dz + r * outFeatures
-                for c in 0..<outFeatures { db[c] += row[c] }
+        let cols = outFeatures, f = activation, yp = y.pointer
+        let pre = preActivation.map { UnsafePointer($0.view(batch: batch).pointer) }
+        let db = bias?.grad.pointer
+        // Activation gradient by row blocks, then the bias gradient by column blocks (each
+        // column summed over the rows in order: the same sums however the pool splits it).
+        let parallel = batch * cols >= 32_768
+        Parallel.chunks(batch, minimum: parallel ? 2 : batch + 1, align: 1) { r in
+            let o = r.lowerBound * cols
+            ActivationKernels.backward(f, x: pre.map { $0 + o }, y: yp + o, dy: dz + o, dx: dz + o, count: r.count * cols)
+        }
+        if let db {
+            Parallel.chunks(cols, minimum: parallel ? 32 : cols + 1, align: 16) { c in
+                db.advanced(by: c.lowerBound).update(repeating: 0, count: c.count)
+                for r in 0..<batch {
+                    let row = dz + r * cols
+                    for j in c { db[j] += row[j] }
+                }
             }
         }
         // dW = dzᵀ · x   ([out, B] · [B, in])

@@ -160,11 +160,14 @@ public final class Adam: Optimizer {
             let stepSize = Float(Double(lr) / bc1)
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
             let l2: Float = seg.decays ? transform.l2 : 0
-            let range = seg.offset..<(seg.offset + seg.count)
-            Kernels.adam(w: w + range.lowerBound, g: gr + range.lowerBound, m: mp + range.lowerBound,
-                         v: vp + range.lowerBound, vMax: amsgrad ? vm + range.lowerBound : nil, count: range.count,
-                         beta1: beta1, beta2: beta2, l2: l2, decay: decay, stepSize: stepSize,
-                         invSqrtBC2: invSqrtBC2, eps: eps)
+            let (b1, b2, e, ams) = (beta1, beta2, eps, amsgrad)
+            // Large segments split over the worker pool (element-wise: the same result).
+            Parallel.chunks(seg.count) { r in
+                let o = seg.offset + r.lowerBound
+                Kernels.adam(w: w + o, g: gr + o, m: mp + o, v: vp + o, vMax: ams ? vm + o : nil, count: r.count,
+                             beta1: b1, beta2: b2, l2: l2, decay: decay, stepSize: stepSize,
+                             invSqrtBC2: invSqrtBC2, eps: e)
+            }
         }
     }
 }
