@@ -1,83 +1,120 @@
 #!/usr/bin/env bash
-# `make bench`: training throughput of the fashion-mlp config (one epoch, Adam, batch 128) at
-# 1 and 2 BLAS threads, side by side with PyTorch when a Python with torch is importable
-# (PYTHON=/path/to/python; default python3). Sides alternate and repeat (REPEATS, default 3);
-# medians are reported with min–max. Writes bench/results.csv.
+# `make bench`: nntrain against PyTorch on the same machine, in the same run, on the same data.
+#
+#   MLP  configs/fashion-mlp.json (784-512-256-10, dropout 0.2, Adam, batch 128): one epoch of
+#        54,000 Fashion-MNIST images at 1 and 2 threads; PyTorch eager Adam and Adam(fused=True)
+#        with flush-to-zero; nntrain's GEMM-bound limit (`nntrain bench`: the step's sgemm calls
+#        replayed alone) and the fraction of it the real run reaches; peak RSS of both.
+#   CNN  configs/fashion-cnn.json without augmentation: one epoch at 1 and 2 threads, eager Adam.
+#   EVAL forward passes in batches of 1000 over the 54,000 images (nntrain eval / torch no_grad).
+#   START seconds from data read to the first training step (quickstart), and `nntrain --version`.
+#
+# The sides alternate (nntrain, torch, torch fused, nntrain, …) REPEATS times (default 3; CNN:
+# REPEATS_CNN, default 1); the table shows medians with [min–max], so a noisy neighbour shows up
+# as spread. PyTorch runs when PYTHON (default python3) can import torch (README, "Benchmarks");
+# it is never needed to build or test. Appends every figure to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/nntrain
 PYTHON=${PYTHON:-python3}
 REPEATS=${REPEATS:-3}
+REPEATS_CNN=${REPEATS_CNN:-1}
+BENCH_CNN=${BENCH_CNN:-1}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 have_torch=0
 if "$PYTHON" -c "import torch" 2>/dev/null; then have_torch=1; fi
-
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.0f %.0f %.0f\n", m, a[1], a[NR]}'; }
-
-nntrain_once() {  # threads
-  "$BIN" run configs/fashion-mlp.json --quiet --force --out "$OUT/run" --threads "$1" \
-    --set training.epochs=1 --set data.test=null >/dev/null
-  sed -n 's/.*"samples_per_second": \([0-9.]*\).*/\1/p' "$OUT/run/summary.json"
+json() {  # a whole JSON document, or the last line of the output, then the key path $1
+  python3 -c "
+import json, sys
+t = sys.stdin.read().strip()
+try: d = json.loads(t)
+except ValueError: d = json.loads(t.splitlines()[-1])
+print(d$1)"
 }
-nntrain_rss() {
-  /usr/bin/time -f "%M" "$BIN" run configs/fashion-mlp.json --quiet --force --out "$OUT/run" --threads 2 \
-    --set training.epochs=1 --set data.test=null 2>&1 >/dev/null | tail -1
-}
-torch_once() {  # threads [--fused]
-  "$PYTHON" bench/torch_mlp.py --threads "$@" | sed -n 's/.*"samples_per_second": \([0-9.]*\).*/\1/p'
-}
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "- - -"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.0f %.0f %.0f\n", m, a[1], a[NR]}'; }
+declare -A S    # samples per side: "name threads" -> "v1 v2 ..."
+add() { S["$1"]+="$2 "; }
 
-declare -A samples
-for threads in 1 2; do
-  for ((r = 0; r < REPEATS; r++)); do
-    samples[nntrain_$threads]+="$(nntrain_once $threads) "
+nntrain_train() {  # config threads extra-sets... -> samples/s
+  local cfg=$1 t=$2; shift 2
+  "$BIN" run "$cfg" --quiet --force --out "$OUT/run" --threads "$t" --set training.epochs=1 --set data.test=null \
+    --set training.early_stopping=null "$@" >/dev/null
+  json '["samples_per_second"]' < "$OUT/run/summary.json"
+}
+torch_run() { "$PYTHON" bench/"$1" "${@:2}" | json "$JSONKEY"; }
+
+echo "nntrain $($BIN --version | cut -d' ' -f2), $(nproc) cores; PyTorch: $([ $have_torch = 1 ] && "$PYTHON" -c 'import torch; print(torch.__version__)' || echo 'not importable')" >&2
+for ((r = 1; r <= REPEATS; r++)); do
+  for t in 1 2; do
+    echo "MLP round $r/$REPEATS, $t thread(s)" >&2
+    add "mlp nntrain $t" "$(nntrain_train configs/fashion-mlp.json "$t" --set training.eval_batch_size=1000)"
+    add "mlp limit $t" "$("$BIN" bench configs/fashion-mlp.json --threads "$t" --steps 100 --json | json '["gemm_limit_samples_per_second"]')"
+    add "eval nntrain $t" "$("$BIN" eval "$OUT/run" --threads "$t" --json --data '{"format": "idx", "images": "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "labels": "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz"}' | json '["samples_per_second"]')"
     if [ $have_torch = 1 ]; then
-      samples[torch_$threads]+="$(torch_once $threads) "
-      samples[torchfused_$threads]+="$(torch_once $threads --fused) "
+      JSONKEY='["samples_per_second"]'
+      add "mlp torch $t" "$(torch_run torch_mlp.py --threads "$t")"
+      add "mlp torchfused $t" "$(torch_run torch_mlp.py --threads "$t" --fused)"
+      add "eval torch $t" "$(torch_run torch_mlp.py --threads "$t" --eval)"
     fi
   done
 done
+rss_nntrain=$( { /usr/bin/time -f "%M" "$BIN" run configs/fashion-mlp.json --quiet --force --out "$OUT/rss" --threads 2 \
+  --set training.epochs=1 --set data.test=null >/dev/null; } 2>&1 | tail -1)
+rss_torch=""
+[ $have_torch = 1 ] && rss_torch=$("$PYTHON" bench/torch_mlp.py --threads 2 | json '["peak_rss_mb"]' | cut -d. -f1)
+if [ "$BENCH_CNN" = 1 ]; then
+  for ((r = 1; r <= REPEATS_CNN; r++)); do
+    for t in 1 2; do
+      echo "CNN round $r/$REPEATS_CNN, $t thread(s) (about a minute a side)" >&2
+      add "cnn nntrain $t" "$(nntrain_train configs/fashion-cnn.json "$t" --set 'data.augment=[]')"
+      add "cnn limit $t" "$("$BIN" bench configs/fashion-cnn.json --threads "$t" --steps 10 --json | json '["gemm_limit_samples_per_second"]')"
+      [ $have_torch = 1 ] && { JSONKEY='["samples_per_second"]'; add "cnn torch $t" "$(torch_run torch_cnn.py --threads "$t")"; }
+    done
+  done
+fi
+# Start-up: seconds from data read to the first step (median of 5), and --version.
+for i in 1 2 3 4 5; do
+  "$BIN" run configs/quickstart.json --quiet --force --out "$OUT/q" --threads 1 >/dev/null
+  add "start first_step" "$(json '["seconds_to_first_step"]' < "$OUT/q/summary.json" | awk '{printf "%.1f", $1 * 1000}')"
+  s=$(date +%s%N); "$BIN" --version >/dev/null; e=$(date +%s%N)
+  add "start version" "$(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.1f", (b - a) / 1e6}')"
+done
 
+med() { tr ' ' '\n' <<<"${S[$1]:-}" | grep . | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "-") printf "%.2f", a / b; else printf "n/a"}'; }
+cell() { read -r m lo hi <<<"$(med "$1")"; [ "$m" = "-" ] && echo "n/a" || echo "$m [$lo–$hi]"; }
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/,/ /g')
 blas=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown)
 torchv=$([ $have_torch = 1 ] && "$PYTHON" -c "import torch; print(torch.__version__)" || echo none)
-rss_kb=$(command -v /usr/bin/time >/dev/null && nntrain_rss || echo "")
+[ -f bench/results.csv ] || echo "date,machine,cores,openblas,torch,benchmark,threads,nntrain,torch_eager,torch_fused,ratio_eager,ratio_fused,gemm_limit,fraction_of_limit,repeats" > bench/results.csv
 
 echo
-echo "fashion-mlp training, 1 epoch of 54000 examples, batch 128, Adam (samples/s: median [min–max] of $REPEATS)"
-printf "%-8s %-26s %-26s %-26s %-10s %-10s\n" threads nntrain "pytorch (eager Adam)" "pytorch (fused Adam, FTZ)" "ratio" "ratio fused"
-[ -f bench/results.csv ] || echo "date,machine,openblas,torch,threads,nntrain_sps,torch_sps,torch_fused_sps,ratio,ratio_fused,nntrain_peak_rss_kb" > bench/results.csv
-for threads in 1 2; do
-  read -r n nlo nhi < <(tr ' ' '\n' <<<"${samples[nntrain_$threads]}" | grep . | median)
-  t=""; tf=""; ratio=""; ratiof=""
-  if [ $have_torch = 1 ]; then
-    read -r t tlo thi < <(tr ' ' '\n' <<<"${samples[torch_$threads]}" | grep . | median)
-    read -r tf tflo tfhi < <(tr ' ' '\n' <<<"${samples[torchfused_$threads]}" | grep . | median)
-    ratio=$(awk -v a="$n" -v b="$t" 'BEGIN {printf "%.2f", a/b}')
-    ratiof=$(awk -v a="$n" -v b="$tf" 'BEGIN {printf "%.2f", a/b}')
-  fi
-  printf "%-8s %-26s %-26s %-26s %-10s %-10s\n" "$threads" "$n [$nlo–$nhi]" \
-    "${t:+$t [$tlo–$thi]}" "${tf:+$tf [$tflo–$tfhi]}" "${ratio:-n/a}" "${ratiof:-n/a}"
-  echo "$date,$cpu,$blas,$torchv,$threads,$n,${t},${tf},${ratio},${ratiof},${rss_kb}" >> bench/results.csv
+echo "Training throughput, samples/s: median [min–max] of $REPEATS (CNN: $REPEATS_CNN); ratio = nntrain / PyTorch"
+printf "%-5s %-3s %-22s %-22s %-22s %-7s %-7s %-20s %-8s\n" model thr nntrain "pytorch eager" "pytorch fused+FTZ" "×eager" "×fused" "GEMM-bound limit" "reached"
+for model in mlp cnn eval; do
+  for t in 1 2; do
+    [ -n "${S["$model nntrain $t"]:-}" ] || continue
+    read -r n _ _ <<<"$(med "$model nntrain $t")"
+    read -r te _ _ <<<"$(med "$model torch $t")"
+    read -r tf _ _ <<<"$(med "$model torchfused $t")"
+    read -r lim _ _ <<<"$(med "$model limit $t")"
+    re=$(ratio "$n" "$te"); rf=$(ratio "$n" "$tf"); reached=$(ratio "$n" "$lim")
+    printf "%-5s %-3s %-22s %-22s %-22s %-7s %-7s %-20s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
+      "$(cell "$model torchfused $t")" "$re" "$rf" "$(cell "$model limit $t")" "$reached"
+    echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS)" >> bench/results.csv
+  done
 done
-[ -n "$rss_kb" ] && echo "nntrain peak RSS (2 threads): $((rss_kb / 1024)) MB"
-# The CNN (configs/fashion-cnn.json without augmentation): one epoch at 2 threads, once each
-# (≈1 min a side); BENCH_CNN=0 skips it.
-if [ "${BENCH_CNN:-1}" = 1 ]; then
-  cnn=$("$BIN" run configs/fashion-cnn.json --quiet --force --out "$OUT/cnn" --threads 2 --set training.epochs=1 \
-        --set data.test=null --set 'data.augment=[]' --set training.early_stopping=null >/dev/null &&
-        sed -n 's/.*"samples_per_second": \([0-9.]*\).*/\1/p' "$OUT/cnn/summary.json")
-  tcnn=""
-  [ $have_torch = 1 ] && tcnn=$("$PYTHON" bench/torch_cnn.py --threads 2 | sed -n 's/.*"samples_per_second": \([0-9.]*\).*/\1/p')
-  ratio=$([ -n "$tcnn" ] && awk -v a="$cnn" -v b="$tcnn" 'BEGIN {printf "%.2f", a/b}' || echo n/a)
-  echo
-  echo "fashion-cnn training, 1 epoch, batch 128, Adam, 2 threads (samples/s, one run each)"
-  printf "%-12s %-12s %-8s\n" nntrain pytorch ratio
-  printf "%-12s %-12s %-8s\n" "$cnn" "${tcnn:-n/a}" "$ratio"
-  echo "$date,$cpu,$blas,$torchv,cnn-2,$cnn,$tcnn,,$ratio,," >> bench/results.csv
-fi
+echo "(eval: forward passes in batches of 1000 over the 54,000 training images, samples/s)"
+echo
+echo "peak RSS of a fashion-mlp epoch (2 threads): nntrain $((rss_nntrain / 1024)) MB$([ -n "$rss_torch" ] && echo ", PyTorch $rss_torch MB")"
+read -r fs fslo fshi <<<"$(tr ' ' '\n' <<<"${S["start first_step"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
+read -r vs vslo vshi <<<"$(tr ' ' '\n' <<<"${S["start version"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
+echo "start-up: data read → first training step $fs ms [$fslo–$fshi] (quickstart); nntrain --version $vs ms [$vslo–$vshi]"
+echo "$date,$cpu,$(nproc),$blas,$torchv,rss_mb,2,$((rss_nntrain / 1024)),$rss_torch,,,,,,1" >> bench/results.csv
+echo "$date,$cpu,$(nproc),$blas,$torchv,first_step_ms,1,$fs,,,,,,,5" >> bench/results.csv
+echo "$date,$cpu,$(nproc),$blas,$torchv,version_ms,1,$vs,,,,,,,5" >> bench/results.csv
 [ $have_torch = 1 ] || echo "(PyTorch not importable by $PYTHON: see README, 'Benchmarks', to compare side by side)"
 echo "appended to bench/results.csv"

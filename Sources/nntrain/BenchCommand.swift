@@ -6,7 +6,7 @@ func benchCommand(_ args: ArraySlice<String>) -> Int32 {
     let parsed: Arguments
     let threads: Int?, steps: Int?
     do {
-        parsed = try Arguments(args, command: "bench", valued: ["--set", "--threads", "--steps"], boolean: ["--json", "--help", "-h"])
+        parsed = try Arguments(args, command: "bench", valued: ["--set", "--threads", "--steps"], boolean: ["--json", "--verbose", "--help", "-h"])
         threads = try parsed.int("--threads", range: 1...1024, command: "bench")
         steps = try parsed.int("--steps", range: 1...100_000, command: "bench")
     } catch {
@@ -33,6 +33,11 @@ func benchCommand(_ args: ArraySlice<String>) -> Int32 {
     printOut("  optimizer  \(ms(r.optimizer))")
     printOut("  step       \(ms(r.step))   \(Int(r.samplesPerSecond.rounded())) samples/s")
     printOut("  GEMMs      \(ms(r.gemm))   (\(r.gemmCalls) products alone, \(fmt(2 * Double(r.gemmMultiplyAdds) / r.gemm / 1e9, 1)) GFLOP/s): limit \(Int(r.gemmLimit.rounded())) samples/s")
+    if parsed.has("--verbose") {
+        for (c, sec) in r.products {
+            printOut("    \(c.transposeA ? "Aᵀ" : "A ")·\(c.transposeB ? "Bᵀ" : "B ")  m \(c.m)  n \(c.n)  k \(c.k)   \(ms(sec))  \(fmt(2 * Double(c.multiplyAdds) / sec / 1e9, 1)) GFLOP/s")
+        }
+    }
     printOut("  the step reaches \(fmt(100 * r.samplesPerSecond / r.gemmLimit, 1))% of its GEMM-bound limit")
     return 0
 }

@@ -29,6 +29,7 @@ func evalCommand(_ args: ArraySlice<String>) -> Int32 {
             let json = JSONValue.object([
                 ("examples", .number(Double(e.examples))), ("loss", .number(e.loss)),
                 ("accuracy", e.accuracy.map { .number($0) } ?? .null), ("data", .string(e.source)),
+                ("seconds", .number((e.seconds * 1e4).rounded() / 1e4)), ("samples_per_second", .number(e.samplesPerSecond.rounded())),
             ])
             printOut(json.serialized())
         } else {

@@ -83,7 +83,8 @@ enum Help {
     preprocess.safetensors (the preprocessing fitted on its training split, applied unchanged)
     and prints the loss and accuracy on the config's data.test, or on --data, a data source
     as in the config: --data '{"format": "idx", "images": "t10k-images.gz", "labels": "t10k-labels.gz"}'.
-    --json prints {"examples", "loss", "accuracy", "data"}.
+    --json prints {"examples", "loss", "accuracy", "data", "seconds", "samples_per_second"}
+    (the time of the evaluation loop alone, in batches of training.eval_batch_size).
     """
 
     static let sweep = """
@@ -141,12 +142,13 @@ enum Help {
     nntrain bench — time a config's training step and its GEMM-bound limit
 
     USAGE:
-      nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--json]
+      nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
 
     Builds the config's model and optimizer (no data is read: random inputs of the config's
     batch size), runs --steps training steps (default 50) after 5 warm-up steps, and prints the
     median time of each phase (forward, loss, backward, optimizer). Then it replays the step's
     matrix products alone: their time is the GEMM-bound limit, the speed the step would have if
-    everything but its GEMMs were free. --json prints the figures as one JSON object.
+    everything but its GEMMs were free; --verbose also lists each product with its shape and
+    time. --json prints the figures as one JSON object.
     """
 }

@@ -101,3 +101,32 @@ func gemmMatchesNaiveProduct(ta: Bool, tb: Bool) {
         for await ok in group { #expect(ok) }
     }
 }
+
+/// The C Adam kernel (AVX-512, AVX2 or SSE2, whichever the CPU has) gives the same bits as the
+/// Swift reference formula, including the scalar tail and amsgrad.
+@Test(arguments: [false, true])
+func adamKernelMatchesTheReferenceBitForBit(amsgrad: Bool) {
+    let n = 1003
+    func buffers(_ seed: UInt64) -> [UnsafeMutablePointer<Float>] {
+        var rng = Xoshiro256(seed: seed, stream: .initialization)
+        return (0..<5).map { k in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            for i in 0..<n { p[i] = k == 3 || k == 4 ? abs(rng.uniform(0, 0.01)) : rng.uniform(-1, 1) }
+            return p
+        }
+    }
+    let a = buffers(9), b = buffers(9)
+    defer { for p in a + b { p.deallocate() } }
+    for step in 1...5 {
+        let args = (beta1: Float(0.9), beta2: Float(0.999), l2: Float(step == 3 ? 1e-3 : 0), decay: Float(0.9999),
+                    stepSize: Float(1e-3) / Float(step), invSqrtBC2: Float(1.7), eps: Float(1e-8))
+        Kernels.adam(w: a[0], g: a[1], m: a[2], v: a[3], vMax: amsgrad ? a[4] : nil, count: n, beta1: args.beta1,
+                     beta2: args.beta2, l2: args.l2, decay: args.decay, stepSize: args.stepSize, invSqrtBC2: args.invSqrtBC2, eps: args.eps)
+        Kernels.adamReference(w: b[0], g: b[1], m: b[2], v: b[3], vMax: amsgrad ? b[4] : nil, count: n, beta1: args.beta1,
+                              beta2: args.beta2, l2: args.l2, decay: args.decay, stepSize: args.stepSize, invSqrtBC2: args.invSqrtBC2, eps: args.eps)
+    }
+    for k in 0..<5 {
+        let differing = (0..<n).filter { a[k][$0].bitPattern != b[k][$0].bitPattern }.count
+        #expect(differing == 0, "buffer \(k): \(differing) of \(n) differ")
+    }
+}

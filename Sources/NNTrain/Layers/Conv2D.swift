@@ -156,20 +156,27 @@ public final class Conv2D: Layer {
         let spatial = outH * outW
         let inSize = inChannels * inH * inW, outSize = outChannels * spatial
         let width = batch * spatial
-        for b in 0..<batch { im2col(input.pointer + b * inSize, cols.base + b * spatial, rowStride: width) }
-        gemm(m: outChannels, n: width, k: patch, weightMatrix, cols.base, wide.base)
-        for b in 0..<batch {
-            for o in 0..<outChannels { (y.pointer + b * outSize + o * spatial).update(from: wide.base + o * width + b * spatial, count: spatial) }
+        let xp = input.pointer, cp = cols.base, wp = wide.base
+        // Samples are independent outside the GEMM: im2col and the output layout, bias and
+        // activation run over sample blocks on the worker pool.
+        let sampleMinimum = max(2, 65_536 / max(1, outSize))
+        Parallel.chunks(batch, minimum: sampleMinimum, align: 1) { r in
+            for b in r { self.im2col(xp + b * inSize, cp + b * spatial, rowStride: width) }
         }
-        // bias per channel + activation: rows are (sample, channel) of `spatial` values.
+        gemm(m: outChannels, n: width, k: patch, weightMatrix, cols.base, wide.base)
+        // [out, B·S] back to [B, out, S], with the bias per channel and the activation.
         let yp = y.pointer, pre = preActivation?.view(batch: batch).pointer
-        for b in 0..<batch {
-            for o in 0..<outChannels {
-                let off = (b * outChannels + o) * spatial
-                let bo = bias?.value.pointer[o] ?? 0
-                if bo != 0 { for k in 0..<spatial { yp[off + k] += bo } }
-                if let pre { (pre + off).update(from: yp + off, count: spatial) }
-                ActivationKernels.apply(activation, yp + off, yp + off, count: spatial)
+        let bp = bias?.value.pointer, f = activation, oc = outChannels
+        Parallel.chunks(batch, minimum: sampleMinimum, align: 1) { r in
+            for b in r {
+                for o in 0..<oc {
+                    let off = (b * oc + o) * spatial
+                    let src = wp + o * width + b * spatial, dst = yp + off
+                    let bo = bp?[o] ?? 0
+                    for k in 0..<spatial { dst[k] = src[k] + bo }
+                    if let pre { (pre + off).update(from: dst, count: spatial) }
+                    ActivationKernels.apply(f, dst, dst, count: spatial)
+                }
             }
         }
         lastInput = input
@@ -183,28 +190,37 @@ public final class Conv2D: Layer {
         let spatial = outH * outW
         let inSize = inChannels * inH * inW, outSize = outChannels * spatial
         let dz = outputGrad.pointer
-        ActivationKernels.backward(activation, x: preActivation.map { UnsafePointer($0.view(batch: batch).pointer) },
-                                   y: y.pointer, dy: dz, dx: dz, count: batch * outSize)
+        let f = activation, yp = y.pointer, oc = outChannels, wp = wide.base
+        let pre = preActivation.map { UnsafePointer($0.view(batch: batch).pointer) }
+        let sampleMinimum = max(2, 65_536 / max(1, outSize))
+        let width = batch * spatial
+        // Per sample block: the activation's gradient, and dz to [out, B·S] for the GEMMs.
+        Parallel.chunks(batch, minimum: sampleMinimum, align: 1) { r in
+            let o0 = r.lowerBound * outSize
+            ActivationKernels.backward(f, x: pre.map { $0 + o0 }, y: yp + o0, dy: dz + o0, dx: dz + o0, count: r.count * outSize)
+            for b in r {
+                for o in 0..<oc { (wp + o * width + b * spatial).update(from: dz + b * outSize + o * spatial, count: spatial) }
+            }
+        }
         if let bias {
+            // Per channel block: the sum over the batch of each channel's row of the [out, B·S] copy.
             let db = bias.grad.pointer
-            db.update(repeating: 0, count: outChannels)
-            for b in 0..<batch {
-                for o in 0..<outChannels { db[o] += Kernels.sum(dz + (b * outChannels + o) * spatial, count: spatial) }
+            Parallel.chunks(oc, minimum: width * oc >= 65_536 ? 2 : oc + 1, align: 1) { r in
+                for o in r { db[o] = Kernels.sum(wp + o * width, count: width) }
             }
         }
         let dw = weight.grad.pointer
-        let width = batch * spatial
-        // dz to [out, B·S], then dW = dz · colsᵀ ([out, B·S] · [B·S, patch]).
-        for b in 0..<batch {
-            for o in 0..<outChannels { (wide.base + o * width + b * spatial).update(from: dz + b * outSize + o * spatial, count: spatial) }
-        }
+        // dW = dz · colsᵀ ([out, B·S] · [B·S, patch]).
         gemm(transposeB: true, m: outChannels, n: patch, k: width, wide.base, cols.base, dw)
         if let gain, let norm { norm.backward(v: weight.value.pointer, g: gain.value.pointer, dv: dw, dg: gain.grad.pointer) }
         guard needsInputGradient else { return nil }
         let dx = inputGrad.view(batch: batch)
         // dcols = Wᵀ [patch, out] · dz [out, B·S], into the cols buffer (dW no longer needs it).
         gemm(transposeA: true, m: patch, n: width, k: outChannels, weightMatrix, wide.base, cols.base)
-        for b in 0..<batch { col2im(cols.base + b * spatial, dx.pointer + b * inSize, rowStride: width) }
+        let cp = cols.base, dxp = dx.pointer
+        Parallel.chunks(batch, minimum: max(2, 65_536 / max(1, inSize)), align: 1) { r in
+            for b in r { self.col2im(cp + b * spatial, dxp + b * inSize, rowStride: width) }
+        }
         return dx
     }
 }

@@ -39,6 +39,9 @@ public final class Pool2D: Layer {
         }
     }
 
+    /// Planes per pool job below which pooling stays on one thread.
+    var planeMinimum: Int { max(2, 16_384 / max(1, inH * inW)) }
+
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
         lastBatch = batch
@@ -50,7 +53,7 @@ public final class Pool2D: Layer {
         if kind == .max, let win = winners {
             if kh == 2 && kw == 2 && sh == 2 && sw == 2 {
                 // The common case, unrolled: the first of equal values wins (as PyTorch).
-                for p in 0..<planes {
+                Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in for p in range {
                     let src = x + p * ih * iw
                     for oy in 0..<oh {
                         let r0 = 2 * oy * iw, r1 = r0 + iw
@@ -65,10 +68,10 @@ public final class Pool2D: Layer {
                             win[o + ox] = Int32(arg)
                         }
                     }
-                }
+                } }
                 return y
             }
-            for p in 0..<planes {
+            Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in for p in range {
                 let src = x + p * ih * iw
                 for oy in 0..<oh {
                     for ox in 0..<ow {
@@ -83,10 +86,10 @@ public final class Pool2D: Layer {
                         win[o] = Int32(arg)
                     }
                 }
-            }
+            } }
             return y
         }
-        for p in 0..<planes {
+        Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in for p in range {
             let src = x + p * ih * iw
             for oy in 0..<oh {
                 for ox in 0..<ow {
@@ -95,7 +98,7 @@ public final class Pool2D: Layer {
                     out[(p * oh + oy) * ow + ox] = s * inv
                 }
             }
-        }
+        } }
         return y
     }
 
@@ -104,17 +107,20 @@ public final class Pool2D: Layer {
         let batch = lastBatch
         let dx = inputGrad.view(batch: batch)
         let d = dx.pointer, g = outputGrad.pointer
-        d.update(repeating: 0, count: dx.count)
         let planes = batch * channels
         let inv = 1 / Float(kernel.0 * kernel.1)
-        let perPlane = outH * outW
+        let perPlane = outH * outW, planeSize = inH * inW
         if kind == .max, let win = winners {
-            for p in 0..<planes {
-                let dst = d + p * inH * inW
-                for o in (p * perPlane)..<((p + 1) * perPlane) { dst[Int(win[o])] += g[o] }
+            Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in
+                (d + range.lowerBound * planeSize).update(repeating: 0, count: range.count * planeSize)
+                for p in range {
+                    let dst = d + p * planeSize
+                    for o in (p * perPlane)..<((p + 1) * perPlane) { dst[Int(win[o])] += g[o] }
+                }
             }
             return dx
         }
+        d.update(repeating: 0, count: dx.count)
         for p in 0..<planes {
             let dst = d + p * inH * inW
             for oy in 0..<outH {

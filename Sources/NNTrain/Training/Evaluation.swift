@@ -6,6 +6,9 @@ extension Experiment {
         public var accuracy: Double?
         public var examples: Int
         public var source: String
+        /// Seconds of the evaluation loop (batches of `training.eval_batch_size`), data loading excluded.
+        public var seconds: Double
+        public var samplesPerSecond: Double { seconds > 0 ? Double(examples) / seconds : 0 }
     }
 
     /// `nntrain eval`: rebuilds the model of the run in `directory` from its `config.json`,
@@ -53,7 +56,8 @@ extension Experiment {
         try checkCompatibility(config, plan: ModelPlan(config: config), data: dataset, features: preprocessor.outputCount)
         let split = DataSplit(all: dataset)
         let trainer = Trainer(config: config, model: model, train: split, validation: nil, test: nil, preprocessor: preprocessor)
+        let start = Clock.now()
         let (loss, accuracy) = trainer.evaluate(split)
-        return Evaluation(loss: loss, accuracy: accuracy, examples: dataset.count, source: dataset.origin)
+        return Evaluation(loss: loss, accuracy: accuracy, examples: dataset.count, source: dataset.origin, seconds: Clock.now() - start)
     }
 }

@@ -168,6 +168,7 @@ public enum Experiment {
         Runtime.flushDenormals()
         let loadStart = Clock.now()
         let (train, validation, test) = try loadData(config)
+        let dataRead = Clock.now()
         let plan = ModelPlan(config: config)
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
         try checkCompatibility(config, plan: plan, data: train.dataset, features: preprocessor.outputCount)
@@ -184,6 +185,7 @@ public enum Experiment {
         trainer.pendingSignal = options.pendingSignal
         trainer.threads = threads
         trainer.epochLimit = options.epochLimit
+        trainer.dataReadAt = dataRead
         trainer.loss.classWeights = try classWeights(config, train: train, classes: model.outputShape.reduce(1, *))
         return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
     }
@@ -286,6 +288,7 @@ public enum Experiment {
             ("final_loss", num(last?.loss)),
             ("final_accuracy", num(last?.accuracy)),
             ("seconds", .number((outcome.seconds * 1000).rounded() / 1000)),
+            ("seconds_to_first_step", trainer.firstStepAt.flatMap { t in trainer.dataReadAt.map { .number(((t - $0) * 1e4).rounded() / 1e4) } } ?? .null),
             ("samples_per_second", outcome.trainSeconds > 0 ? .number((Double(outcome.samplesTrained) / outcome.trainSeconds).rounded()) : .null),
             ("parameters", .number(Double(trainer.model.store.count))),
             ("threads", .number(Double(threads))),

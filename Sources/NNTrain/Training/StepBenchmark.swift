@@ -15,6 +15,8 @@ public enum StepBenchmark {
         public var gemm: Double
         public var gemmCalls: Int
         public var gemmMultiplyAdds: Int
+        /// Each product of the step with its own replayed time.
+        public var products: [(call: GEMMTrace.Call, seconds: Double)] = []
         public var samplesPerSecond: Double { Double(batch) / step }
         public var gemmLimit: Double { Double(batch) / gemm }
 
@@ -68,9 +70,10 @@ public enum StepBenchmark {
         for _ in 0..<steps { step(timed: true) }
         let calls = GEMMTrace.record { step(timed: false) }
         let gemm = GEMMTrace.replay(calls, repeats: steps)
+        let products = calls.map { ($0, GEMMTrace.replay([$0], repeats: max(3, steps / 2))) }
         func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         return Result(batch: batch, threads: Parallel.threads, steps: steps, forward: median(phases[0]), loss: median(phases[1]),
                       backward: median(phases[2]), optimizer: median(phases[3]), gemm: gemm, gemmCalls: calls.count,
-                      gemmMultiplyAdds: calls.reduce(0) { $0 + $1.multiplyAdds })
+                      gemmMultiplyAdds: calls.reduce(0) { $0 + $1.multiplyAdds }, products: products)
     }
 }

@@ -20,6 +20,10 @@ public final class Trainer {
     public var threads = 1
     /// Stop (with `StopReason.paused`, after the checkpoint) once this many epochs are done.
     public var epochLimit: Int?
+    /// When the data had been read, and when the first training step of this process began
+    /// (start-up cost: preprocessing fit, model build, buffers; `seconds_to_first_step`).
+    public var dataReadAt: Double?
+    public private(set) var firstStepAt: Double?
 
     private let batchSize: Int
     private let evalBatch: Int
@@ -238,6 +242,7 @@ public final class Trainer {
         let checkpointEvery = config.training.checkpointEverySteps
         while state.stepInEpoch < steps {
             let t0 = Clock.now()
+            if firstStepAt == nil { firstStepAt = t0 }
             let start = state.stepInEpoch * batchSize
             let b = min(batchSize, n - start)
             // 1. batch: gather + preprocess + augment (prepared ahead on the worker when prefetching)
