@@ -11,7 +11,7 @@ public enum Parallel {
     public static func setThreads(_ n: Int) { nn_pool_set_threads(Int32(max(1, min(n, 64)))) }
 
     /// Calls `body(i)` for every i in 0..<count, spread over the pool; returns when all are done.
-    /// Allocation-free. `body` must not call `forEach` itself.
+    /// `body` may call `forEach` itself (the inner loop then runs on the calling thread).
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || threads == 1 {
@@ -37,9 +37,21 @@ public enum Parallel {
         }
         let per = ((count + t - 1) / t + align - 1) / align * align
         let parts = (count + per - 1) / per
-        forEach(parts) { p in
-            let lo = p * per
-            body(lo..<min(count, lo + per))
+        withoutActuallyEscaping(body) { escaping in
+            var context = ChunkContext(body: escaping, per: per, count: count)
+            withUnsafeMutablePointer(to: &context) { p in
+                nn_pool_run({ ctx, i in
+                    let c = ctx!.assumingMemoryBound(to: ChunkContext.self)
+                    let lo = Int(i) * c.pointee.per
+                    c.pointee.body(lo..<min(c.pointee.count, lo + c.pointee.per))
+                }, UnsafeMutableRawPointer(p), parts)
+            }
         }
+    }
+
+    private struct ChunkContext {
+        var body: (Range<Int>) -> Void
+        var per: Int
+        var count: Int
     }
 }

@@ -84,12 +84,16 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
         return Int(next(upperBound: UInt64(n)))
     }
 
-    /// Fisher–Yates shuffle of `array` in place.
+    /// Fisher–Yates shuffle of `array` in place (on its buffer: an unspecialised
+    /// `Array.swapAt` allocated once per swap).
+    @inlinable
     public mutating func shuffle<T>(_ array: inout [T]) {
         guard array.count > 1 else { return }
-        for i in stride(from: array.count - 1, to: 0, by: -1) {
-            let j = below(i + 1)
-            if i != j { array.swapAt(i, j) }
+        array.withUnsafeMutableBufferPointer { buf in
+            for i in stride(from: buf.count - 1, to: 0, by: -1) {
+                let j = below(i + 1)
+                if i != j { buf.swapAt(i, j) }
+            }
         }
     }
 }
