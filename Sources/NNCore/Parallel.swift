@@ -55,3 +55,28 @@ public enum Parallel {
         var count: Int
     }
 }
+
+extension Parallel {
+    /// A parallel loop without closures, for the per-step hot paths: `task(context, i)` for every
+    /// i in 0..<count, `context` pointing at the caller's own state (a struct on its stack).
+    /// Nothing is allocated (a closure turned escaping for the C pool is boxed on every call).
+    @inlinable
+    public static func run(_ count: Int, context: UnsafeMutableRawPointer,
+                           _ task: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || threads == 1 {
+            for i in 0..<count { task(context, i) }
+            return
+        }
+        nn_pool_run(task, context, count)
+    }
+
+    /// The ranges `chunks` would use for `count` elements: how many, and the size of each but the last.
+    @inlinable
+    public static func split(_ count: Int, minimum: Int = 32_768, align: Int = 16) -> (parts: Int, per: Int) {
+        let t = threads
+        if t == 1 || count < minimum { return (1, max(count, 1)) }
+        let per = ((count + t - 1) / t + align - 1) / align * align
+        return ((count + per - 1) / per, per)
+    }
+}

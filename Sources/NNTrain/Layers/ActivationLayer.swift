@@ -67,6 +67,12 @@ public final class Flatten: Layer {
 
 /// Inverted dropout (torch.nn.Dropout): in training each element is zeroed with probability p
 /// and the survivors scaled by 1/(1 − p); in evaluation it is the identity.
+/// Dropout's forward (or backward) split over the pool.
+struct DropoutJob {
+    var x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>
+    var count: Int, per: Int, threshold: UInt32, scale: Float, key: UInt64, counter: UInt64
+}
+
 public final class Dropout: SeededLayer {
     public let name: String
     public let rate: Float
@@ -101,10 +107,17 @@ public final class Dropout: SeededLayer {
         // counter-based stream: the layer's generator holds the key (s0) and the draws so far
         // (s1), so the mask does not depend on how the pool splits the batch.
         let threshold = UInt32(Double(rate) * Double(1 << 24))
-        let key = rng.s0, counter = rng.s1
-        Parallel.chunks(y.count, minimum: 16_384, align: 16) { r in
-            nn_dropout_forward(x, out, m, r.lowerBound, r.upperBound, threshold, scale, key, counter)
+        let (parts, per) = Parallel.split(y.count, minimum: 16_384, align: 16)
+        var job = DropoutJob(x: x, out: out, mask: m, count: y.count, per: per, threshold: threshold, scale: scale,
+                             key: rng.s0, counter: rng.s1)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: DropoutJob.self).pointee
+                let lo = part * j.per
+                nn_dropout_forward(j.x, j.out, j.mask, lo, min(j.count, lo + j.per), j.threshold, j.scale, j.key, j.counter)
+            }
         }
+        let counter = rng.s1
         rng.s1 = counter &+ UInt64((y.count + 1) / 2)
         return y
     }
@@ -112,9 +125,15 @@ public final class Dropout: SeededLayer {
     public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
         guard lastWasTraining else { return outputGrad }
-        let g = outputGrad.pointer, m = mask.storage.base
-        Parallel.chunks(outputGrad.count, minimum: 16_384) { r in
-            for i in r { g[i] *= m[i] }
+        let (parts, per) = Parallel.split(outputGrad.count, minimum: 16_384)
+        var job = DropoutJob(x: UnsafePointer(mask.storage.base), out: outputGrad.pointer, mask: mask.storage.base,
+                             count: outputGrad.count, per: per, threshold: 0, scale: 0, key: 0, counter: 0)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: DropoutJob.self).pointee
+                let lo = part * j.per
+                for i in lo..<min(j.count, lo + j.per) { j.out[i] *= j.x[i] }   // dx = dy · mask, in place
+            }
         }
         return outputGrad
     }

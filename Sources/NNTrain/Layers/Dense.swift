@@ -5,6 +5,15 @@ import NNCore
 ///
 /// Forward is one sgemm plus one fused pass; backward is f' (fused with the bias gradient),
 /// dW = dzᵀ·x and dx = dz·W — two sgemm calls, the second skipped for the first layer.
+/// A dense layer's element-wise work split over the pool (row blocks, or column blocks for the
+/// bias gradient); `bias` is the bias (forward) or its gradient (backward).
+struct DenseJob {
+    var y: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>?
+    var bias: UnsafeMutablePointer<Float>?
+    var rows: Int, cols: Int, per: Int
+    var f: Activation
+}
+
 public final class Dense: Layer {
     public let name: String
     public let inFeatures: Int
@@ -67,11 +76,17 @@ public final class Dense: Layer {
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weightMatrix, y.pointer)
         // Bias and activation by row blocks over the worker pool (each row on its own).
-        let yp = y.pointer, b = bias.map { UnsafePointer($0.value.pointer) }, cols = outFeatures, f = activation
-        let pre = preActivation?.view(batch: batch).pointer
-        Parallel.chunks(batch, minimum: batch * cols >= 32_768 ? 2 : batch + 1, align: 1) { r in
-            ActivationKernels.biasActivate(yp + r.lowerBound * cols, bias: b, rows: r.count, cols: cols, f,
-                                           pre: pre.map { $0 + r.lowerBound * cols })
+        let cols = outFeatures
+        let (parts, per) = Parallel.split(batch, minimum: batch * cols >= 32_768 ? 2 : batch + 1, align: 1)
+        var job = DenseJob(y: y.pointer, dz: y.pointer, pre: preActivation?.view(batch: batch).pointer,
+                           bias: bias?.value.pointer, rows: batch, cols: cols, per: per, f: activation)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: DenseJob.self).pointee
+                let lo = part * j.per, n = min(j.rows, lo + j.per) - lo
+                ActivationKernels.biasActivate(j.y + lo * j.cols, bias: j.bias.map { UnsafePointer($0) }, rows: n, cols: j.cols,
+                                               j.f, pre: j.pre.map { $0 + lo * j.cols })
+            }
         }
         lastInput = input
         lastOutput = y
@@ -82,22 +97,29 @@ public final class Dense: Layer {
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let batch = x.shape[0]
         let dz = outputGrad.pointer  // dL/d(pre-activation), computed in place
-        let cols = outFeatures, f = activation, yp = y.pointer
-        let pre = preActivation.map { UnsafePointer($0.view(batch: batch).pointer) }
-        let db = bias?.grad.pointer
+        let cols = outFeatures
         // Activation gradient by row blocks, then the bias gradient by column blocks (each
         // column summed over the rows in order: the same sums however the pool splits it).
         let parallel = batch * cols >= 32_768
-        Parallel.chunks(batch, minimum: parallel ? 2 : batch + 1, align: 1) { r in
-            let o = r.lowerBound * cols
-            ActivationKernels.backward(f, x: pre.map { $0 + o }, y: yp + o, dy: dz + o, dx: dz + o, count: r.count * cols)
-        }
-        if let db {
-            Parallel.chunks(cols, minimum: parallel ? 32 : cols + 1, align: 16) { c in
-                db.advanced(by: c.lowerBound).update(repeating: 0, count: c.count)
-                for r in 0..<batch {
-                    let row = dz + r * cols
-                    for j in c { db[j] += row[j] }
+        let rowsSplit = Parallel.split(batch, minimum: parallel ? 2 : batch + 1, align: 1)
+        var job = DenseJob(y: y.pointer, dz: dz, pre: preActivation?.view(batch: batch).pointer, bias: bias?.grad.pointer,
+                           rows: batch, cols: cols, per: rowsSplit.per, f: activation)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(rowsSplit.parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: DenseJob.self).pointee
+                let lo = part * j.per, o = lo * j.cols, n = min(j.rows, lo + j.per) - lo
+                ActivationKernels.backward(j.f, x: j.pre.map { UnsafePointer($0 + o) }, y: j.y + o, dy: j.dz + o, dx: j.dz + o, count: n * j.cols)
+            }
+            guard p.pointee.bias != nil else { return }
+            let colsSplit = Parallel.split(cols, minimum: parallel ? 32 : cols + 1, align: 16)
+            p.pointee.per = colsSplit.per
+            Parallel.run(colsSplit.parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: DenseJob.self).pointee
+                let db = j.bias!, c0 = part * j.per, c1 = min(j.cols, c0 + j.per)
+                (db + c0).update(repeating: 0, count: c1 - c0)
+                for r in 0..<j.rows {
+                    let row = j.dz + r * j.cols
+                    for c in c0..<c1 { db[c] += row[c] }
                 }
             }
         }

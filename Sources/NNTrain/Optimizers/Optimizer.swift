@@ -160,16 +160,29 @@ public final class Adam: Optimizer {
             let stepSize = Float(Double(lr) / bc1)
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
             let l2: Float = seg.decays ? transform.l2 : 0
-            let (b1, b2, e, ams) = (beta1, beta2, eps, amsgrad)
             // Large segments split over the worker pool (element-wise: the same result).
-            Parallel.chunks(seg.count) { r in
-                let o = seg.offset + r.lowerBound
-                Kernels.adam(w: w + o, g: gr + o, m: mp + o, v: vp + o, vMax: ams ? vm + o : nil, count: r.count,
-                             beta1: b1, beta2: b2, l2: l2, decay: decay, stepSize: stepSize,
-                             invSqrtBC2: invSqrtBC2, eps: e)
+            let (parts, per) = Parallel.split(seg.count)
+            var job = AdamJob(w: w, g: gr, m: mp, v: vp, vMax: amsgrad ? vm : nil, offset: seg.offset, count: seg.count, per: per,
+                              beta1: beta1, beta2: beta2, l2: l2, decay: decay, stepSize: stepSize, invSqrtBC2: invSqrtBC2, eps: eps)
+            withUnsafeMutablePointer(to: &job) { p in
+                Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                    let j = raw!.assumingMemoryBound(to: AdamJob.self).pointee
+                    let lo = part * j.per, o = j.offset + lo
+                    Kernels.adam(w: j.w + o, g: j.g + o, m: j.m + o, v: j.v + o, vMax: j.vMax.map { $0 + o },
+                                 count: min(j.count, lo + j.per) - lo, beta1: j.beta1, beta2: j.beta2, l2: j.l2, decay: j.decay,
+                                 stepSize: j.stepSize, invSqrtBC2: j.invSqrtBC2, eps: j.eps)
+                }
             }
         }
     }
+}
+
+/// One Adam segment split over the pool.
+struct AdamJob {
+    var w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
+    var v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?
+    var offset: Int, count: Int, per: Int
+    var beta1: Float, beta2: Float, l2: Float, decay: Float, stepSize: Float, invSqrtBC2: Float, eps: Float
 }
 
 /// Rescales each row (one unit's incoming weights) of every decaying parameter to norm ≤ c
