@@ -1,4 +1,5 @@
 import NNCore
+import NNTestSupport
 import Testing
 @testable import NNTrain
 
@@ -39,4 +40,33 @@ import Testing
     let kept = one[0].filter { $0 != 0 }.count
     #expect(abs(Double(kept) / 80_000 - 0.7) < 0.01)
     #expect(one[0].allSatisfy { $0 == 0 || abs($0 - 1 / 0.7) < 1e-6 })
+}
+
+/// A convolution split over the pool by sample blocks, in chunks of a few samples each, gives
+/// the single-threaded forward bit for bit and the same gradients (dW summed per block, so its
+/// last bits may differ), and matches the direct definition.
+@Test func convolutionSplitOverThePoolMatchesOneThread() {
+    func run(threads: Int, chunk: Int) -> (y: [Float], dx: [Float], dw: [Float], db: [Float]) {
+        Parallel.setThreads(max(threads, Parallel.threads))   // the blocks run in parallel when the pool is free
+        let conv = makeConv([3, 9, 9], out: 5, k: (3, 3), p: (1, 1), act: .relu)
+        conv.allocate(maxBatch: 7)
+        conv.chunkSamples = chunk
+        conv.blockCount = threads
+        let x = randomTensor([7, 3, 9, 9], seed: 11)
+        let y = conv.forward(x, mode: .training)
+        let yv = y.scalars
+        let dy = randomTensor([7, 5, 9, 9], seed: 12)
+        let dx = conv.backward(dy, needsInputGradient: true)!.scalars
+        return (yv, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars)
+    }
+    let one = run(threads: 1, chunk: 7), two = run(threads: 2, chunk: 2), three = run(threads: 3, chunk: 1)
+    for other in [two, three] {
+        #expect(other.y == one.y)
+        #expect(zip(other.dx, one.dx).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        #expect(zip(other.dw, one.dw).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+        #expect(zip(other.db, one.db).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+    }
+    let conv = makeConv([3, 9, 9], out: 5, k: (3, 3), p: (1, 1), act: .relu)
+    let direct = naiveConv(conv, randomTensor([7, 3, 9, 9], seed: 11).scalars, batch: 7).map { max($0, 0) }
+    #expect(zip(three.y, direct).allSatisfy { abs($0 - $1) <= 1e-4 })
 }

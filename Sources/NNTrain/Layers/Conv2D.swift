@@ -3,10 +3,13 @@ import NNCore
 /// 2-D convolution (torch.nn.Conv2d, cross-correlation, NCHW): weight `[out, in, kh, kw]`,
 /// bias `[out]`, stride, zero padding, dilation; the activation is fused into the bias pass.
 ///
-/// Lowered to one sgemm per batch: im2col gives `cols [in·kh·kw, B·H'·W']` (kept for
-/// backward), z = W·cols `[out, B·H'·W']`, then each sample's `[out, H'·W']` block moves to NCHW.
-/// H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1. Backward: dz goes to `[out, B·H'·W']`,
-/// dW = dz·colsᵀ, db = Σ dz, dcols = Wᵀ·dz (into the cols buffer, no longer needed), dx = col2im.
+/// Lowered to sgemm over cache-sized chunks of samples, the batch split over the worker pool
+/// (one block of samples per thread, each with its own scratch): im2col of a chunk gives
+/// `cols [in·kh·kw, n·H'·W']`, z = W·cols `[out, n·H'·W']`, then each sample's `[out, H'·W']`
+/// block moves to NCHW with the bias and activation. H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1.
+/// Backward, per chunk: dz to `[out, n·H'·W']`, cols again (recomputed: cheaper than keeping a
+/// whole batch's), dW_t += dz·colsᵀ and db_t += Σ dz per thread t, dcols = Wᵀ·dz, dx = col2im;
+/// then dW = Σ_t dW_t in thread order (the same result for the same thread count).
 public final class Conv2D: Layer {
     public let name: String
     public let inChannels: Int, outChannels: Int
@@ -20,9 +23,13 @@ public final class Conv2D: Layer {
     private var norm: WeightNorm?
     private var output: BatchBuffer!
     private var preActivation: BatchBuffer?
-    private var cols: TensorStorage!
-    /// `[out, B·H'·W']`: the GEMM's output before it moves to NCHW, and dz in that layout.
-    private var wide: TensorStorage!
+    /// Per pool thread: cols / dcols of a chunk, z / dz of a chunk, dW and db partial sums.
+    private var scratch: [ConvScratch] = []
+    /// Samples per chunk: cols of a chunk stay near 1 MB (L2-sized).
+    var chunkSamples = 1
+    /// Sample blocks per pass (tests); by default the run's thread count (`setBLASThreads`),
+    /// not the pool's size, so the partial sums of dW depend only on the run's settings.
+    var blockCount: Int?
     private var inputGrad: BatchBuffer!
     private var lastInput: Tensor?
     private var lastOutput: Tensor?
@@ -78,8 +85,8 @@ public final class Conv2D: Layer {
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
-        cols = TensorStorage(capacity: maxBatch * patch * outH * outW)
-        wide = TensorStorage(capacity: maxBatch * outChannels * outH * outW)
+        chunkSamples = max(1, min(maxBatch, (1 << 18) / max(1, patch * outH * outW)))
+        scratch = []
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
     }
 
@@ -149,34 +156,34 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// One scratch set per pool thread (sized once; grown only if the pool grows).
+    private func blocks(_ batch: Int) -> (parts: Int, per: Int) {
+        let t = max(1, min(batch, blockCount ?? gemmThreads))
+        let per = (batch + t - 1) / t
+        return ((batch + per - 1) / per, per)
+    }
+
+    private func ensureScratch() {
+        let threads = max(1, blockCount ?? gemmThreads)
+        let width = chunkSamples * outH * outW
+        while scratch.count < threads {
+            scratch.append(ConvScratch(cols: TensorStorage(capacity: patch * width), z: TensorStorage(capacity: outChannels * width),
+                                       dw: TensorStorage(capacity: outChannels * patch), db: TensorStorage(capacity: outChannels)))
+        }
+    }
+
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
         let y = output.view(batch: batch)
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
-        let spatial = outH * outW
-        let inSize = inChannels * inH * inW, outSize = outChannels * spatial
-        let width = batch * spatial
-        let xp = input.pointer, cp = cols.base, wp = wide.base
-        // Samples are independent outside the GEMM: im2col and the output layout, bias and
-        // activation run over sample blocks on the worker pool.
-        let sampleMinimum = max(2, 65_536 / max(1, outSize))
-        Parallel.chunks(batch, minimum: sampleMinimum, align: 1) { r in
-            for b in r { self.im2col(xp + b * inSize, cp + b * spatial, rowStride: width) }
-        }
-        gemm(m: outChannels, n: width, k: patch, weightMatrix, cols.base, wide.base)
-        // [out, B·S] back to [B, out, S], with the bias per channel and the activation.
-        let yp = y.pointer, pre = preActivation?.view(batch: batch).pointer
-        let bp = bias?.value.pointer, f = activation, oc = outChannels
-        Parallel.chunks(batch, minimum: sampleMinimum, align: 1) { r in
-            for b in r {
-                for o in 0..<oc {
-                    let off = (b * oc + o) * spatial
-                    let src = wp + o * width + b * spatial, dst = yp + off
-                    let bo = bp?[o] ?? 0
-                    for k in 0..<spatial { dst[k] = src[k] + bo }
-                    if let pre { (pre + off).update(from: dst, count: spatial) }
-                    ActivationKernels.apply(f, dst, dst, count: spatial)
-                }
+        ensureScratch()
+        let (parts, per) = blocks(batch)
+        var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer,
+                          dz: y.pointer, dx: nil, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
+                j.layer.takeUnretainedValue().forwardBlock(j, part: part)
             }
         }
         lastInput = input
@@ -184,43 +191,103 @@ public final class Conv2D: Layer {
         return y
     }
 
+    /// Forward of the samples of block `part`, chunk by chunk, with scratch `part`.
+    func forwardBlock(_ j: ConvJob, part: Int) {
+        let s = scratch[part]
+        let spatial = outH * outW, inSize = inChannels * inH * inW, outSize = outChannels * spatial
+        let w = weightMatrix, bp = bias?.value.pointer
+        var b0 = part * j.per
+        let end = min(j.batch, b0 + j.per)
+        while b0 < end {
+            let n = min(chunkSamples, end - b0), width = n * spatial
+            for b in 0..<n { im2col(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width) }
+            gemm(m: outChannels, n: width, k: patch, w, s.cols.base, s.z.base, parts: 1)
+            // [out, n·S] back to [n, out, S], with the bias per channel and the activation.
+            for b in 0..<n {
+                for o in 0..<outChannels {
+                    let off = (b0 + b) * outSize + o * spatial
+                    let src = s.z.base + o * width + b * spatial, dst = j.y + off
+                    let bo = bp?[o] ?? 0
+                    for k in 0..<spatial { dst[k] = src[k] + bo }
+                    if let pre = j.pre { (pre + off).update(from: dst, count: spatial) }
+                    ActivationKernels.apply(activation, dst, dst, count: spatial)
+                }
+            }
+            b0 += n
+        }
+    }
+
     public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let batch = x.shape[0]
-        let spatial = outH * outW
-        let inSize = inChannels * inH * inW, outSize = outChannels * spatial
-        let dz = outputGrad.pointer
-        let f = activation, yp = y.pointer, oc = outChannels, wp = wide.base
-        let pre = preActivation.map { UnsafePointer($0.view(batch: batch).pointer) }
-        let sampleMinimum = max(2, 65_536 / max(1, outSize))
-        let width = batch * spatial
-        // Per sample block: the activation's gradient, and dz to [out, B·S] for the GEMMs.
-        Parallel.chunks(batch, minimum: sampleMinimum, align: 1) { r in
-            let o0 = r.lowerBound * outSize
-            ActivationKernels.backward(f, x: pre.map { $0 + o0 }, y: yp + o0, dy: dz + o0, dx: dz + o0, count: r.count * outSize)
-            for b in r {
-                for o in 0..<oc { (wp + o * width + b * spatial).update(from: dz + b * outSize + o * spatial, count: spatial) }
+        ensureScratch()
+        let dx = needsInputGradient ? inputGrad.view(batch: batch) : nil
+        let (parts, per) = blocks(batch)
+        var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: x.pointer), y: y.pointer,
+                          dz: outputGrad.pointer, dx: dx?.pointer, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
+                j.layer.takeUnretainedValue().backwardBlock(j, part: part)
             }
         }
+        // dW and db: the blocks' partial sums, added in block order.
+        let dw = weight.grad.pointer, count = outChannels * patch
+        dw.update(from: scratch[0].dw.base, count: count)
+        for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { dw[i] += src[i] } }
         if let bias {
-            // Per channel block: the sum over the batch of each channel's row of the [out, B·S] copy.
             let db = bias.grad.pointer
-            Parallel.chunks(oc, minimum: width * oc >= 65_536 ? 2 : oc + 1, align: 1) { r in
-                for o in r { db[o] = Kernels.sum(wp + o * width, count: width) }
-            }
+            db.update(from: scratch[0].db.base, count: outChannels)
+            for t in 1..<max(1, parts) { let src = scratch[t].db.base; for o in 0..<outChannels { db[o] += src[o] } }
         }
-        let dw = weight.grad.pointer
-        // dW = dz · colsᵀ ([out, B·S] · [B·S, patch]).
-        gemm(transposeB: true, m: outChannels, n: patch, k: width, wide.base, cols.base, dw)
         if let gain, let norm { norm.backward(v: weight.value.pointer, g: gain.value.pointer, dv: dw, dg: gain.grad.pointer) }
-        guard needsInputGradient else { return nil }
-        let dx = inputGrad.view(batch: batch)
-        // dcols = Wᵀ [patch, out] · dz [out, B·S], into the cols buffer (dW no longer needs it).
-        gemm(transposeA: true, m: patch, n: width, k: outChannels, weightMatrix, wide.base, cols.base)
-        let cp = cols.base, dxp = dx.pointer
-        Parallel.chunks(batch, minimum: max(2, 65_536 / max(1, inSize)), align: 1) { r in
-            for b in r { self.col2im(cp + b * spatial, dxp + b * inSize, rowStride: width) }
-        }
         return dx
     }
+
+    /// Backward of the samples of block `part`: dz through the activation, dW/db partial sums
+    /// into scratch `part`, and dx when asked.
+    func backwardBlock(_ j: ConvJob, part: Int) {
+        let s = scratch[part]
+        let spatial = outH * outW, inSize = inChannels * inH * inW, outSize = outChannels * spatial
+        let w = weightMatrix
+        s.dw.base.update(repeating: 0, count: outChannels * patch)
+        s.db.base.update(repeating: 0, count: outChannels)
+        var b0 = part * j.per
+        let end = min(j.batch, b0 + j.per)
+        if b0 < end {
+            let o0 = b0 * outSize
+            ActivationKernels.backward(activation, x: j.pre.map { UnsafePointer($0 + o0) }, y: j.y + o0, dy: j.dz + o0,
+                                       dx: j.dz + o0, count: (end - b0) * outSize)
+        }
+        while b0 < end {
+            let n = min(chunkSamples, end - b0), width = n * spatial
+            // dz of the chunk to [out, n·S], and its bias sums.
+            for b in 0..<n {
+                for o in 0..<outChannels { (s.z.base + o * width + b * spatial).update(from: j.dz + (b0 + b) * outSize + o * spatial, count: spatial) }
+            }
+            for o in 0..<outChannels { s.db.base[o] += Kernels.sum(s.z.base + o * width, count: width) }
+            // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]).
+            for b in 0..<n { im2col(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width) }
+            gemm(transposeB: true, m: outChannels, n: patch, k: width, s.z.base, s.cols.base, beta: 1, s.dw.base, parts: 1)
+            if let dx = j.dx {
+                // dcols = Wᵀ [patch, out] · dz [out, n·S], into the cols scratch, then col2im.
+                gemm(transposeA: true, m: patch, n: width, k: outChannels, w, s.z.base, s.cols.base, parts: 1)
+                for b in 0..<n { col2im(s.cols.base + b * spatial, dx + (b0 + b) * inSize, rowStride: width) }
+            }
+            b0 += n
+        }
+    }
+}
+
+/// A convolution's per-thread scratch.
+struct ConvScratch {
+    var cols: TensorStorage, z: TensorStorage, dw: TensorStorage, db: TensorStorage
+}
+
+/// A convolution pass split over the pool by blocks of samples.
+struct ConvJob {
+    var layer: Unmanaged<Conv2D>
+    var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>
+    var dx: UnsafeMutablePointer<Float>?, pre: UnsafeMutablePointer<Float>?
+    var batch: Int, per: Int
 }
