@@ -46,14 +46,40 @@ public final class Pool2D: Layer {
         let batch = input.shape[0]
         lastBatch = batch
         let y = output.view(batch: batch)
-        let x = input.pointer, out = y.pointer
-        let planes = batch * channels
+        run(planes: batch * channels, x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer, backward: false)
+        return y
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        let batch = lastBatch
+        let dx = inputGrad.view(batch: batch)
+        run(planes: batch * channels, x: dx.pointer, y: outputGrad.pointer, backward: true)
+        return dx
+    }
+
+    /// Planes split over the pool (each plane on its own): a stack context, no closure.
+    private func run(planes: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, backward: Bool) {
+        let (parts, per) = Parallel.split(planes, minimum: planeMinimum, align: 1)
+        var job = PoolJob(layer: Unmanaged.passUnretained(self), x: x, y: y, planes: planes, per: per, backward: backward)
+        withUnsafeMutablePointer(to: &job) { p in
+            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                let j = raw!.assumingMemoryBound(to: PoolJob.self).pointee
+                let lo = part * j.per, range = lo..<min(j.planes, lo + j.per)
+                if j.backward { j.layer.takeUnretainedValue().backwardPlanes(dx: j.x, g: j.y, range) }
+                else { j.layer.takeUnretainedValue().forwardPlanes(x: j.x, out: j.y, range) }
+            }
+        }
+    }
+
+    /// The forward pass of planes `range` (one plane: one sample's channel).
+    func forwardPlanes(x: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         let inv = 1 / Float(kernel.0 * kernel.1)
         let (kh, kw, sh, sw, ih, iw, oh, ow) = (kernel.0, kernel.1, stride.0, stride.1, inH, inW, outH, outW)
         if kind == .max, let win = winners {
             if kh == 2 && kw == 2 && sh == 2 && sw == 2 {
                 // The common case, unrolled: the first of equal values wins (as PyTorch).
-                Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in for p in range {
+                for p in range {
                     let src = x + p * ih * iw
                     for oy in 0..<oh {
                         let r0 = 2 * oy * iw, r1 = r0 + iw
@@ -68,10 +94,10 @@ public final class Pool2D: Layer {
                             win[o + ox] = Int32(arg)
                         }
                     }
-                } }
-                return y
+                }
+                return
             }
-            Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in for p in range {
+            for p in range {
                 let src = x + p * ih * iw
                 for oy in 0..<oh {
                     for ox in 0..<ow {
@@ -86,10 +112,10 @@ public final class Pool2D: Layer {
                         win[o] = Int32(arg)
                     }
                 }
-            } }
-            return y
+            }
+            return
         }
-        Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in for p in range {
+        for p in range {
             let src = x + p * ih * iw
             for oy in 0..<oh {
                 for ox in 0..<ow {
@@ -98,31 +124,23 @@ public final class Pool2D: Layer {
                     out[(p * oh + oy) * ow + ox] = s * inv
                 }
             }
-        } }
-        return y
+        }
     }
 
-    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
-        guard needsInputGradient else { return nil }
-        let batch = lastBatch
-        let dx = inputGrad.view(batch: batch)
-        let d = dx.pointer, g = outputGrad.pointer
-        let planes = batch * channels
+    /// The backward pass of planes `range`: dx of those planes from the output gradient g.
+    func backwardPlanes(dx d: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         let inv = 1 / Float(kernel.0 * kernel.1)
         let perPlane = outH * outW, planeSize = inH * inW
+        (d + range.lowerBound * planeSize).update(repeating: 0, count: range.count * planeSize)
         if kind == .max, let win = winners {
-            Parallel.chunks(planes, minimum: planeMinimum, align: 1) { range in
-                (d + range.lowerBound * planeSize).update(repeating: 0, count: range.count * planeSize)
-                for p in range {
-                    let dst = d + p * planeSize
-                    for o in (p * perPlane)..<((p + 1) * perPlane) { dst[Int(win[o])] += g[o] }
-                }
+            for p in range {
+                let dst = d + p * planeSize
+                for o in (p * perPlane)..<((p + 1) * perPlane) { dst[Int(win[o])] += g[o] }
             }
-            return dx
+            return
         }
-        d.update(repeating: 0, count: dx.count)
-        for p in 0..<planes {
-            let dst = d + p * inH * inW
+        for p in range {
+            let dst = d + p * planeSize
             for oy in 0..<outH {
                 for ox in 0..<outW {
                     let v = g[(p * outH + oy) * outW + ox] * inv
@@ -130,8 +148,15 @@ public final class Pool2D: Layer {
                 }
             }
         }
-        return dx
     }
+}
+
+/// A pooling pass split over the pool by planes.
+struct PoolJob {
+    var layer: Unmanaged<Pool2D>
+    var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    var planes: Int, per: Int
+    var backward: Bool
 }
 
 /// Global average pooling: `[B, C, H, W]` → `[B, C]`, the mean of each channel's plane.
