@@ -133,19 +133,47 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-void nn_dropout_forward(const float *x, float *out, float *mask, long start, long end, uint32_t threshold24, float scale,
-                        uint64_t key, uint64_t counter) {
-    for (long i = start; i < end; i += 2) {
+/* keep ? scale : 0 without a branch (the decisions are random: a branch mispredicts often). */
+static inline float keep_or_zero(uint32_t bits24, uint32_t threshold24, uint32_t scale_bits) {
+    uint32_t mask = 0u - (uint32_t)(bits24 >= threshold24);
+    union { uint32_t u; float f; } k = { scale_bits & mask };
+    return k.f;
+}
+
+static inline void dropout_range(const float *x, float *out, float *mask, long start, long end, uint32_t threshold24,
+                                 float scale, uint64_t key, uint64_t counter) {
+    union { float f; uint32_t u; } sb = { scale };
+    long i = start;
+    for (; i + 2 <= end; i += 2) {
         /* Draw j = counter + i/2 of a SplitMix64 stream keyed by `key`: any range can be
            computed on its own, so the pool splits the layer and the mask stays the same. */
         uint64_t r = mix64(key + (counter + (uint64_t)(i >> 1) + 1) * 0x9E3779B97F4A7C15ULL);
-        float k0 = (uint32_t)(r >> 40) >= threshold24 ? scale : 0.0f;
+        float k0 = keep_or_zero((uint32_t)(r >> 40), threshold24, sb.u);
+        float k1 = keep_or_zero((uint32_t)((r >> 8) & 0xFFFFFF), threshold24, sb.u);
+        mask[i] = k0; mask[i + 1] = k1;
+        out[i] = x[i] * k0; out[i + 1] = x[i + 1] * k1;
+    }
+    if (i < end) {
+        uint64_t r = mix64(key + (counter + (uint64_t)(i >> 1) + 1) * 0x9E3779B97F4A7C15ULL);
+        float k0 = keep_or_zero((uint32_t)(r >> 40), threshold24, sb.u);
         mask[i] = k0;
         out[i] = x[i] * k0;
-        if (i + 1 < end) {
-            float k1 = (uint32_t)((r >> 8) & 0xFFFFFF) >= threshold24 ? scale : 0.0f;
-            mask[i + 1] = k1;
-            out[i + 1] = x[i + 1] * k1;
-        }
     }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512dq")))
+static void dropout_avx512(const float *x, float *out, float *mask, long start, long end, uint32_t t, float s, uint64_t key, uint64_t c) {
+    dropout_range(x, out, mask, start, end, t, s, key, c);   /* the same code, vectorised with 64-bit multiplies */
+}
+#endif
+
+void nn_dropout_forward(const float *x, float *out, float *mask, long start, long end, uint32_t threshold24, float scale,
+                        uint64_t key, uint64_t counter) {
+#if defined(__x86_64__)
+    static int level = -1;
+    if (level < 0) level = __builtin_cpu_supports("avx512dq") ? 1 : 0;
+    if (level == 1) { dropout_avx512(x, out, mask, start, end, threshold24, scale, key, counter); return; }
+#endif
+    dropout_range(x, out, mask, start, end, threshold24, scale, key, counter);
 }

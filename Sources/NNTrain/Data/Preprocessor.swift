@@ -200,11 +200,23 @@ public struct Preprocessor: Sendable, Equatable {
                 let ap = a.baseAddress!, bp = b.baseAddress!
                 switch ds.storage {
                 case .bytes(let bytes):
+                    // Rows split over the worker pool (each row on its own).
                     bytes.withUnsafeBufferPointer { src in
-                        for r in 0..<batch {
-                            let row = src.baseAddress! + Int(idx[start + r]) * f
-                            let o = out + r * f
-                            for j in 0..<f { o[j] = Float(row[j]) * ap[j] + bp[j] }
+                        idx.withUnsafeBufferPointer { ip in
+                            let (parts, per) = Parallel.split(batch, minimum: batch * f >= 65_536 ? 2 : batch + 1, align: 1)
+                            var job = FillJob(src: src.baseAddress!, idx: ip.baseAddress! + start, out: out, a: ap, b: bp,
+                                              features: f, rows: batch, per: per)
+                            withUnsafeMutablePointer(to: &job) { p in
+                                Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                                    let j = raw!.assumingMemoryBound(to: FillJob.self).pointee
+                                    let f = j.features
+                                    for r in (part * j.per)..<min(j.rows, (part + 1) * j.per) {
+                                        let row = j.src + Int(j.idx[r]) * f
+                                        let o = j.out + r * f
+                                        for c in 0..<f { o[c] = Float(row[c]) * j.a[c] + j.b[c] }
+                                    }
+                                }
+                            }
                         }
                     }
                 case .floats(let x):
@@ -225,4 +237,11 @@ public struct Preprocessor: Sendable, Equatable {
             }
         }
     }
+}
+
+/// One batch's byte-to-float preprocessing split over the pool by rows.
+struct FillJob {
+    var src: UnsafePointer<UInt8>, idx: UnsafePointer<Int32>, out: UnsafeMutablePointer<Float>
+    var a: UnsafePointer<Float>, b: UnsafePointer<Float>
+    var features: Int, rows: Int, per: Int
 }
