@@ -11,7 +11,7 @@
 #
 # The sides alternate (nntrain, torch, torch fused, nntrain, …) REPEATS times (default 3; CNN:
 # REPEATS_CNN, default 1); the table shows medians with [min–max], so a noisy neighbour shows up
-# as spread. PyTorch runs when PYTHON (default python3) can import torch (README, "Benchmarks");
+# as spread. "reached" is the median over the rounds of (real run ÷ limit measured right after it). PyTorch runs when PYTHON (default python3) can import torch (README, "Benchmarks");
 # it is never needed to build or test. Appends every figure to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,8 +49,11 @@ echo "nntrain $($BIN --version | cut -d' ' -f2), $(nproc) cores; PyTorch: $([ $h
 for ((r = 1; r <= REPEATS; r++)); do
   for t in 1 2; do
     echo "MLP round $r/$REPEATS, $t thread(s)" >&2
-    add "mlp nntrain $t" "$(nntrain_train configs/fashion-mlp.json "$t" --set training.eval_batch_size=1000)"
-    add "mlp limit $t" "$("$BIN" bench configs/fashion-mlp.json --threads "$t" --steps 100 --json | json '["gemm_limit_samples_per_second"]')"
+    n=$(nntrain_train configs/fashion-mlp.json "$t" --set training.eval_batch_size=1000)
+    lim=$("$BIN" bench configs/fashion-mlp.json --threads "$t" --steps 100 --json | json '["gemm_limit_samples_per_second"]')
+    add "mlp nntrain $t" "$n"; add "mlp limit $t" "$lim"
+    # The fraction of the limit per round (run and limit measured back to back), then its median.
+    add "mlp reached $t" "$(awk -v a="$n" -v b="$lim" 'BEGIN {printf "%.3f", a / b}')"
     add "eval nntrain $t" "$("$BIN" eval "$OUT/run" --threads "$t" --json --data '{"format": "idx", "images": "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "labels": "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz"}' | json '["samples_per_second"]')"
     if [ $have_torch = 1 ]; then
       JSONKEY='["samples_per_second"]'
@@ -68,8 +71,10 @@ if [ "$BENCH_CNN" = 1 ]; then
   for ((r = 1; r <= REPEATS_CNN; r++)); do
     for t in 1 2; do
       echo "CNN round $r/$REPEATS_CNN, $t thread(s) (about a minute a side)" >&2
-      add "cnn nntrain $t" "$(nntrain_train configs/fashion-cnn.json "$t" --set 'data.augment=[]')"
-      add "cnn limit $t" "$("$BIN" bench configs/fashion-cnn.json --threads "$t" --steps 10 --json | json '["gemm_limit_samples_per_second"]')"
+      n=$(nntrain_train configs/fashion-cnn.json "$t" --set 'data.augment=[]')
+      lim=$("$BIN" bench configs/fashion-cnn.json --threads "$t" --steps 10 --json | json '["gemm_limit_samples_per_second"]')
+      add "cnn nntrain $t" "$n"; add "cnn limit $t" "$lim"
+      add "cnn reached $t" "$(awk -v a="$n" -v b="$lim" 'BEGIN {printf "%.3f", a / b}')"
       [ $have_torch = 1 ] && { JSONKEY='["samples_per_second"]'; add "cnn torch $t" "$(torch_run torch_cnn.py --threads "$t")"; }
     done
   done
@@ -101,7 +106,8 @@ for model in mlp cnn eval; do
     read -r te _ _ <<<"$(med "$model torch $t")"
     read -r tf _ _ <<<"$(med "$model torchfused $t")"
     read -r lim _ _ <<<"$(med "$model limit $t")"
-    re=$(ratio "$n" "$te"); rf=$(ratio "$n" "$tf"); reached=$(ratio "$n" "$lim")
+    re=$(ratio "$n" "$te"); rf=$(ratio "$n" "$tf")
+    reached=$(tr ' ' '\n' <<<"${S["$model reached $t"]:-}" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}')
     printf "%-5s %-3s %-22s %-22s %-22s %-7s %-7s %-20s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
       "$(cell "$model torchfused $t")" "$re" "$rf" "$(cell "$model limit $t")" "$reached"
     echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS)" >> bench/results.csv
