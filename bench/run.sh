@@ -87,7 +87,7 @@ for i in 1 2 3 4 5; do
   add "start version" "$(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.1f", (b - a) / 1e6}')"
 done
 
-med() { tr ' ' '\n' <<<"${S[$1]:-}" | grep . | median; }
+med() { tr ' ' '\n' <<<"${S[$1]:-}" | { grep . || true; } | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "-") printf "%.2f", a / b; else printf "n/a"}'; }
 cell() { read -r m lo hi <<<"$(med "$1")"; [ "$m" = "-" ] && echo "n/a" || echo "$m [$lo–$hi]"; }
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -107,7 +107,7 @@ for model in mlp cnn eval; do
     read -r tf _ _ <<<"$(med "$model torchfused $t")"
     read -r lim _ _ <<<"$(med "$model limit $t")"
     re=$(ratio "$n" "$te"); rf=$(ratio "$n" "$tf")
-    reached=$(tr ' ' '\n' <<<"${S["$model reached $t"]:-}" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}')
+    reached=$(tr ' ' '\n' <<<"${S["$model reached $t"]:-}" | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}')
     printf "%-5s %-3s %-22s %-22s %-22s %-7s %-7s %-20s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
       "$(cell "$model torchfused $t")" "$re" "$rf" "$(cell "$model limit $t")" "$reached"
     echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS)" >> bench/results.csv
