@@ -8,11 +8,10 @@ Usage: python bench/torch_cnn.py --threads N
 """
 import argparse
 import json
-import time
 
 import torch
 
-from fashion_data import training_set
+from fashion_data import train, training_set
 
 
 def main():
@@ -27,18 +26,9 @@ def main():
                           nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Dropout(0.3), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
     n = x.shape[0]
-    start = time.perf_counter()
-    perm = torch.randperm(n)
-    for i in range(0, n, 128):
-        idx = perm[i:i + 128]
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x[idx]), y[idx])
-        loss.backward()
-        opt.step()
-    seconds = time.perf_counter() - start
-    print(json.dumps({"samples_per_second": n / seconds, "seconds": seconds, "final_loss": float(loss.detach()),
+    seconds, final_loss = train(model, opt, x, y)
+    print(json.dumps({"samples_per_second": n / seconds, "seconds": seconds, "final_loss": final_loss,
                       "torch": torch.__version__}))
 
 

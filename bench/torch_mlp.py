@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from fashion_data import training_set
+from fashion_data import train, training_set
 
 
 def main():
@@ -42,20 +42,10 @@ def main():
         print(json.dumps({"samples_per_second": x.shape[0] / seconds, "seconds": seconds, "torch": torch.__version__}))
         return
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True if args.fused else None)
-    loss_fn = torch.nn.CrossEntropyLoss()
     n = x.shape[0]
-    start = time.perf_counter()
-    for _ in range(args.epochs):
-        perm = torch.randperm(n)
-        for i in range(0, n, 128):
-            idx = perm[i:i + 128]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-    seconds = time.perf_counter() - start
+    seconds, final_loss = train(model, opt, x, y, epochs=args.epochs)
     print(json.dumps({"samples_per_second": n * args.epochs / seconds, "seconds": seconds,
-                      "final_loss": float(loss.detach()), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "final_loss": final_loss, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "torch": torch.__version__}))
 
 

@@ -35,17 +35,6 @@ extension FileIO {
         if e == EEXIST { return false }
         throw FileError(path: path, reason: String(cString: strerror(e)))
     }
-
-    /// Seconds since the epoch of the file's last modification, or nil when it is missing.
-    public static func modificationTime(_ path: String) -> Double? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        #if os(Linux)
-        return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9
-        #else
-        return Double(st.st_mtimespec.tv_sec) + Double(st.st_mtimespec.tv_nsec) * 1e-9
-        #endif
-    }
 }
 
 extension Runtime {

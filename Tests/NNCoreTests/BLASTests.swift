@@ -94,7 +94,11 @@ func gemmMatchesNaiveProduct(ta: Bool, tb: Bool) {
                 let hits = UnsafeMutablePointer<Int32>.allocate(capacity: n)
                 hits.initialize(repeating: 0, count: n)
                 defer { hits.deallocate() }
-                for _ in 0..<50 { Parallel.forEach(n) { i in hits[i] += 1 } }
+                for _ in 0..<50 {
+                    Parallel.run(n, context: UnsafeMutableRawPointer(hits)) { raw, i in
+                        raw!.assumingMemoryBound(to: Int32.self)[i] += 1
+                    }
+                }
                 return (0..<n).allSatisfy { hits[$0] == 50 }
             }
         }

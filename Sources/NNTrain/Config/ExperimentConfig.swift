@@ -29,10 +29,7 @@ public struct ExperimentConfig: Sendable {
         let diag = Diagnostics()
         let r = ObjectReader(path: "$", value: json, diagnostics: diag)
         if !r.isValid { throw ConfigErrors(diag.errors) }
-        let name = r.string("name", default: defaultName) ?? defaultName
-        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
-            diag.error("$.name", "expected a plain name (no '/', not starting with '.'), got \(JSONValue.quote(name))")
-        }
+        let name = readDirectoryName(r, default: defaultName)
         let seed = UInt64(r.int("seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
         let threads = r.optionalInt("threads", check: .closed(1, 1024))
         let diagnostics = r.bool("diagnostics", default: false)
@@ -91,6 +88,15 @@ public struct ExperimentConfig: Sendable {
     public func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
         LearningRateSchedule(config: schedule, baseLR: optimizer.lr, epochs: training.epochs, stepsPerEpoch: stepsPerEpoch)
     }
+}
+
+/// The `name` key of a run or sweep: it names a directory, so no '/' and no leading '.'.
+func readDirectoryName(_ r: ObjectReader, default defaultName: String) -> String {
+    let name = r.string("name", default: defaultName) ?? defaultName
+    if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+        r.diagnostics.error(r.childPath("name"), "expected a plain name (no '/', not starting with '.'), got \(JSONValue.quote(name))")
+    }
+    return name
 }
 
 // MARK: - Loading and overrides

@@ -244,16 +244,13 @@ public struct SweepSpec: Sendable {
 
 /// Reads sweep files and the `--param` shorthand.
 public enum SweepReader {
-    /// Reads a sweep object. `baseDirectory` resolves a relative `config` path.
-    /// `base` loads the base experiment config (used to check every parameter and the metric).
+    /// Reads a sweep object. `baseDirectory` resolves a relative `config` path. The parameters
+    /// are checked against the base config separately (`SweepPlan.check`).
     public static func read(_ json: JSONValue, baseDirectory: String, defaultName: String) throws(ConfigErrors) -> SweepSpec {
         let diag = Diagnostics()
         let r = ObjectReader(path: "$", value: json, diagnostics: diag)
         if !r.isValid { throw ConfigErrors(diag.errors) }
-        let name = r.string("name", default: defaultName) ?? defaultName
-        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
-            diag.error("$.name", "expected a plain name (no '/', not starting with '.'), got \(JSONValue.quote(name))")
-        }
+        let name = readDirectoryName(r, default: defaultName)
         let configRel = r.requiredString("config")
         if r.raw("program") != nil {
             diag.error("$.program", "nntrain sweeps train an nntrain config, not a program: name it with \"config\": \"path/to/experiment.json\"")
