@@ -4,6 +4,7 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import Synchronization
 
 /// C = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when the flag is set.
 ///
@@ -18,7 +19,7 @@ public func gemm(
     let lda = transposeA ? m : k
     let ldb = transposeB ? k : n
     let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
-    if GEMMTrace.recording { GEMMTrace.calls.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)) }
+    if GEMMTrace.recording { GEMMTrace.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)) }
     let threads = parts ?? gemmThreads
     // Large products split over the worker pool along the larger side of C, each part a
     // single-threaded sgemm: every element keeps its order of summation over k, and no BLAS
@@ -56,16 +57,18 @@ public enum GEMMTrace {
         public var multiplyAdds: Int { m * n * k }
     }
     nonisolated(unsafe) public static var recording = false
-    nonisolated(unsafe) public static var calls: [Call] = []
+    /// Worker threads record too (a convolution's sample blocks), so the list is locked.
+    static let calls = Mutex<[Call]>([])
 
-    /// The calls `body` makes.
+    static func append(_ call: Call) { calls.withLock { $0.append(call) } }
+
+    /// The calls `body` makes (those made in parallel in the order they started).
     public static func record(_ body: () -> Void) -> [Call] {
-        calls = []
+        calls.withLock { $0 = [] }
         recording = true
         body()
         recording = false
-        defer { calls = [] }
-        return calls
+        return calls.withLock { list in defer { list = [] }; return list }
     }
 
     /// Runs `calls` on scratch matrices `repeats` times; returns the seconds per repeat.

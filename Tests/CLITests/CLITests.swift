@@ -190,3 +190,27 @@ func read(_ path: String) throws -> String { String(decoding: try FileIO.read(pa
     let rows = try read(dir + "/curves.csv").split(separator: "\n")
     #expect(rows.count >= 2)
 }
+
+/// `nntrain bench` on a small CNN at 2 threads: the convolution's sample blocks run their
+/// products on pool workers while the trace records them (this once crashed), one per block.
+@Test func benchTracesAConvolutionSplitOverTwoThreads() throws {
+    let dir = tempDir("bench-conv")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let config = dir + "/cnn.json"
+    try FileIO.writeAtomically(config, text: """
+    {"name": "cnn", "seed": 1,
+     "data": {"train": {"format": "idx", "images": "data/fashion-mnist-subset/train-images-idx3-ubyte.gz",
+                        "labels": "data/fashion-mnist-subset/train-labels-idx1-ubyte.gz"}},
+     "model": {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3, "activation": "relu"},
+               {"type": "max_pool2d", "kernel_size": 2}, {"type": "flatten"}, {"type": "dense", "units": 10}]},
+     "optimizer": {"type": "adam", "lr": 0.001}, "training": {"epochs": 1, "batch_size": 256}}
+    """)
+    // 256 samples in chunks of 37 (cols near 1 MB): 7 per pass on one thread, 2 × 4 on two.
+    for (threads, products) in [(1, 17), (2, 19)] {
+        let r = try nntrain(["bench", config, "--threads", "\(threads)", "--steps", "3", "--json"], timeout: 120)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONValue.parse(r.stdout)
+        // conv: forward and dW per chunk (no dx for the first layer); dense: forward, dW, dx.
+        #expect(json["gemm_calls"]?.doubleValue == Double(products))
+    }
+}

@@ -61,6 +61,17 @@ func convMatchesFiniteDifferences(stride: (Int, Int), padding: (Int, Int), dilat
     #expect(report.worstError < 1e-3, "\(report)")
 }
 
+/// The activations fused into the output pass (ReLU, none) and one that keeps its input (ELU),
+/// through the stride-1 C path (padding, dilation) and the strided Swift path.
+@Test(arguments: [(Activation.relu, (1, 1), (1, 1)), (.linear, (1, 1), (2, 2)), (.elu(alpha: 1), (1, 1), (1, 1)),
+                  (.relu, (2, 2), (1, 1))])
+func convActivationsMatchFiniteDifferences(activation: Activation, stride: (Int, Int), dilation: (Int, Int)) {
+    let conv = makeConv([2, 6, 5], out: 3, k: (3, 3), s: stride, p: (1, 2), d: dilation, act: activation)
+    let report = checkGradients(of: conv, input: randomTensor([3, 2, 6, 5], seed: 8), h: 2e-3)
+    #expect(report.worstError < 1e-3, "\(report)")
+    #expect(report.skipped <= report.checked / 10)
+}
+
 @Test func weightNormConvMatchesFiniteDifferences() {
     let conv = makeConv([2, 4, 4], out: 3, k: (3, 3), p: (1, 1), weightNorm: true)
     #expect(conv.parameters.map(\.name) == ["conv.weight_g", "conv.weight_v", "conv.bias"])
@@ -83,6 +94,27 @@ func poolingMatchesFiniteDifferences(kind: Pool2D.Kind, kernel: (Int, Int), stri
     #expect(y.scalars == [5, 7])
     let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20]), needsInputGradient: true)!
     #expect(dx.scalars == [0, 10, 0, 0, 0, 0, 20, 0])
+}
+
+/// Ties and NaN as PyTorch's max_pool2d: the first of equal values wins, a NaN wins; the 2×2/2
+/// kernel (odd height and width: the last row and column get no gradient) and the general loop.
+@Test(arguments: [((2, 2), (2, 2)), ((2, 2), (1, 2))])
+func maxPoolTiesAndNaNFollowPyTorch(kernel: (Int, Int), stride: (Int, Int)) {
+    let nan = Float.nan
+    // Windows of the first row pair: [0 0; 0 0], [1 3; 3 2], [1 nan; 3 2]; an extra row and column.
+    let x: [Float] = [0, 0, 1, 3, 1, nan, 9,
+                      0, 0, 3, 2, 3, 2, 9,
+                      9, 9, 9, 9, 9, 9, 9]
+    let pool = Pool2D(name: "pool", kind: .max, inputShape: [1, 3, 7], kernel: kernel, stride: stride)
+    pool.allocate(maxBatch: 1)
+    let y = pool.forward(Tensor(shape: [1, 1, 3, 7], scalars: x), mode: .training).scalars
+    #expect(y[0] == 0 && y[1] == 3 && y[2].isNaN)
+    let g = (0..<pool.outputShape.count).map { Float($0 + 1) }
+    let dx = pool.backward(Tensor(shape: [1] + pool.outputShape.dims, scalars: g), needsInputGradient: true)!.scalars
+    #expect(dx[0] == g[0] && dx[1] == 0 && dx[7] == 0 && dx[8] == 0)   // tie of four zeros: the first
+    #expect(dx[3] == g[1] && dx[9] == 0)                                // 3 in row 0 before 3 in row 1
+    #expect(dx[5] == g[2])                                              // the NaN
+    if stride == (2, 2) { #expect(dx[6] == 0 && dx[13] == 0 && dx[14..<21].allSatisfy { $0 == 0 }) }
 }
 
 @Test func globalAveragePoolingMatchesFiniteDifferences() {

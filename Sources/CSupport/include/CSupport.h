@@ -54,6 +54,25 @@ void nn_adam(float *w, const float *g, float *m, float *v, float *vmax, long n, 
 void nn_dropout_forward(const float *x, float *out, float *mask, long start, long end, uint32_t threshold24, float scale,
                         uint64_t key, uint64_t counter);
 
+/// im2col for stride 1 (ConvKernels.c): cols[(c·kh + i)·kw + j][oy·ow + ox] (rows row_stride
+/// apart) = x[c, oy − ph + i·dh, ox − pw + j·dw], 0 outside; `pad` holds (h + 2ph)·(w + 2pw) floats.
+void nn_im2col_s1(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,
+                  int ph, int pw, int dh, int dw, int oh, int ow, float *pad);
+/// The adjoint of nn_im2col_s1: dx (overwritten) = the sum of each column entry at its input position.
+void nn_col2im_s1(const float *cols, float *dx, long row_stride, int channels, int h, int w, int kh, int kw,
+                  int ph, int pw, int dh, int dw, int oh, int ow, float *pad);
+/// y[b, o, s] = act(z[o, b·spatial + s] + bias[o]) for `samples` samples (act: ReLU or identity);
+/// pre (optional) gets the value before the activation. bias may be NULL.
+void nn_conv_output(const float *z, long width, float *y, long sample_stride, float *pre, const float *bias,
+                    int out, int samples, long spatial, int relu);
+/// dz[o, b·spatial + s] = dy[b, o, s] · (relu ? y[b, o, s] > 0 : 1); db[o] += Σ of each row piece (db may be NULL).
+void nn_conv_output_grad(const float *dy, const float *y, long sample_stride, float *dz, long width, float *db,
+                         int out, int samples, long spatial, int relu);
+/// 2×2 max pooling, stride 2, of `planes` h×w planes; winners gets each window's index in its plane.
+void nn_maxpool2_forward(const float *x, float *y, int32_t *winners, long planes, int h, int w);
+/// Its adjoint: dx (every element written) holds g at each winner, 0 elsewhere.
+void nn_maxpool2_backward(const float *g, const int32_t *winners, float *dx, long planes, int h, int w);
+
 /// Sends `sig` to `pid`; 0 on success.
 int nn_kill(pid_t pid, int sig);
 #endif

@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 
 /// 2-D convolution (torch.nn.Conv2d, cross-correlation, NCHW): weight `[out, in, kh, kw]`,
@@ -10,6 +11,8 @@ import NNCore
 /// Backward, per chunk: dz to `[out, n·H'·W']`, cols again (recomputed: cheaper than keeping a
 /// whole batch's), dW_t += dz·colsᵀ and db_t += Σ dz per thread t, dcols = Wᵀ·dz, dx = col2im;
 /// then dW = Σ_t dW_t in thread order (the same result for the same thread count).
+/// With stride 1 (the usual case) im2col and col2im run in C through a zero-padded copy of each
+/// input plane, and the layout moves carry the bias, ReLU and its mask (ConvKernels.c).
 public final class Conv2D: Layer {
     public let name: String
     public let inChannels: Int, outChannels: Int
@@ -36,6 +39,10 @@ public final class Conv2D: Layer {
 
     /// `[in·kh·kw]`: the fan-in of one output unit.
     var patch: Int { inChannels * kernel.0 * kernel.1 }
+    /// Stride 1: im2col/col2im in C.
+    var unitStride: Bool { stride == (1, 1) }
+    /// ReLU or no activation: fused into the output pass and its adjoint.
+    var fusedActivation: Bool { activation == .relu || activation == .linear }
 
     public init(name: String, inputShape: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), activation: Activation = .linear,
@@ -130,6 +137,28 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// im2col of one sample: in C for stride 1, else `im2col`.
+    @inline(__always)
+    func columnsOf(_ x: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, rowStride: Int, pad: UnsafeMutablePointer<Float>) {
+        if unitStride {
+            nn_im2col_s1(x, c, rowStride, Int32(inChannels), Int32(inH), Int32(inW), Int32(kernel.0), Int32(kernel.1),
+                         Int32(padding.0), Int32(padding.1), Int32(dilation.0), Int32(dilation.1), Int32(outH), Int32(outW), pad)
+        } else {
+            im2col(x, c, rowStride: rowStride)
+        }
+    }
+
+    /// col2im of one sample (dx overwritten): in C for stride 1, else `col2im`.
+    @inline(__always)
+    func imageOf(_ c: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rowStride: Int, pad: UnsafeMutablePointer<Float>) {
+        if unitStride {
+            nn_col2im_s1(c, dx, rowStride, Int32(inChannels), Int32(inH), Int32(inW), Int32(kernel.0), Int32(kernel.1),
+                         Int32(padding.0), Int32(padding.1), Int32(dilation.0), Int32(dilation.1), Int32(outH), Int32(outW), pad)
+        } else {
+            col2im(c, dx, rowStride: rowStride)
+        }
+    }
+
     /// The adjoint of im2col: adds each column entry back to the input position it came from.
     func col2im(_ c: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rowStride: Int) {
         dx.update(repeating: 0, count: inChannels * inH * inW)
@@ -168,7 +197,8 @@ public final class Conv2D: Layer {
         let width = chunkSamples * outH * outW
         while scratch.count < threads {
             scratch.append(ConvScratch(cols: TensorStorage(capacity: patch * width), z: TensorStorage(capacity: outChannels * width),
-                                       dw: TensorStorage(capacity: outChannels * patch), db: TensorStorage(capacity: outChannels)))
+                                       dw: TensorStorage(capacity: outChannels * patch), db: TensorStorage(capacity: outChannels),
+                                       pad: TensorStorage(capacity: (inH + 2 * padding.0) * (inW + 2 * padding.1))))
         }
     }
 
@@ -200,18 +230,14 @@ public final class Conv2D: Layer {
         let end = min(j.batch, b0 + j.per)
         while b0 < end {
             let n = min(chunkSamples, end - b0), width = n * spatial
-            for b in 0..<n { im2col(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width) }
+            for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
             gemm(m: outChannels, n: width, k: patch, w, s.cols.base, s.z.base, parts: 1)
             // [out, n·S] back to [n, out, S], with the bias per channel and the activation.
-            for b in 0..<n {
-                for o in 0..<outChannels {
-                    let off = (b0 + b) * outSize + o * spatial
-                    let src = s.z.base + o * width + b * spatial, dst = j.y + off
-                    let bo = bp?[o] ?? 0
-                    for k in 0..<spatial { dst[k] = src[k] + bo }
-                    if let pre = j.pre { (pre + off).update(from: dst, count: spatial) }
-                    ActivationKernels.apply(activation, dst, dst, count: spatial)
-                }
+            nn_conv_output(s.z.base, width, j.y + b0 * outSize, outSize, j.pre.map { $0 + b0 * outSize }, bp,
+                           Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
+            if !fusedActivation {
+                let y = j.y + b0 * outSize
+                ActivationKernels.apply(activation, y, y, count: n * outSize)
             }
             b0 += n
         }
@@ -254,25 +280,23 @@ public final class Conv2D: Layer {
         s.db.base.update(repeating: 0, count: outChannels)
         var b0 = part * j.per
         let end = min(j.batch, b0 + j.per)
-        if b0 < end {
+        if b0 < end && !fusedActivation {
             let o0 = b0 * outSize
             ActivationKernels.backward(activation, x: j.pre.map { UnsafePointer($0 + o0) }, y: j.y + o0, dy: j.dz + o0,
                                        dx: j.dz + o0, count: (end - b0) * outSize)
         }
         while b0 < end {
             let n = min(chunkSamples, end - b0), width = n * spatial
-            // dz of the chunk to [out, n·S], and its bias sums.
-            for b in 0..<n {
-                for o in 0..<outChannels { (s.z.base + o * width + b * spatial).update(from: j.dz + (b0 + b) * outSize + o * spatial, count: spatial) }
-            }
-            for o in 0..<outChannels { s.db.base[o] += Kernels.sum(s.z.base + o * width, count: width) }
+            // dz of the chunk to [out, n·S] (through the ReLU mask when fused), and its bias sums.
+            nn_conv_output_grad(j.dz + b0 * outSize, j.y + b0 * outSize, outSize, s.z.base, width, s.db.base,
+                                Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
             // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]).
-            for b in 0..<n { im2col(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width) }
+            for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
             gemm(transposeB: true, m: outChannels, n: patch, k: width, s.z.base, s.cols.base, beta: 1, s.dw.base, parts: 1)
             if let dx = j.dx {
                 // dcols = Wᵀ [patch, out] · dz [out, n·S], into the cols scratch, then col2im.
                 gemm(transposeA: true, m: patch, n: width, k: outChannels, w, s.z.base, s.cols.base, parts: 1)
-                for b in 0..<n { col2im(s.cols.base + b * spatial, dx + (b0 + b) * inSize, rowStride: width) }
+                for b in 0..<n { imageOf(s.cols.base + b * spatial, dx + (b0 + b) * inSize, rowStride: width, pad: s.pad.base) }
             }
             b0 += n
         }
@@ -282,6 +306,8 @@ public final class Conv2D: Layer {
 /// A convolution's per-thread scratch.
 struct ConvScratch {
     var cols: TensorStorage, z: TensorStorage, dw: TensorStorage, db: TensorStorage
+    /// One zero-padded input plane (stride-1 im2col/col2im).
+    var pad: TensorStorage
 }
 
 /// A convolution pass split over the pool by blocks of samples.

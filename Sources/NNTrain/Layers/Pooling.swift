@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 
 /// Max or average pooling over k×k windows with a stride (torch.nn.MaxPool2d / AvgPool2d with
@@ -39,6 +40,9 @@ public final class Pool2D: Layer {
         }
     }
 
+    /// 2×2 max pooling with stride 2: the C kernels.
+    var isMax2x2: Bool { kind == .max && kernel == (2, 2) && stride == (2, 2) }
+
     /// Planes per pool job below which pooling stays on one thread.
     var planeMinimum: Int { max(2, 16_384 / max(1, inH * inW)) }
 
@@ -77,24 +81,10 @@ public final class Pool2D: Layer {
         let inv = 1 / Float(kernel.0 * kernel.1)
         let (kh, kw, sh, sw, ih, iw, oh, ow) = (kernel.0, kernel.1, stride.0, stride.1, inH, inW, outH, outW)
         if kind == .max, let win = winners {
-            if kh == 2 && kw == 2 && sh == 2 && sw == 2 {
-                // The common case, unrolled: the first of equal values wins (as PyTorch).
-                for p in range {
-                    let src = x + p * ih * iw
-                    for oy in 0..<oh {
-                        let r0 = 2 * oy * iw, r1 = r0 + iw
-                        let o = (p * oh + oy) * ow
-                        for ox in 0..<ow {
-                            let c = 2 * ox
-                            var best = src[r0 + c], arg = r0 + c
-                            if src[r0 + c + 1] > best { best = src[r0 + c + 1]; arg = r0 + c + 1 }
-                            if src[r1 + c] > best { best = src[r1 + c]; arg = r1 + c }
-                            if src[r1 + c + 1] > best { best = src[r1 + c + 1]; arg = r1 + c + 1 }
-                            out[o + ox] = best
-                            win[o + ox] = Int32(arg)
-                        }
-                    }
-                }
+            if isMax2x2 {
+                // The common case in C (ConvKernels.c): branch-free, winners as in the general loop.
+                let lo = range.lowerBound
+                nn_maxpool2_forward(x + lo * ih * iw, out + lo * oh * ow, win + lo * oh * ow, range.count, Int32(ih), Int32(iw))
                 return
             }
             for p in range {
@@ -103,10 +93,11 @@ public final class Pool2D: Layer {
                     for ox in 0..<ow {
                         let o = (p * oh + oy) * ow + ox
                         let y0 = oy * sh, x0 = ox * sw
-                        var best = -Float.infinity, arg = y0 * iw + x0
+                        var best = src[y0 * iw + x0], arg = y0 * iw + x0
+                        // As PyTorch: the first of equal values wins, and so does a NaN.
                         for i in 0..<kh {
                             let row = (y0 + i) * iw + x0
-                            for j in 0..<kw where src[row + j] > best { best = src[row + j]; arg = row + j }
+                            for j in 0..<kw where src[row + j] > best || src[row + j].isNaN { best = src[row + j]; arg = row + j }
                         }
                         out[o] = best
                         win[o] = Int32(arg)
@@ -131,6 +122,11 @@ public final class Pool2D: Layer {
     func backwardPlanes(dx d: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         let inv = 1 / Float(kernel.0 * kernel.1)
         let perPlane = outH * outW, planeSize = inH * inW
+        if isMax2x2, let win = winners {
+            let lo = range.lowerBound
+            nn_maxpool2_backward(g + lo * perPlane, win + lo * perPlane, d + lo * planeSize, range.count, Int32(inH), Int32(inW))
+            return
+        }
         (d + range.lowerBound * planeSize).update(repeating: 0, count: range.count * planeSize)
         if kind == .max, let win = winners {
             for p in range {
