@@ -7,6 +7,9 @@
    in the call than in the copy. No reassociation: sums run in the order written. */
 #include "CSupport.h"
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #pragma clang fp contract(off)
 
 /* Each kernel is compiled for AVX-512, AVX2 and the baseline; the loader picks one (ifunc). */
@@ -163,5 +166,174 @@ void nn_maxpool2_backward(const float *g, const int32_t *winners, float *dx, lon
             if (w & 1) { d[r0 + w - 1] = 0.0f; d[r1 + w - 1] = 0.0f; }
         }
         if (h & 1) memset(d + (long)(h - 1) * w, 0, sizeof(float) * (size_t)w);
+    }
+}
+
+/* The 2×2/2 window at (r0 + c, r0 + c + 1, r1 + c, r1 + c + 1) of plane `p` plus `bo`, scanned as
+   PyTorch's max_pool2d (a later value wins when greater or NaN): its value and index. */
+static inline float window_max(const float *p, int r0, int r1, int c, float bo, int32_t *arg) {
+    const float a = p[r0 + c] + bo, b = p[r0 + c + 1] + bo, e = p[r1 + c] + bo, f = p[r1 + c + 1] + bo;
+    const int tb = (b > a) | (b != b), tf = (f > e) | (f != f);
+    const float top = tb ? b : a, bottom = tf ? f : e;
+    const int t = (bottom > top) | (bottom != bottom);
+    *arg = t ? r1 + c + tf : r0 + c + tb;
+    return t ? bottom : top;
+}
+
+/* One plane (oh×ow, row stride ow) pooled into dst/win (ph×pw): the portable loop. */
+NN_CLONES
+static void pool_plane(const float *plane, int oh, int ow, float bo, int relu, float *dst, int32_t *win) {
+    const int ph = oh / 2, pw = ow / 2;
+    for (int py = 0; py < ph; py++) {
+        const int r0 = 2 * py * ow, r1 = r0 + ow;
+#pragma clang loop vectorize_width(8)
+        for (int px = 0; px < pw; px++) {
+            int32_t arg;
+            const float v = window_max(plane, r0, r1, 2 * px, bo, &arg);
+            dst[py * pw + px] = relu ? (v < 0.0f ? 0.0f : v) : v;
+            win[py * pw + px] = arg;
+        }
+    }
+}
+
+/* Its adjoint for one plane: every element of d written. */
+NN_CLONES
+static void unpool_plane(const float *gp, const int32_t *win, const float *yp, int oh, int ow, int relu, float *d) {
+    const int ph = oh / 2, pw = ow / 2;
+    for (int py = 0; py < ph; py++) {
+        const int r0 = 2 * py * ow, r1 = r0 + ow;
+#pragma clang loop vectorize_width(8)
+        for (int px = 0; px < pw; px++) {
+            const int c = 2 * px;
+            const int32_t a = win[py * pw + px];
+            const float gv = gp[py * pw + px];
+            const float v = relu ? (yp[py * pw + px] > 0.0f ? gv : 0.0f) : gv;
+            d[r0 + c] = a == r0 + c ? v : 0.0f;
+            d[r0 + c + 1] = a == r0 + c + 1 ? v : 0.0f;
+            d[r1 + c] = a == r1 + c ? v : 0.0f;
+            d[r1 + c + 1] = a == r1 + c + 1 ? v : 0.0f;
+        }
+        if (ow & 1) { d[r0 + ow - 1] = 0.0f; d[r1 + ow - 1] = 0.0f; }
+    }
+    if (oh & 1) for (int k = 0; k < ow; k++) d[(long)(oh - 1) * ow + k] = 0.0f;
+}
+
+#if defined(__x86_64__)
+/* The same two with AVX-512, 16 windows of a row pair at a time: masked loads of the two rows,
+   even/odd lanes split by permutes, the same comparisons as window_max lane by lane. */
+__attribute__((target("avx512f")))
+static void pool_plane_avx512(const float *plane, int oh, int ow, float bo, int relu, float *dst, int32_t *win) {
+    const int ph = oh / 2, pw = ow / 2;
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i even = _mm512_slli_epi32(lane, 1), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 vb = _mm512_set1_ps(bo), zero = _mm512_setzero_ps();
+    for (int px0 = 0; px0 < pw; px0 += 16) {
+        const int n = pw - px0 < 16 ? pw - px0 : 16;
+        const __mmask16 m = (__mmask16)((1u << n) - 1);
+        const __mmask16 mlo = (__mmask16)(2 * n >= 16 ? 0xFFFF : (1u << (2 * n)) - 1);
+        const __mmask16 mhi = (__mmask16)(2 * n > 16 ? (1u << (2 * n - 16)) - 1 : 0);
+        const __m512i c = _mm512_add_epi32(even, _mm512_set1_epi32(2 * px0));
+        for (int py = 0; py < ph; py++) {
+            const int r0 = 2 * py * ow, r1 = r0 + ow;
+            const float *p0 = plane + r0 + 2 * px0, *p1 = plane + r1 + 2 * px0;
+            const __m512 x0 = _mm512_maskz_loadu_ps(mlo, p0), x1 = _mm512_maskz_loadu_ps(mhi, p0 + 16);
+            const __m512 y0 = _mm512_maskz_loadu_ps(mlo, p1), y1 = _mm512_maskz_loadu_ps(mhi, p1 + 16);
+            const __m512 a = _mm512_add_ps(_mm512_permutex2var_ps(x0, even, x1), vb);
+            const __m512 b = _mm512_add_ps(_mm512_permutex2var_ps(x0, odd, x1), vb);
+            const __m512 e = _mm512_add_ps(_mm512_permutex2var_ps(y0, even, y1), vb);
+            const __m512 f = _mm512_add_ps(_mm512_permutex2var_ps(y0, odd, y1), vb);
+            const __mmask16 tb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+            const __mmask16 tf = _mm512_cmp_ps_mask(f, e, _CMP_GT_OQ) | _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
+            const __m512 top = _mm512_mask_blend_ps(tb, a, b), bottom = _mm512_mask_blend_ps(tf, e, f);
+            const __mmask16 t = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ) | _mm512_cmp_ps_mask(bottom, bottom, _CMP_UNORD_Q);
+            __m512 v = _mm512_mask_blend_ps(t, top, bottom);
+            if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+            const __m512i one = _mm512_set1_epi32(1);
+            const __m512i at = _mm512_mask_add_epi32(_mm512_add_epi32(c, _mm512_set1_epi32(r0)), tb,
+                                                     _mm512_add_epi32(c, _mm512_set1_epi32(r0)), one);
+            const __m512i ab = _mm512_mask_add_epi32(_mm512_add_epi32(c, _mm512_set1_epi32(r1)), tf,
+                                                     _mm512_add_epi32(c, _mm512_set1_epi32(r1)), one);
+            _mm512_mask_storeu_ps(dst + py * pw + px0, m, v);
+            _mm512_mask_storeu_epi32(win + py * pw + px0, m, _mm512_mask_blend_epi32(t, at, ab));
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+static void unpool_plane_avx512(const float *gp, const int32_t *win, const float *yp, int oh, int ow, int relu, float *d) {
+    const int ph = oh / 2, pw = ow / 2;
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i even = _mm512_slli_epi32(lane, 1);
+    /* Interleave u and v: lo = u0 v0 u1 v1 … u7 v7, hi = u8 v8 … u15 v15 (index ≥ 16 picks v). */
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int px0 = 0; px0 < pw; px0 += 16) {
+        const int n = pw - px0 < 16 ? pw - px0 : 16;
+        const __mmask16 m = (__mmask16)((1u << n) - 1);
+        const __mmask16 mlo = (__mmask16)(2 * n >= 16 ? 0xFFFF : (1u << (2 * n)) - 1);
+        const __mmask16 mhi = (__mmask16)(2 * n > 16 ? (1u << (2 * n - 16)) - 1 : 0);
+        const __m512i c = _mm512_add_epi32(even, _mm512_set1_epi32(2 * px0));
+        for (int py = 0; py < ph; py++) {
+            const int r0 = 2 * py * ow, r1 = r0 + ow;
+            __m512 g = _mm512_maskz_loadu_ps(m, gp + py * pw + px0);
+            if (relu) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, yp + py * pw + px0), zero, _CMP_GT_OQ), g);
+            const __m512i w = _mm512_maskz_loadu_epi32(m, win + py * pw + px0);
+            const __m512i i0 = _mm512_add_epi32(c, _mm512_set1_epi32(r0)), i1 = _mm512_add_epi32(c, _mm512_set1_epi32(r1));
+            const __m512 da = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i0), g);
+            const __m512 db = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i0, one)), g);
+            const __m512 de = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i1), g);
+            const __m512 df = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i1, one)), g);
+            float *q0 = d + r0 + 2 * px0, *q1 = d + r1 + 2 * px0;
+            _mm512_mask_storeu_ps(q0, mlo, _mm512_permutex2var_ps(da, lo, db));
+            _mm512_mask_storeu_ps(q0 + 16, mhi, _mm512_permutex2var_ps(da, hi, db));
+            _mm512_mask_storeu_ps(q1, mlo, _mm512_permutex2var_ps(de, lo, df));
+            _mm512_mask_storeu_ps(q1 + 16, mhi, _mm512_permutex2var_ps(de, hi, df));
+        }
+    }
+    if (ow & 1) for (int py = 0; py < ph; py++) { d[2 * py * ow + ow - 1] = 0.0f; d[(2 * py + 1) * ow + ow - 1] = 0.0f; }
+    if (oh & 1) for (int k = 0; k < ow; k++) d[(long)(oh - 1) * ow + k] = 0.0f;
+}
+#endif
+
+static int pool_level = -1;
+
+void nn_set_pool_simd_level(int level) { pool_level = level; }
+
+void nn_conv_pool_output(const float *z, long width, float *y, int32_t *winners, long sample_stride, const float *bias,
+                         int out, int samples, int oh, int ow, int relu) {
+    if (pool_level < 0) pool_level = nn_simd_level();
+    const int ph = oh / 2, pw = ow / 2;
+    const long spatial = (long)oh * ow;
+    for (int b = 0; b < samples; b++) {
+        for (int o = 0; o < out; o++) {
+            const float *plane = z + (long)o * width + (long)b * spatial;
+            const long at = (long)b * sample_stride + (long)o * ph * pw;
+            const float bo = bias ? bias[o] : 0.0f;
+#if defined(__x86_64__)
+            if (pool_level == 3) { pool_plane_avx512(plane, oh, ow, bo, relu, y + at, winners + at); continue; }
+#endif
+            pool_plane(plane, oh, ow, bo, relu, y + at, winners + at);
+        }
+    }
+}
+
+void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, long sample_stride, float *dz, long width,
+                       float *db, int out, int samples, int oh, int ow, int relu) {
+    if (pool_level < 0) pool_level = nn_simd_level();
+    const int ph = oh / 2, pw = ow / 2;
+    const long spatial = (long)oh * ow;
+    for (int b = 0; b < samples; b++) {
+        for (int o = 0; o < out; o++) {
+            const long at = (long)b * sample_stride + (long)o * ph * pw;
+            float *d = dz + (long)o * width + (long)b * spatial;
+#if defined(__x86_64__)
+            if (pool_level == 3) unpool_plane_avx512(g + at, winners + at, y + at, oh, ow, relu, d);
+            else
+#endif
+            unpool_plane(g + at, winners + at, y + at, oh, ow, relu, d);
+            if (db) db[o] += sum8(d, spatial);
+        }
     }
 }

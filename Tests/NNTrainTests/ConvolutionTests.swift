@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 import NNTestSupport
 @testable import NNTrain
@@ -169,4 +170,62 @@ final class Stack: Layer {
                      .object([("x", s["x"]!), ("upstream", s["upstream"]!), ("y", s["y"]!), ("dx", s["dx"]!), ("grads", renamed(s["grads"]))])
                  }))])
     checkAgainstTorch(stack, r, inputShape: [2, 6, 6], tolerance: 5e-5)
+}
+
+/// A convolution that pools for the max pooling after it (`Model.build` fuses them) gives the
+/// same output and the same gradients, bit for bit, as the two layers apart: odd sizes (the last
+/// row and column get no gradient), more than 16 windows a row, ReLU and no activation, with
+/// AVX-512 (where the CPU has it) and the portable loop.
+@Test(arguments: [([2, 9, 7], Activation.relu, Int32(3)), ([2, 9, 7], .relu, 1), ([1, 4, 35], .linear, 3), ([1, 4, 35], .linear, 1)])
+func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation, level: Int32) {
+    nn_set_pool_simd_level(nn_simd_level() == 3 ? level : 1)
+    defer { nn_set_pool_simd_level(-1) }
+    func run(fused: Bool) -> (y: [Float], dx: [Float], dw: [Float], db: [Float]) {
+        let conv = makeConv(shape, out: 3, k: (3, 3), p: (1, 1), act: activation)
+        _ = ParameterStore(conv.parameters)
+        var rng = Xoshiro256(seed: 2, streamID: 9)
+        for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
+        let pool = Pool2D(name: "pool", kind: .max, inputShape: conv.outputShape.dims, kernel: (2, 2), stride: (2, 2))
+        #expect(conv.canFuse(pool))
+        if fused { conv.poolFused = true; pool.fusedFrom = conv }
+        conv.allocate(maxBatch: 3)
+        pool.allocate(maxBatch: 3)
+        let x = randomTensor([3] + shape, seed: 21)
+        // Ties: a constant first sample gives equal outputs inside each window away from the border.
+        for i in 0..<shape.reduce(1, *) { x.pointer[i] = 0.25 }
+        let y = pool.forward(conv.forward(x, mode: .training), mode: .training).scalars
+        #expect(conv.lastFused == fused)
+        let g = randomTensor([3] + pool.outputShape.dims, seed: 22)
+        let dx = conv.backward(pool.backward(g, needsInputGradient: true)!, needsInputGradient: true)!.scalars
+        return (y, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars)
+    }
+    let apart = run(fused: false), fused = run(fused: true)
+    #expect(fused.y == apart.y)
+    #expect(fused.dx == apart.dx)
+    #expect(fused.dw == apart.dw)
+    #expect(fused.db == apart.db)
+}
+
+/// The model fuses a convolution with the max pooling after it, and diagnostics (which observe
+/// every layer's output) see the full-size convolution output all the same.
+@Test func modelFusesConvolutionAndPoolingButObservesWholeOutputs() throws {
+    let config = try readConfig("""
+    {"name": "f", "seed": 1, "data": {"train": {"format": "idx", "images": "data/fashion-mnist-subset/train-images-idx3-ubyte.gz",
+                                                "labels": "data/fashion-mnist-subset/train-labels-idx1-ubyte.gz"}},
+     "model": {"input": [1, 8, 8], "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "activation": "relu"},
+               {"type": "max_pool2d", "kernel_size": 2}, {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "activation": "tanh"},
+               {"type": "max_pool2d", "kernel_size": 2}, {"type": "flatten"}, {"type": "dense", "units": 10}]},
+     "optimizer": {"type": "adam", "lr": 0.001}, "training": {"epochs": 1, "batch_size": 4}}
+    """)
+    let model = Model(config: config.model, seed: 1)
+    let convs = model.layers.compactMap { $0 as? Conv2D }
+    #expect(convs.map(\.poolFused) == [true, false])   // tanh does not commute with max
+    model.allocate(maxBatch: 2)
+    let x = randomTensor([2, 1, 8, 8], seed: 3)
+    let plain = model.forward(x, mode: .evaluation).scalars
+    var shapes: [[Int]] = []
+    let observed = model.forward(x, mode: .evaluation) { _, y in shapes.append(y.shape.dims) }.scalars
+    #expect(shapes[0] == [2, 2, 8, 8] && shapes[1] == [2, 2, 4, 4])
+    #expect(observed == plain)
+    #expect(!convs[0].fusionSuspended)
 }

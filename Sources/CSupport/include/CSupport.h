@@ -73,6 +73,20 @@ void nn_maxpool2_forward(const float *x, float *y, int32_t *winners, long planes
 /// Its adjoint: dx (every element written) holds g at each winner, 0 elsewhere.
 void nn_maxpool2_backward(const float *g, const int32_t *winners, float *dx, long planes, int h, int w);
 
+/// Convolution output fused with the 2×2/2 max pooling after it: for each sample and channel, the
+/// plane z[o, b·oh·ow ..] plus bias[o], pooled as PyTorch's max_pool2d (a later value wins when
+/// greater or NaN), then ReLU when `relu`: y[b, o, ·] and winners[b, o, ·] (index in the plane),
+/// `sample_stride` = out·(oh/2)·(ow/2) apart.
+void nn_conv_pool_output(const float *z, long width, float *y, int32_t *winners, long sample_stride, const float *bias,
+                         int out, int samples, int oh, int ow, int relu);
+/// Its adjoint: every element of dz[o, b·oh·ow ..] written (g at the winner, masked by y > 0 when
+/// `relu`; 0 elsewhere); db[o] += the sum of each plane (db may be NULL).
+/// Tests: the SIMD level the two above use (3 AVX-512 where the CPU has it, else the portable
+/// loop; -1 detects again).
+void nn_set_pool_simd_level(int level);
+void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, long sample_stride, float *dz, long width,
+                       float *db, int out, int samples, int oh, int ow, int relu);
+
 /// Sends `sig` to `pid`; 0 on success.
 int nn_kill(pid_t pid, int sig);
 #endif

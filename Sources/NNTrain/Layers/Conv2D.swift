@@ -13,6 +13,9 @@ import NNCore
 /// then dW = Σ_t dW_t in thread order (the same result for the same thread count).
 /// With stride 1 (the usual case) im2col and col2im run in C through a zero-padded copy of each
 /// input plane, and the layout moves carry the bias, ReLU and its mask (ConvKernels.c).
+/// Followed by 2×2/2 max pooling (and with ReLU or no activation), the layer pools its chunks
+/// while they are in cache (`poolFused`): the full-size output never reaches memory, and the
+/// pooling layer passes the pooled tensor and its gradient through (`Model.build`).
 public final class Conv2D: Layer {
     public let name: String
     public let inChannels: Int, outChannels: Int
@@ -34,6 +37,14 @@ public final class Conv2D: Layer {
     /// not the pool's size, so the partial sums of dW depend only on the run's settings.
     var blockCount: Int?
     private var inputGrad: BatchBuffer!
+    /// Set by `Model.build` when a fusable max pooling follows; `fusionSuspended` turns it off
+    /// for a pass (diagnostics observe the full-size output).
+    var poolFused = false
+    var fusionSuspended = false
+    /// Whether the last forward pooled (the pooling layer then passes through).
+    private(set) var lastFused = false
+    private var pooledOutput: BatchBuffer?
+    private var poolWinners: UnsafeMutablePointer<Int32>?
     private var lastInput: Tensor?
     private var lastOutput: Tensor?
 
@@ -82,6 +93,15 @@ public final class Conv2D: Layer {
         }
     }
 
+    deinit { poolWinners?.deallocate() }
+
+    /// Whether `pool` can run inside this layer: 2×2/2 max pooling of its output, after ReLU or
+    /// no activation (max commutes with both).
+    func canFuse(_ pool: Pool2D) -> Bool { fusedActivation && pool.isMax2x2 && outH >= 2 && outW >= 2 }
+
+    /// Per-sample size of the pooled output.
+    var pooledSize: Int { outChannels * (outH / 2) * (outW / 2) }
+
     public static func outputSize(_ n: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int {
         (n + 2 * p - d * (k - 1) - 1) / s + 1
     }
@@ -95,6 +115,11 @@ public final class Conv2D: Layer {
         chunkSamples = max(1, min(maxBatch, (1 << 18) / max(1, patch * outH * outW)))
         scratch = []
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
+        if poolFused {
+            pooledOutput = BatchBuffer(sampleShape: .sample([outChannels, outH / 2, outW / 2]), maxBatch: maxBatch)
+            poolWinners?.deallocate()
+            poolWinners = .allocate(capacity: maxBatch * pooledSize)
+        }
     }
 
     /// For kernel column j: the input offset j·d − p, and the range first..<last of output
@@ -204,12 +229,14 @@ public final class Conv2D: Layer {
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
-        let y = output.view(batch: batch)
+        lastFused = poolFused && !fusionSuspended
+        let y = lastFused ? pooledOutput!.view(batch: batch) : output.view(batch: batch)
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         ensureScratch()
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer,
-                          dz: y.pointer, dx: nil, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per)
+                          dz: y.pointer, dx: nil, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
+                          fused: lastFused)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -232,6 +259,14 @@ public final class Conv2D: Layer {
             let n = min(chunkSamples, end - b0), width = n * spatial
             for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
             gemm(m: outChannels, n: width, k: patch, w, s.cols.base, s.z.base, parts: 1)
+            if j.fused {
+                // Bias, pooling and ReLU straight from the chunk: [out, n·S] → [n, out, S/4].
+                let at = b0 * pooledSize
+                nn_conv_pool_output(s.z.base, width, j.y + at, poolWinners! + at, pooledSize, bp, Int32(outChannels), Int32(n),
+                                    Int32(outH), Int32(outW), activation == .relu ? 1 : 0)
+                b0 += n
+                continue
+            }
             // [out, n·S] back to [n, out, S], with the bias per channel and the activation.
             nn_conv_output(s.z.base, width, j.y + b0 * outSize, outSize, j.pre.map { $0 + b0 * outSize }, bp,
                            Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
@@ -250,7 +285,8 @@ public final class Conv2D: Layer {
         let dx = needsInputGradient ? inputGrad.view(batch: batch) : nil
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: x.pointer), y: y.pointer,
-                          dz: outputGrad.pointer, dx: dx?.pointer, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per)
+                          dz: outputGrad.pointer, dx: dx?.pointer, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
+                          fused: lastFused)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -288,8 +324,14 @@ public final class Conv2D: Layer {
         while b0 < end {
             let n = min(chunkSamples, end - b0), width = n * spatial
             // dz of the chunk to [out, n·S] (through the ReLU mask when fused), and its bias sums.
-            nn_conv_output_grad(j.dz + b0 * outSize, j.y + b0 * outSize, outSize, s.z.base, width, s.db.base,
-                                Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
+            if j.fused {
+                let at = b0 * pooledSize
+                nn_conv_pool_grad(j.dz + at, poolWinners! + at, j.y + at, pooledSize, s.z.base, width, s.db.base,
+                                  Int32(outChannels), Int32(n), Int32(outH), Int32(outW), activation == .relu ? 1 : 0)
+            } else {
+                nn_conv_output_grad(j.dz + b0 * outSize, j.y + b0 * outSize, outSize, s.z.base, width, s.db.base,
+                                    Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
+            }
             // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]).
             for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
             gemm(transposeB: true, m: outChannels, n: patch, k: width, s.z.base, s.cols.base, beta: 1, s.dw.base, parts: 1)
@@ -316,4 +358,6 @@ struct ConvJob {
     var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>
     var dx: UnsafeMutablePointer<Float>?, pre: UnsafeMutablePointer<Float>?
     var batch: Int, per: Int
+    /// Pooling fused: y and dz are the pooled output and its gradient.
+    var fused: Bool
 }

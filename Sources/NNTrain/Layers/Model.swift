@@ -99,6 +99,13 @@ public final class Model {
             shape = layer.outputShape.dims
             layers.append(layer)
         }
+        // A convolution followed by 2×2/2 max pooling pools inside its own pass.
+        for (a, b) in zip(layers, layers.dropFirst()) {
+            if let conv = a as? Conv2D, let pool = b as? Pool2D, conv.canFuse(pool) {
+                conv.poolFused = true
+                pool.fusedFrom = conv
+            }
+        }
         return layers
     }
 
@@ -130,7 +137,11 @@ public final class Model {
     }
 
     /// Forward pass that shows each top-level layer's output to `observe` (diagnostics).
+    /// Convolutions do not pool for their pooling layers here, so each output is shown whole.
     public func forward(_ input: Tensor, mode: Mode, observe: (Int, Tensor) -> Void) -> Tensor {
+        let fused = allLayers.compactMap { $0 as? Conv2D }.filter(\.poolFused)
+        for c in fused { c.fusionSuspended = true }
+        defer { for c in fused { c.fusionSuspended = false } }
         var x = input
         for (i, l) in layers.enumerated() {
             x = l.forward(x, mode: mode)

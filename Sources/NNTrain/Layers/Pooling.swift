@@ -15,6 +15,10 @@ public final class Pool2D: Layer {
     private var inputGrad: BatchBuffer!
     private var winners: UnsafeMutablePointer<Int32>?
     private var lastBatch = 0
+    /// The convolution that pools for this layer when it can (`Conv2D.poolFused`); then
+    /// forward and backward pass their tensor through.
+    unowned(unsafe) var fusedFrom: Conv2D?
+    private var passedThrough = false
 
     public init(name: String, kind: Kind, inputShape: [Int], kernel: (Int, Int), stride: (Int, Int)) {
         self.name = name
@@ -49,6 +53,8 @@ public final class Pool2D: Layer {
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
         lastBatch = batch
+        passedThrough = fusedFrom?.lastFused ?? false
+        if passedThrough { return input }
         let y = output.view(batch: batch)
         run(planes: batch * channels, x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer, backward: false)
         return y
@@ -56,6 +62,7 @@ public final class Pool2D: Layer {
 
     public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
+        if passedThrough { return outputGrad }
         let batch = lastBatch
         let dx = inputGrad.view(batch: batch)
         run(planes: batch * channels, x: dx.pointer, y: outputGrad.pointer, backward: true)
