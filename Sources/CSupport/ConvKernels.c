@@ -34,40 +34,104 @@ static inline void add_row(float *restrict d, const float *restrict s, long n) {
     for (long k = 0; k < n; k++) d[k] += s[k];
 }
 
-NN_CLONES
-void nn_im2col_s1(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,
-                  int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
-    const long pwid = w + 2L * pw, phgt = h + 2L * ph;
-    memset(pad, 0, sizeof(float) * (size_t)(pwid * phgt));
-    for (int c = 0; c < channels; c++) {
-        const float *src = x + (long)c * h * w;
-        for (int y = 0; y < h; y++) copy_row(pad + (y + ph) * pwid + pw, src + (long)y * w, w);
-        for (int i = 0; i < kh; i++) {
-            for (int j = 0; j < kw; j++) {
-                float *row = cols + ((long)(c * kh + i) * kw + j) * row_stride;
-                const float *p = pad + (long)i * dh * pwid + (long)j * dw;
-                for (int oy = 0; oy < oh; oy++) copy_row(row + (long)oy * ow, p + oy * pwid, ow);
-            }
-        }
+/* im2col and col2im bodies, instantiated with the row helpers of each instruction set. */
+#define IM2COL_BODY(COPY)                                                                                  \
+    const long pwid = w + 2L * pw, phgt = h + 2L * ph;                                                     \
+    memset(pad, 0, sizeof(float) * (size_t)(pwid * phgt));                                                 \
+    for (int c = 0; c < channels; c++) {                                                                   \
+        const float *src = x + (long)c * h * w;                                                            \
+        for (int y = 0; y < h; y++) COPY(pad + (y + ph) * pwid + pw, src + (long)y * w, w);                \
+        for (int i = 0; i < kh; i++) {                                                                     \
+            for (int j = 0; j < kw; j++) {                                                                 \
+                float *row = cols + ((long)(c * kh + i) * kw + j) * row_stride;                            \
+                const float *p = pad + (long)i * dh * pwid + (long)j * dw;                                 \
+                for (int oy = 0; oy < oh; oy++) COPY(row + (long)oy * ow, p + oy * pwid, ow);              \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+
+#define COL2IM_BODY(COPY, ADD)                                                                             \
+    const long pwid = w + 2L * pw, phgt = h + 2L * ph;                                                     \
+    for (int c = 0; c < channels; c++) {                                                                   \
+        memset(pad, 0, sizeof(float) * (size_t)(pwid * phgt));                                             \
+        for (int i = 0; i < kh; i++) {                                                                     \
+            for (int j = 0; j < kw; j++) {                                                                 \
+                const float *row = cols + ((long)(c * kh + i) * kw + j) * row_stride;                      \
+                float *p = pad + (long)i * dh * pwid + (long)j * dw;                                       \
+                for (int oy = 0; oy < oh; oy++) ADD(p + oy * pwid, row + (long)oy * ow, ow);               \
+            }                                                                                              \
+        }                                                                                                  \
+        float *dst = dx + (long)c * h * w;                                                                 \
+        for (int y = 0; y < h; y++) COPY(dst + (long)y * w, pad + (y + ph) * pwid + pw, w);                \
+    }
+
+static void im2col_portable(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,
+                            int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
+    IM2COL_BODY(copy_row)
+}
+
+static void col2im_portable(const float *cols, float *dx, long row_stride, int channels, int h, int w, int kh, int kw,
+                            int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
+    COL2IM_BODY(copy_row, add_row)
+}
+
+#if defined(__x86_64__)
+/* Rows of any length in 16-float pieces, the last one masked: one load and one store per piece. */
+__attribute__((target("avx512f"))) static inline void copy_row_512(float *restrict d, const float *restrict s, long n) {
+    long k = 0;
+    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_loadu_ps(s + k));
+    if (k < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
+        _mm512_mask_storeu_ps(d + k, m, _mm512_maskz_loadu_ps(m, s + k));
     }
 }
 
-NN_CLONES
+__attribute__((target("avx512f"))) static inline void add_row_512(float *restrict d, const float *restrict s, long n) {
+    long k = 0;
+    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_add_ps(_mm512_loadu_ps(d + k), _mm512_loadu_ps(s + k)));
+    if (k < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
+        _mm512_mask_storeu_ps(d + k, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + k), _mm512_maskz_loadu_ps(m, s + k)));
+    }
+}
+
+__attribute__((target("avx512f")))
+static void im2col_avx512(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,
+                          int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
+    IM2COL_BODY(copy_row_512)
+}
+
+__attribute__((target("avx512f")))
+static void col2im_avx512(const float *cols, float *dx, long row_stride, int channels, int h, int w, int kh, int kw,
+                          int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
+    COL2IM_BODY(copy_row_512, add_row_512)
+}
+#endif
+
+/* The instruction set the kernels below use: 3 AVX-512 where the CPU has it, else portable. */
+static int simd_level = -1;
+
+void nn_set_conv_simd_level(int level) { simd_level = level; }
+
+static inline int level(void) {
+    if (simd_level < 0) simd_level = nn_simd_level();
+    return simd_level;
+}
+
+void nn_im2col_s1(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,
+                  int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
+#if defined(__x86_64__)
+    if (level() == 3) { im2col_avx512(x, cols, row_stride, channels, h, w, kh, kw, ph, pw, dh, dw, oh, ow, pad); return; }
+#endif
+    im2col_portable(x, cols, row_stride, channels, h, w, kh, kw, ph, pw, dh, dw, oh, ow, pad);
+}
+
 void nn_col2im_s1(const float *cols, float *dx, long row_stride, int channels, int h, int w, int kh, int kw,
                   int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
-    const long pwid = w + 2L * pw, phgt = h + 2L * ph;
-    for (int c = 0; c < channels; c++) {
-        memset(pad, 0, sizeof(float) * (size_t)(pwid * phgt));
-        for (int i = 0; i < kh; i++) {
-            for (int j = 0; j < kw; j++) {
-                const float *row = cols + ((long)(c * kh + i) * kw + j) * row_stride;
-                float *p = pad + (long)i * dh * pwid + (long)j * dw;
-                for (int oy = 0; oy < oh; oy++) add_row(p + oy * pwid, row + (long)oy * ow, ow);
-            }
-        }
-        float *dst = dx + (long)c * h * w;
-        for (int y = 0; y < h; y++) copy_row(dst + (long)y * w, pad + (y + ph) * pwid + pw, w);
-    }
+#if defined(__x86_64__)
+    if (level() == 3) { col2im_avx512(cols, dx, row_stride, channels, h, w, kh, kw, ph, pw, dh, dw, oh, ow, pad); return; }
+#endif
+    col2im_portable(cols, dx, row_stride, channels, h, w, kh, kw, ph, pw, dh, dw, oh, ow, pad);
 }
 
 NN_CLONES
@@ -297,13 +361,9 @@ static void unpool_plane_avx512(const float *gp, const int32_t *win, const float
 }
 #endif
 
-static int pool_level = -1;
-
-void nn_set_pool_simd_level(int level) { pool_level = level; }
 
 void nn_conv_pool_output(const float *z, long width, float *y, int32_t *winners, long sample_stride, const float *bias,
                          int out, int samples, int oh, int ow, int relu) {
-    if (pool_level < 0) pool_level = nn_simd_level();
     const int ph = oh / 2, pw = ow / 2;
     const long spatial = (long)oh * ow;
     for (int b = 0; b < samples; b++) {
@@ -312,7 +372,7 @@ void nn_conv_pool_output(const float *z, long width, float *y, int32_t *winners,
             const long at = (long)b * sample_stride + (long)o * ph * pw;
             const float bo = bias ? bias[o] : 0.0f;
 #if defined(__x86_64__)
-            if (pool_level == 3) { pool_plane_avx512(plane, oh, ow, bo, relu, y + at, winners + at); continue; }
+            if (level() == 3) { pool_plane_avx512(plane, oh, ow, bo, relu, y + at, winners + at); continue; }
 #endif
             pool_plane(plane, oh, ow, bo, relu, y + at, winners + at);
         }
@@ -321,7 +381,6 @@ void nn_conv_pool_output(const float *z, long width, float *y, int32_t *winners,
 
 void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, long sample_stride, float *dz, long width,
                        float *db, int out, int samples, int oh, int ow, int relu) {
-    if (pool_level < 0) pool_level = nn_simd_level();
     const int ph = oh / 2, pw = ow / 2;
     const long spatial = (long)oh * ow;
     for (int b = 0; b < samples; b++) {
@@ -329,7 +388,7 @@ void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, l
             const long at = (long)b * sample_stride + (long)o * ph * pw;
             float *d = dz + (long)o * width + (long)b * spatial;
 #if defined(__x86_64__)
-            if (pool_level == 3) unpool_plane_avx512(g + at, winners + at, y + at, oh, ow, relu, d);
+            if (level() == 3) unpool_plane_avx512(g + at, winners + at, y + at, oh, ow, relu, d);
             else
 #endif
             unpool_plane(g + at, winners + at, y + at, oh, ow, relu, d);

@@ -205,12 +205,14 @@ func read(_ path: String) throws -> String { String(decoding: try FileIO.read(pa
                {"type": "max_pool2d", "kernel_size": 2}, {"type": "flatten"}, {"type": "dense", "units": 10}]},
      "optimizer": {"type": "adam", "lr": 0.001}, "training": {"epochs": 1, "batch_size": 256}}
     """)
-    // 256 samples in chunks of 37 (cols near 1 MB): 7 per pass on one thread, 2 × 4 on two.
-    for (threads, products) in [(1, 17), (2, 19)] {
+    // 256 samples in chunks of 2¹⁷ / ((9 + 8)·784) = 9 (cols and z of a chunk near 512 KB):
+    // conv forward and dW per chunk (no dx for the first layer), dense forward, dW and dx.
+    for threads in [1, 2] {
+        let chunks = threads * (((256 + threads - 1) / threads + 8) / 9)
+        let products = 2 * chunks + 3
         let r = try nntrain(["bench", config, "--threads", "\(threads)", "--steps", "3", "--json"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONValue.parse(r.stdout)
-        // conv: forward and dW per chunk (no dx for the first layer); dense: forward, dW, dx.
         #expect(json["gemm_calls"]?.doubleValue == Double(products))
     }
 }

@@ -81,9 +81,9 @@ void nn_conv_pool_output(const float *z, long width, float *y, int32_t *winners,
                          int out, int samples, int oh, int ow, int relu);
 /// Its adjoint: every element of dz[o, b·oh·ow ..] written (g at the winner, masked by y > 0 when
 /// `relu`; 0 elsewhere); db[o] += the sum of each plane (db may be NULL).
-/// Tests: the SIMD level the two above use (3 AVX-512 where the CPU has it, else the portable
-/// loop; -1 detects again).
-void nn_set_pool_simd_level(int level);
+/// Tests: the instruction set of the convolution kernels (3 AVX-512 where the CPU has it, else
+/// the portable loops; -1 detects again).
+void nn_set_conv_simd_level(int level);
 void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, long sample_stride, float *dz, long width,
                        float *db, int out, int samples, int oh, int ow, int relu);
 

@@ -31,7 +31,8 @@ public final class Conv2D: Layer {
     private var preActivation: BatchBuffer?
     /// Per pool thread: cols / dcols of a chunk, z / dz of a chunk, dW and db partial sums.
     private var scratch: [ConvScratch] = []
-    /// Samples per chunk: cols of a chunk stay near 1 MB (L2-sized).
+    /// Samples per chunk: a chunk's cols and z together stay near 512 KB, so they live in L2
+    /// (1 MB per core on the benchmark machine) from im2col through the product to the output pass.
     var chunkSamples = 1
     /// Sample blocks per pass (tests); by default the run's thread count (`setBLASThreads`),
     /// not the pool's size, so the partial sums of dW depend only on the run's settings.
@@ -112,7 +113,7 @@ public final class Conv2D: Layer {
     public func allocate(maxBatch: Int) {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
-        chunkSamples = max(1, min(maxBatch, (1 << 18) / max(1, patch * outH * outW)))
+        chunkSamples = max(1, min(maxBatch, (1 << 17) / max(1, (patch + outChannels) * outH * outW)))
         scratch = []
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
         if poolFused {
