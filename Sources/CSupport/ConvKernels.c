@@ -155,12 +155,16 @@ void nn_conv_output(const float *z, long width, float *y, long sample_stride, fl
     }
 }
 
-/* Σ x[0..<n] in eight interleaved partial sums (as Kernels.sum). */
-static inline float sum8(const float *x, long n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* Σ x[0..<n] in 32 interleaved partial sums, added pairwise in a fixed order (a bias gradient:
+   short dependency chains, and the same bits from every instruction set). */
+NN_CLONES
+static float sum32(const float *x, long n) {
+    float acc[32] = {0};
     long i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) acc[l] += x[i + l];
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 32; l++) acc[l] += x[i + l];
+    for (int l = 0; l < 16; l++) acc[l] += acc[l + 16];
+    for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
     float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     for (; i < n; i++) s += x[i];
     return s;
@@ -179,7 +183,7 @@ void nn_conv_output_grad(const float *dy, const float *y, long sample_stride, fl
             } else {
                 for (long k = 0; k < spatial; k++) dst[k] = g[k];
             }
-            if (db) db[o] += sum8(dst, spatial);
+            if (db) db[o] += sum32(dst, spatial);
         }
     }
 }
@@ -392,7 +396,7 @@ void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, l
             else
 #endif
             unpool_plane(g + at, winners + at, y + at, oh, ow, relu, d);
-            if (db) db[o] += sum8(d, spatial);
+            if (db) db[o] += sum32(d, spatial);
         }
     }
 }
