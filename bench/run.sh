@@ -10,7 +10,7 @@
 #   START seconds from data read to the first training step (quickstart), and `nntrain --version`.
 #
 # The sides alternate (nntrain, torch, torch fused, nntrain, …) REPEATS times (default 3; CNN:
-# REPEATS_CNN, default 1); the table shows medians with [min–max], so a noisy neighbour shows up
+# REPEATS_CNN, default 3); the table shows medians with [min–max], so a noisy neighbour shows up
 # as spread. "reached" is the median over the rounds of (real run ÷ limit measured right after it). PyTorch runs when PYTHON (default python3) can import torch (README, "Benchmarks");
 # it is never needed to build or test. Appends every figure to bench/results.csv.
 set -euo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 BIN=.build/release/nntrain
 PYTHON=${PYTHON:-python3}
 REPEATS=${REPEATS:-3}
-REPEATS_CNN=${REPEATS_CNN:-1}
+REPEATS_CNN=${REPEATS_CNN:-3}
 BENCH_CNN=${BENCH_CNN:-1}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT

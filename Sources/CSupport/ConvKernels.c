@@ -289,9 +289,90 @@ static void unpool_plane(const float *gp, const int32_t *win, const float *yp, i
 #if defined(__x86_64__)
 /* The same two with AVX-512, 16 windows of a row pair at a time: masked loads of the two rows,
    even/odd lanes split by permutes, the same comparisons as window_max lane by lane. */
+/* Planes at most 16 wide (8 windows a row): two row pairs share one vector, lanes 0..pw−1 for the
+   first, pw..2pw−1 for the second, whose outputs are contiguous in the pooled plane. */
+__attribute__((target("avx512f")))
+static void pool_pairs_avx512(const float *plane, int oh, int ow, float bo, int relu, float *dst, int32_t *win) {
+    const int ph = oh / 2, pw = ow / 2;
+    int32_t e_idx[16], col[16], shift[16];
+    for (int l = 0; l < 16; l++) {
+        const int second = l >= pw && l < 2 * pw;
+        col[l] = l < pw ? 2 * l : second ? 2 * (l - pw) : 0;
+        e_idx[l] = col[l] + (second ? 16 : 0);
+        shift[l] = second ? 2 * ow : 0;
+    }
+    const __m512i E = _mm512_loadu_si512(e_idx), O = _mm512_add_epi32(E, _mm512_set1_epi32(1));
+    const __m512i base = _mm512_add_epi32(_mm512_loadu_si512(col), _mm512_loadu_si512(shift));
+    const __m512 vb = _mm512_set1_ps(bo), zero = _mm512_setzero_ps();
+    const __m512i one = _mm512_set1_epi32(1);
+    const __mmask16 mrow = (__mmask16)((1u << (2 * pw)) - 1);
+    for (int py = 0; py < ph; py += 2) {
+        const int two = py + 1 < ph;
+        const int r0 = 2 * py * ow, r1 = r0 + ow;
+        const __mmask16 m2 = two ? mrow : 0, mo = (__mmask16)((1u << ((two ? 2 : 1) * pw)) - 1);
+        const __m512 x0 = _mm512_maskz_loadu_ps(mrow, plane + r0), x1 = _mm512_maskz_loadu_ps(mrow, plane + r1);
+        const __m512 x2 = _mm512_maskz_loadu_ps(m2, plane + r0 + 2 * ow), x3 = _mm512_maskz_loadu_ps(m2, plane + r1 + 2 * ow);
+        const __m512 a = _mm512_add_ps(_mm512_permutex2var_ps(x0, E, x2), vb);
+        const __m512 b = _mm512_add_ps(_mm512_permutex2var_ps(x0, O, x2), vb);
+        const __m512 e = _mm512_add_ps(_mm512_permutex2var_ps(x1, E, x3), vb);
+        const __m512 f = _mm512_add_ps(_mm512_permutex2var_ps(x1, O, x3), vb);
+        const __mmask16 tb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+        const __mmask16 tf = _mm512_cmp_ps_mask(f, e, _CMP_GT_OQ) | _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
+        const __m512 top = _mm512_mask_blend_ps(tb, a, b), bottom = _mm512_mask_blend_ps(tf, e, f);
+        const __mmask16 t = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ) | _mm512_cmp_ps_mask(bottom, bottom, _CMP_UNORD_Q);
+        __m512 v = _mm512_mask_blend_ps(t, top, bottom);
+        if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+        const __m512i i0 = _mm512_add_epi32(base, _mm512_set1_epi32(r0)), i1 = _mm512_add_epi32(base, _mm512_set1_epi32(r1));
+        const __m512i at = _mm512_mask_add_epi32(i0, tb, i0, one), ab = _mm512_mask_add_epi32(i1, tf, i1, one);
+        _mm512_mask_storeu_ps(dst + py * pw, mo, v);
+        _mm512_mask_storeu_epi32(win + py * pw, mo, _mm512_mask_blend_epi32(t, at, ab));
+    }
+}
+
+__attribute__((target("avx512f")))
+static void unpool_pairs_avx512(const float *gp, const int32_t *win, const float *yp, int oh, int ow, int relu, float *d) {
+    const int ph = oh / 2, pw = ow / 2;
+    int32_t col[16], shift[16], first[16], second[16];
+    for (int l = 0; l < 16; l++) {
+        const int two = l >= pw && l < 2 * pw;
+        col[l] = l < pw ? 2 * l : two ? 2 * (l - pw) : 0;
+        shift[l] = two ? 2 * ow : 0;
+        /* Row k of a pair: even k from da (or de), odd k from db (or df), windows k/2 (+ pw). */
+        first[l] = (l & 1 ? 16 : 0) + l / 2;
+        second[l] = (l & 1 ? 16 : 0) + (pw + l / 2 < 16 ? pw + l / 2 : 0);
+    }
+    const __m512i base = _mm512_add_epi32(_mm512_loadu_si512(col), _mm512_loadu_si512(shift));
+    const __m512i I1 = _mm512_loadu_si512(first), I2 = _mm512_loadu_si512(second);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i one = _mm512_set1_epi32(1);
+    const __mmask16 mrow = (__mmask16)((1u << (2 * pw)) - 1);
+    for (int py = 0; py < ph; py += 2) {
+        const int two = py + 1 < ph;
+        const int r0 = 2 * py * ow, r1 = r0 + ow;
+        const __mmask16 mo = (__mmask16)((1u << ((two ? 2 : 1) * pw)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(mo, gp + py * pw);
+        if (relu) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(mo, yp + py * pw), zero, _CMP_GT_OQ), g);
+        const __m512i w = _mm512_maskz_loadu_epi32(mo, win + py * pw);
+        const __m512i i0 = _mm512_add_epi32(base, _mm512_set1_epi32(r0)), i1 = _mm512_add_epi32(base, _mm512_set1_epi32(r1));
+        const __m512 da = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i0), g);
+        const __m512 db = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i0, one)), g);
+        const __m512 de = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i1), g);
+        const __m512 df = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i1, one)), g);
+        _mm512_mask_storeu_ps(d + r0, mrow, _mm512_permutex2var_ps(da, I1, db));
+        _mm512_mask_storeu_ps(d + r1, mrow, _mm512_permutex2var_ps(de, I1, df));
+        if (two) {
+            _mm512_mask_storeu_ps(d + r0 + 2 * ow, mrow, _mm512_permutex2var_ps(da, I2, db));
+            _mm512_mask_storeu_ps(d + r1 + 2 * ow, mrow, _mm512_permutex2var_ps(de, I2, df));
+        }
+    }
+    if (ow & 1) for (int py = 0; py < ph; py++) { d[2 * py * ow + ow - 1] = 0.0f; d[(2 * py + 1) * ow + ow - 1] = 0.0f; }
+    if (oh & 1) for (int k = 0; k < ow; k++) d[(long)(oh - 1) * ow + k] = 0.0f;
+}
+
 __attribute__((target("avx512f")))
 static void pool_plane_avx512(const float *plane, int oh, int ow, float bo, int relu, float *dst, int32_t *win) {
     const int ph = oh / 2, pw = ow / 2;
+    if (pw <= 8) { pool_pairs_avx512(plane, oh, ow, bo, relu, dst, win); return; }
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i even = _mm512_slli_epi32(lane, 1), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512 vb = _mm512_set1_ps(bo), zero = _mm512_setzero_ps();
@@ -330,6 +411,7 @@ static void pool_plane_avx512(const float *plane, int oh, int ow, float bo, int 
 __attribute__((target("avx512f")))
 static void unpool_plane_avx512(const float *gp, const int32_t *win, const float *yp, int oh, int ow, int relu, float *d) {
     const int ph = oh / 2, pw = ow / 2;
+    if (pw <= 8) { unpool_pairs_avx512(gp, win, yp, oh, ow, relu, d); return; }
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i even = _mm512_slli_epi32(lane, 1);
     /* Interleave u and v: lo = u0 v0 u1 v1 … u7 v7, hi = u8 v8 … u15 v15 (index ≥ 16 picks v). */
