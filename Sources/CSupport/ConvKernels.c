@@ -76,7 +76,7 @@ static void col2im_portable(const float *cols, float *dx, long row_stride, int c
 }
 
 #if defined(__x86_64__)
-/* Rows of any length in 16-float pieces, the last one masked: one load and one store per piece. */
+/* A row of any length in 16-float pieces, the last one masked: one load and one store per piece. */
 __attribute__((target("avx512f"))) static inline void copy_row_512(float *restrict d, const float *restrict s, long n) {
     long k = 0;
     for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_loadu_ps(s + k));
@@ -86,25 +86,53 @@ __attribute__((target("avx512f"))) static inline void copy_row_512(float *restri
     }
 }
 
-__attribute__((target("avx512f"))) static inline void add_row_512(float *restrict d, const float *restrict s, long n) {
-    long k = 0;
-    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_add_ps(_mm512_loadu_ps(d + k), _mm512_loadu_ps(s + k)));
-    if (k < n) {
-        const __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
-        _mm512_mask_storeu_ps(d + k, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + k), _mm512_maskz_loadu_ps(m, s + k)));
-    }
-}
-
 __attribute__((target("avx512f")))
 static void im2col_avx512(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,
                           int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
     IM2COL_BODY(copy_row_512)
 }
 
+/* col2im as a gather: each 16-column piece of an input row sums, in registers and in the
+   portable loop's order (taps i, then j), the column entries that came from it — masked loads at
+   the shifted positions, no padded plane, and no re-reading of rows just stored (the scatter form's
+   overlapping row adds spent most of their time waiting on those loads). */
 __attribute__((target("avx512f")))
 static void col2im_avx512(const float *cols, float *dx, long row_stride, int channels, int h, int w, int kh, int kw,
                           int ph, int pw, int dh, int dw, int oh, int ow, float *pad) {
-    COL2IM_BODY(copy_row_512, add_row_512)
+    const int blocks = (w + 15) / 16;
+    if (kw * blocks > 256) { col2im_portable(cols, dx, row_stride, channels, h, w, kh, kw, ph, pw, dh, dw, oh, ow, pad); return; }
+    /* Per tap column j and 16-column piece: the lanes that have a source column, and its offset. */
+    __mmask16 masks[256];
+    int shifts[256];
+    for (int j = 0; j < kw; j++) {
+        for (int blk = 0; blk < blocks; blk++) {
+            const int x0 = 16 * blk, n = w - x0 < 16 ? w - x0 : 16;
+            const int shift = x0 + pw - j * dw;  /* the column ox of lane 0 */
+            const int lo = shift < 0 ? -shift : 0, hi = ow - shift < n ? ow - shift : n;
+            masks[j * blocks + blk] = lo < hi ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+            shifts[j * blocks + blk] = shift;
+        }
+    }
+    for (int c = 0; c < channels; c++) {
+        float *dst = dx + (long)c * h * w;
+        const float *tap = cols + (long)c * kh * kw * row_stride;
+        for (int y = 0; y < h; y++) {
+            for (int blk = 0; blk < blocks; blk++) {
+                const int x0 = 16 * blk, n = w - x0 < 16 ? w - x0 : 16;
+                __m512 acc = _mm512_setzero_ps();
+                for (int i = 0; i < kh; i++) {
+                    const int oy = y + ph - i * dh;
+                    if (oy < 0 || oy >= oh) continue;
+                    const float *row = tap + (long)i * kw * row_stride + (long)oy * ow;
+                    for (int j = 0; j < kw; j++) {
+                        const __mmask16 m = masks[j * blocks + blk];
+                        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, row + (long)j * row_stride + shifts[j * blocks + blk]));
+                    }
+                }
+                _mm512_mask_storeu_ps(dst + (long)y * w + x0, (__mmask16)((1u << n) - 1), acc);
+            }
+        }
+    }
 }
 #endif
 
