@@ -317,6 +317,46 @@ static void unpool_plane(const float *gp, const int32_t *win, const float *yp, i
 #if defined(__x86_64__)
 /* The same two with AVX-512, 16 windows of a row pair at a time: masked loads of the two rows,
    even/odd lanes split by permutes, the same comparisons as window_max lane by lane. */
+/* The masks of a piece of n ≤ 16 windows: its n outputs, and the 2n inputs of each of its rows
+   over two vectors (lo, hi). */
+static inline void piece_masks(int n, __mmask16 *m, __mmask16 *mlo, __mmask16 *mhi) {
+    *m = (__mmask16)((1u << n) - 1);
+    *mlo = (__mmask16)(2 * n >= 16 ? 0xFFFF : (1u << (2 * n)) - 1);
+    *mhi = (__mmask16)(2 * n > 16 ? (1u << (2 * n - 16)) - 1 : 0);
+}
+
+/* A pooled gradient g routed to each window's winner w (i0 / i1: the indices of the window's
+   top-left and bottom-left inputs): the values for its four inputs, 0 where they did not win. */
+__attribute__((target("avx512f")))
+static inline void route_512(__m512 g, __m512i w, __m512i i0, __m512i i1, __m512 *da, __m512 *db, __m512 *de, __m512 *df) {
+    const __m512i one = _mm512_set1_epi32(1);
+    *da = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i0), g);
+    *db = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i0, one)), g);
+    *de = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i1), g);
+    *df = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i1, one)), g);
+}
+
+/* window_max lane by lane. The windows' top inputs are the even (left) and odd (right) elements of
+   the 32 floats t0:t1 as picked by the index vectors E and O, the bottom inputs those of u0:u1;
+   i0 / i1 are the plane indices of each window's top-left and bottom-left inputs. Returns the
+   maxima plus bias (after ReLU when `relu`) and sets *arg to the winners. */
+__attribute__((target("avx512f")))
+static inline __m512 window_max_512(__m512 t0, __m512 t1, __m512 u0, __m512 u1, __m512i E, __m512i O, __m512 vb,
+                                    __m512i i0, __m512i i1, int relu, __m512i *arg) {
+    const __m512 a = _mm512_add_ps(_mm512_permutex2var_ps(t0, E, t1), vb), b = _mm512_add_ps(_mm512_permutex2var_ps(t0, O, t1), vb);
+    const __m512 e = _mm512_add_ps(_mm512_permutex2var_ps(u0, E, u1), vb), f = _mm512_add_ps(_mm512_permutex2var_ps(u0, O, u1), vb);
+    const __mmask16 tb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+    const __mmask16 tf = _mm512_cmp_ps_mask(f, e, _CMP_GT_OQ) | _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
+    const __m512 top = _mm512_mask_blend_ps(tb, a, b), bottom = _mm512_mask_blend_ps(tf, e, f);
+    const __mmask16 t = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ) | _mm512_cmp_ps_mask(bottom, bottom, _CMP_UNORD_Q);
+    __m512 v = _mm512_mask_blend_ps(t, top, bottom);
+    const __m512 zero = _mm512_setzero_ps();
+    if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+    const __m512i one = _mm512_set1_epi32(1);
+    *arg = _mm512_mask_blend_epi32(t, _mm512_mask_add_epi32(i0, tb, i0, one), _mm512_mask_add_epi32(i1, tf, i1, one));
+    return v;
+}
+
 /* Planes at most 16 wide (8 windows a row): two row pairs share one vector, lanes 0..pw−1 for the
    first, pw..2pw−1 for the second, whose outputs are contiguous in the pooled plane. */
 __attribute__((target("avx512f")))
@@ -331,8 +371,7 @@ static void pool_pairs_avx512(const float *plane, int oh, int ow, float bo, int 
     }
     const __m512i E = _mm512_loadu_si512(e_idx), O = _mm512_add_epi32(E, _mm512_set1_epi32(1));
     const __m512i base = _mm512_add_epi32(_mm512_loadu_si512(col), _mm512_loadu_si512(shift));
-    const __m512 vb = _mm512_set1_ps(bo), zero = _mm512_setzero_ps();
-    const __m512i one = _mm512_set1_epi32(1);
+    const __m512 vb = _mm512_set1_ps(bo);
     const __mmask16 mrow = (__mmask16)((1u << (2 * pw)) - 1);
     for (int py = 0; py < ph; py += 2) {
         const int two = py + 1 < ph;
@@ -340,20 +379,11 @@ static void pool_pairs_avx512(const float *plane, int oh, int ow, float bo, int 
         const __mmask16 m2 = two ? mrow : 0, mo = (__mmask16)((1u << ((two ? 2 : 1) * pw)) - 1);
         const __m512 x0 = _mm512_maskz_loadu_ps(mrow, plane + r0), x1 = _mm512_maskz_loadu_ps(mrow, plane + r1);
         const __m512 x2 = _mm512_maskz_loadu_ps(m2, plane + r0 + 2 * ow), x3 = _mm512_maskz_loadu_ps(m2, plane + r1 + 2 * ow);
-        const __m512 a = _mm512_add_ps(_mm512_permutex2var_ps(x0, E, x2), vb);
-        const __m512 b = _mm512_add_ps(_mm512_permutex2var_ps(x0, O, x2), vb);
-        const __m512 e = _mm512_add_ps(_mm512_permutex2var_ps(x1, E, x3), vb);
-        const __m512 f = _mm512_add_ps(_mm512_permutex2var_ps(x1, O, x3), vb);
-        const __mmask16 tb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
-        const __mmask16 tf = _mm512_cmp_ps_mask(f, e, _CMP_GT_OQ) | _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
-        const __m512 top = _mm512_mask_blend_ps(tb, a, b), bottom = _mm512_mask_blend_ps(tf, e, f);
-        const __mmask16 t = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ) | _mm512_cmp_ps_mask(bottom, bottom, _CMP_UNORD_Q);
-        __m512 v = _mm512_mask_blend_ps(t, top, bottom);
-        if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
-        const __m512i i0 = _mm512_add_epi32(base, _mm512_set1_epi32(r0)), i1 = _mm512_add_epi32(base, _mm512_set1_epi32(r1));
-        const __m512i at = _mm512_mask_add_epi32(i0, tb, i0, one), ab = _mm512_mask_add_epi32(i1, tf, i1, one);
+        __m512i arg;
+        const __m512 v = window_max_512(x0, x2, x1, x3, E, O, vb, _mm512_add_epi32(base, _mm512_set1_epi32(r0)),
+                                        _mm512_add_epi32(base, _mm512_set1_epi32(r1)), relu, &arg);
         _mm512_mask_storeu_ps(dst + py * pw, mo, v);
-        _mm512_mask_storeu_epi32(win + py * pw, mo, _mm512_mask_blend_epi32(t, at, ab));
+        _mm512_mask_storeu_epi32(win + py * pw, mo, arg);
     }
 }
 
@@ -372,7 +402,6 @@ static void unpool_pairs_avx512(const float *gp, const int32_t *win, const float
     const __m512i base = _mm512_add_epi32(_mm512_loadu_si512(col), _mm512_loadu_si512(shift));
     const __m512i I1 = _mm512_loadu_si512(first), I2 = _mm512_loadu_si512(second);
     const __m512 zero = _mm512_setzero_ps();
-    const __m512i one = _mm512_set1_epi32(1);
     const __mmask16 mrow = (__mmask16)((1u << (2 * pw)) - 1);
     for (int py = 0; py < ph; py += 2) {
         const int two = py + 1 < ph;
@@ -382,10 +411,8 @@ static void unpool_pairs_avx512(const float *gp, const int32_t *win, const float
         if (relu) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(mo, yp + py * pw), zero, _CMP_GT_OQ), g);
         const __m512i w = _mm512_maskz_loadu_epi32(mo, win + py * pw);
         const __m512i i0 = _mm512_add_epi32(base, _mm512_set1_epi32(r0)), i1 = _mm512_add_epi32(base, _mm512_set1_epi32(r1));
-        const __m512 da = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i0), g);
-        const __m512 db = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i0, one)), g);
-        const __m512 de = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i1), g);
-        const __m512 df = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i1, one)), g);
+        __m512 da, db, de, df;
+        route_512(g, w, i0, i1, &da, &db, &de, &df);
         _mm512_mask_storeu_ps(d + r0, mrow, _mm512_permutex2var_ps(da, I1, db));
         _mm512_mask_storeu_ps(d + r1, mrow, _mm512_permutex2var_ps(de, I1, df));
         if (two) {
@@ -403,35 +430,21 @@ static void pool_plane_avx512(const float *plane, int oh, int ow, float bo, int 
     if (pw <= 8) { pool_pairs_avx512(plane, oh, ow, bo, relu, dst, win); return; }
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i even = _mm512_slli_epi32(lane, 1), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    const __m512 vb = _mm512_set1_ps(bo), zero = _mm512_setzero_ps();
+    const __m512 vb = _mm512_set1_ps(bo);
     for (int px0 = 0; px0 < pw; px0 += 16) {
-        const int n = pw - px0 < 16 ? pw - px0 : 16;
-        const __mmask16 m = (__mmask16)((1u << n) - 1);
-        const __mmask16 mlo = (__mmask16)(2 * n >= 16 ? 0xFFFF : (1u << (2 * n)) - 1);
-        const __mmask16 mhi = (__mmask16)(2 * n > 16 ? (1u << (2 * n - 16)) - 1 : 0);
+        __mmask16 m, mlo, mhi;
+        piece_masks(pw - px0 < 16 ? pw - px0 : 16, &m, &mlo, &mhi);
         const __m512i c = _mm512_add_epi32(even, _mm512_set1_epi32(2 * px0));
         for (int py = 0; py < ph; py++) {
             const int r0 = 2 * py * ow, r1 = r0 + ow;
             const float *p0 = plane + r0 + 2 * px0, *p1 = plane + r1 + 2 * px0;
             const __m512 x0 = _mm512_maskz_loadu_ps(mlo, p0), x1 = _mm512_maskz_loadu_ps(mhi, p0 + 16);
             const __m512 y0 = _mm512_maskz_loadu_ps(mlo, p1), y1 = _mm512_maskz_loadu_ps(mhi, p1 + 16);
-            const __m512 a = _mm512_add_ps(_mm512_permutex2var_ps(x0, even, x1), vb);
-            const __m512 b = _mm512_add_ps(_mm512_permutex2var_ps(x0, odd, x1), vb);
-            const __m512 e = _mm512_add_ps(_mm512_permutex2var_ps(y0, even, y1), vb);
-            const __m512 f = _mm512_add_ps(_mm512_permutex2var_ps(y0, odd, y1), vb);
-            const __mmask16 tb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
-            const __mmask16 tf = _mm512_cmp_ps_mask(f, e, _CMP_GT_OQ) | _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
-            const __m512 top = _mm512_mask_blend_ps(tb, a, b), bottom = _mm512_mask_blend_ps(tf, e, f);
-            const __mmask16 t = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ) | _mm512_cmp_ps_mask(bottom, bottom, _CMP_UNORD_Q);
-            __m512 v = _mm512_mask_blend_ps(t, top, bottom);
-            if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
-            const __m512i one = _mm512_set1_epi32(1);
-            const __m512i at = _mm512_mask_add_epi32(_mm512_add_epi32(c, _mm512_set1_epi32(r0)), tb,
-                                                     _mm512_add_epi32(c, _mm512_set1_epi32(r0)), one);
-            const __m512i ab = _mm512_mask_add_epi32(_mm512_add_epi32(c, _mm512_set1_epi32(r1)), tf,
-                                                     _mm512_add_epi32(c, _mm512_set1_epi32(r1)), one);
+            __m512i arg;
+            const __m512 v = window_max_512(x0, x1, y0, y1, even, odd, vb, _mm512_add_epi32(c, _mm512_set1_epi32(r0)),
+                                            _mm512_add_epi32(c, _mm512_set1_epi32(r1)), relu, &arg);
             _mm512_mask_storeu_ps(dst + py * pw + px0, m, v);
-            _mm512_mask_storeu_epi32(win + py * pw + px0, m, _mm512_mask_blend_epi32(t, at, ab));
+            _mm512_mask_storeu_epi32(win + py * pw + px0, m, arg);
         }
     }
 }
@@ -446,12 +459,9 @@ static void unpool_plane_avx512(const float *gp, const int32_t *win, const float
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     const __m512 zero = _mm512_setzero_ps();
-    const __m512i one = _mm512_set1_epi32(1);
     for (int px0 = 0; px0 < pw; px0 += 16) {
-        const int n = pw - px0 < 16 ? pw - px0 : 16;
-        const __mmask16 m = (__mmask16)((1u << n) - 1);
-        const __mmask16 mlo = (__mmask16)(2 * n >= 16 ? 0xFFFF : (1u << (2 * n)) - 1);
-        const __mmask16 mhi = (__mmask16)(2 * n > 16 ? (1u << (2 * n - 16)) - 1 : 0);
+        __mmask16 m, mlo, mhi;
+        piece_masks(pw - px0 < 16 ? pw - px0 : 16, &m, &mlo, &mhi);
         const __m512i c = _mm512_add_epi32(even, _mm512_set1_epi32(2 * px0));
         for (int py = 0; py < ph; py++) {
             const int r0 = 2 * py * ow, r1 = r0 + ow;
@@ -459,10 +469,8 @@ static void unpool_plane_avx512(const float *gp, const int32_t *win, const float
             if (relu) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, yp + py * pw + px0), zero, _CMP_GT_OQ), g);
             const __m512i w = _mm512_maskz_loadu_epi32(m, win + py * pw + px0);
             const __m512i i0 = _mm512_add_epi32(c, _mm512_set1_epi32(r0)), i1 = _mm512_add_epi32(c, _mm512_set1_epi32(r1));
-            const __m512 da = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i0), g);
-            const __m512 db = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i0, one)), g);
-            const __m512 de = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, i1), g);
-            const __m512 df = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(w, _mm512_add_epi32(i1, one)), g);
+            __m512 da, db, de, df;
+            route_512(g, w, i0, i1, &da, &db, &de, &df);
             float *q0 = d + r0 + 2 * px0, *q1 = d + r1 + 2 * px0;
             _mm512_mask_storeu_ps(q0, mlo, _mm512_permutex2var_ps(da, lo, db));
             _mm512_mask_storeu_ps(q0 + 16, mhi, _mm512_permutex2var_ps(da, hi, db));
