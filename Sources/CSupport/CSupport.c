@@ -134,6 +134,8 @@ static atomic_int pool_stop = 0;
 static unsigned long pool_gen = 0;
 static nn_task_fn pool_fn = 0;
 static void *pool_ctx = 0;
+static int pool_tag = 0;                      /* the submitting thread's tag, for the workers */
+static _Thread_local int thread_tag = 0;
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 /* Held by the thread whose job the pool runs: a second caller (another thread, or a task that
@@ -157,7 +159,10 @@ static void pool_work(void) {
     unsigned long t = atomic_load_explicit(&pool_ticket, memory_order_acquire);
     while (ticket_has_work(t)) {
         if (atomic_compare_exchange_weak_explicit(&pool_ticket, &t, t + 1, memory_order_acq_rel, memory_order_acquire)) {
+            const int own = thread_tag;
+            thread_tag = pool_tag;   /* a task runs under its submitter's tag */
             pool_fn(pool_ctx, (long)(t & NN_IDX_MASK));
+            thread_tag = own;
             atomic_fetch_add_explicit(&pool_done, 1, memory_order_release);
             t = atomic_load_explicit(&pool_ticket, memory_order_acquire);
         }
@@ -211,6 +216,9 @@ void nn_pool_set_threads(int threads) {
 
 int nn_pool_threads(void) { return pool_size; }
 
+void nn_set_thread_tag(int tag) { thread_tag = tag; }
+int nn_thread_tag(void) { return thread_tag; }
+
 void nn_pool_run(nn_task_fn fn, void *ctx, long count) {
     if (count <= 0) return;
     if (pool_size == 1 || count == 1 || (unsigned long)count > NN_IDX_MASK || pthread_mutex_trylock(&pool_run_lock) != 0) {
@@ -224,6 +232,7 @@ void nn_pool_run(nn_task_fn fn, void *ctx, long count) {
     }
     pool_fn = fn;
     pool_ctx = ctx;
+    pool_tag = thread_tag;
     atomic_store_explicit(&pool_done, 0, memory_order_relaxed);
     pool_gen = (pool_gen + 1) & 0xFFFF;
     unsigned long t = (pool_gen << (2 * NN_IDX_BITS)) | ((unsigned long)count << NN_IDX_BITS);

@@ -4,6 +4,7 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CSupport
 import Synchronization
 
 /// C = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when the flag is set.
@@ -19,7 +20,7 @@ public func gemm(
     let lda = transposeA ? m : k
     let ldb = transposeB ? k : n
     let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
-    if GEMMTrace.recording { GEMMTrace.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)) }
+    if nn_thread_tag() == GEMMTrace.tag { GEMMTrace.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)) }
     let threads = parts ?? gemmThreads
     // Large products split over the worker pool along the larger side of C, each part a
     // single-threaded sgemm: every element keeps its order of summation over k, and no BLAS
@@ -56,18 +57,22 @@ public enum GEMMTrace {
         public var transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
         public var multiplyAdds: Int { m * n * k }
     }
-    nonisolated(unsafe) public static var recording = false
+    /// The thread tag (CSupport) of the recording thread and of the pool tasks it hands out, so
+    /// that products other threads compute meanwhile are not recorded.
+    static let tag: Int32 = 0x7E57
     /// Worker threads record too (a convolution's sample blocks), so the list is locked.
     static let calls = Mutex<[Call]>([])
 
     static func append(_ call: Call) { calls.withLock { $0.append(call) } }
 
-    /// The calls `body` makes (those made in parallel in the order they started).
+    /// The calls `body` makes on this thread and in the pool tasks it starts (those made in
+    /// parallel in the order they started). One recording at a time.
     public static func record(_ body: () -> Void) -> [Call] {
         calls.withLock { $0 = [] }
-        recording = true
+        let previous = nn_thread_tag()
+        nn_set_thread_tag(tag)
         body()
-        recording = false
+        nn_set_thread_tag(previous)
         return calls.withLock { list in defer { list = [] }; return list }
     }
 

@@ -106,6 +106,32 @@ func gemmMatchesNaiveProduct(ta: Bool, tb: Bool) {
     }
 }
 
+/// `GEMMTrace.record` keeps the products of the recording thread and of the pool tasks it hands
+/// out (a convolution's sample blocks), not those other threads compute meanwhile.
+@Test func gemmTraceRecordsOnlyItsOwnThreadAndItsPoolTasks() async {
+    Parallel.setThreads(max(2, Parallel.threads))
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64)
+    scratch.initialize(repeating: 0.5, count: 64)
+    defer { scratch.deallocate() }
+    let other = Task.detached {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 27)
+        buffer.initialize(repeating: 1, count: 27)
+        defer { buffer.deallocate() }
+        for _ in 0..<100_000 { gemm(m: 3, n: 3, k: 3, buffer, buffer, buffer + 18) }
+    }
+    let calls = GEMMTrace.record {
+        for _ in 0..<2000 {
+            Parallel.run(4, context: UnsafeMutableRawPointer(scratch)) { raw, i in
+                let p = raw!.assumingMemoryBound(to: Float.self)
+                gemm(m: 2, n: 2, k: 2, p, p, p + 16 + 4 * i)
+            }
+        }
+    }
+    await other.value
+    #expect(calls.count == 8000)
+    #expect(calls.allSatisfy { $0.m == 2 && $0.n == 2 && $0.k == 2 })
+}
+
 /// The C Adam kernel (AVX-512, AVX2 or SSE2, whichever the CPU has) gives the same bits as the
 /// Swift reference formula, including the scalar tail and amsgrad.
 @Test(arguments: [false, true])

@@ -39,6 +39,10 @@ typedef void (*nn_task_fn)(void *ctx, long index);
 void nn_pool_set_threads(int threads);
 int nn_pool_threads(void);
 void nn_pool_run(nn_task_fn fn, void *ctx, long count);
+/// A per-thread tag (0 by default) that the pool's workers take on while they run a task of the
+/// thread that set it: GEMMTrace records the products of one thread's work and its tasks only.
+void nn_set_thread_tag(int tag);
+int nn_thread_tag(void);
 
 /// 3 AVX-512, 2 AVX2, 1 SSE2, 0 other CPUs: the kernels below use the widest available.
 int nn_simd_level(void);
