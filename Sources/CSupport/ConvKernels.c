@@ -1,10 +1,12 @@
 /* The memory-bound passes around a convolution's matrix products: im2col and its adjoint for
-   stride 1 (any padding and dilation) through a zero-padded copy of one input plane, so every
-   row of the column matrix is made of whole-row copies with no bounds tests; the output pass
-   (bias, ReLU, [out, n·S] → NCHW) and its adjoint (ReLU mask, NCHW → [out, n·S], bias sums) in
-   one sweep each; and 2×2/2 max pooling with its winners. Short rows are copied in 8-float
-   pieces (overlapping at the end), never by a call to memcpy: a 14-float row would cost more
-   in the call than in the copy. No reassociation: sums run in the order written. */
+   stride 1 (any padding and dilation) — im2col through a zero-padded copy of each input plane, so
+   every row of the column matrix is made of whole-row copies with no bounds tests, col2im as a
+   gather on AVX-512; the output pass (bias, ReLU, [out, n·S] → NCHW) and its adjoint (ReLU mask,
+   NCHW → [out, n·S], bias sums) in one sweep each; and 2×2/2 max pooling with its winners, fused
+   into the output pass or on its own. AVX-512 versions are chosen at run time (masked loads and
+   stores: a 14-float row is one of each); the portable ones copy short rows in 8-float pieces,
+   never by a call to memcpy, and give the same bits. No reassociation: sums run in the order
+   written. */
 #include "CSupport.h"
 #include <string.h>
 #if defined(__x86_64__)

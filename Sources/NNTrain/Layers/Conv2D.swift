@@ -11,8 +11,8 @@ import NNCore
 /// Backward, per chunk: dz to `[out, n·H'·W']`, cols again (recomputed: cheaper than keeping a
 /// whole batch's), dW_t += dz·colsᵀ and db_t += Σ dz per thread t, dcols = Wᵀ·dz, dx = col2im;
 /// then dW = Σ_t dW_t in thread order (the same result for the same thread count).
-/// With stride 1 (the usual case) im2col and col2im run in C through a zero-padded copy of each
-/// input plane, and the layout moves carry the bias, ReLU and its mask (ConvKernels.c).
+/// With stride 1 (the usual case) im2col and col2im run in C (ConvKernels.c: AVX-512 where the CPU
+/// has it), and the layout moves carry the bias, ReLU and its mask.
 /// Followed by 2×2/2 max pooling (and with ReLU or no activation), the layer pools its chunks
 /// while they are in cache (`poolFused`): the full-size output never reaches memory, and the
 /// pooling layer passes the pooled tensor and its gradient through (`Model.build`).
