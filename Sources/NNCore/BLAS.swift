@@ -50,12 +50,48 @@ public func gemm(
     cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
 }
 
+/// C = op(A)·B, or C += op(A)·B when `accumulate`, for one thread's small products (a
+/// convolution's chunks): nntrain's own AVX-512 kernel (Gemm.c: no packing, no zero fill; each
+/// element summed in order of k with fused multiply-adds) when `kernel` and the CPU has AVX-512,
+/// else one single-threaded sgemm. B is never transposed (its rows are the kernel's vectors).
+@inline(__always)
+public func gemmDirect(
+    transposeA: Bool = false, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    accumulate: Bool = false, _ c: UnsafeMutablePointer<Float>, kernel: Bool = true
+) {
+    if nn_thread_tag() == GEMMTrace.tag {
+        GEMMTrace.append(.init(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, direct: true))
+    }
+    if kernel && nn_gemm_direct(m, n, k, a, transposeA ? 1 : k, transposeA ? m : 1, b, n, c, n, accumulate ? 1 : 0) != 0 {
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                a, Int32(transposeA ? m : k), b, Int32(n), accumulate ? 1 : 0, c, Int32(n))
+}
+
+/// Whether `gemmDirect` can run nntrain's own kernel on this CPU (AVX-512).
+public enum DirectGEMM {
+    public static let isAvailable = nn_gemm_direct_available() != 0
+}
+
+/// `dst[j·ldd + i] = src[i·lds + j]` for a `rows × cols` matrix (16×16 blocks in registers on AVX-512).
+@inline(__always)
+public func transpose(_ src: UnsafePointer<Float>, rows: Int, cols: Int, _ dst: UnsafeMutablePointer<Float>) {
+    nn_transpose(src, rows, cols, cols, dst, rows)
+}
+
 /// Records the shapes of the products a piece of code computes (`nntrain bench` replays a
 /// training step's products alone to measure its GEMM-bound limit).
 public enum GEMMTrace {
     public struct Call: Sendable, Equatable {
         public var transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+        /// Computed by `gemmDirect` (one thread's product) rather than `gemm`.
+        public var direct: Bool
         public var multiplyAdds: Int { m * n * k }
+        public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, direct: Bool = false) {
+            self.transposeA = transposeA; self.transposeB = transposeB
+            self.m = m; self.n = n; self.k = k; self.direct = direct
+        }
     }
     /// The thread tag (CSupport) of the recording thread and of the pool tasks it hands out, so
     /// that products other threads compute meanwhile are not recorded.
@@ -77,14 +113,51 @@ public enum GEMMTrace {
     }
 
     /// Runs `calls` on scratch matrices `repeats` times; returns the seconds per repeat.
+    ///
+    /// `gemm` products run as in a step (split over the pool when large); each run of consecutive
+    /// `gemmDirect` products (a convolution's sample blocks, one per thread in the step) is dealt
+    /// out in contiguous shares to the pool's threads, each with its own output matrix.
     public static func replay(_ calls: [Call], repeats: Int) -> Double {
         let size = calls.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
-        let a = TensorStorage(capacity: size), b = TensorStorage(capacity: size), c = TensorStorage(capacity: size)
+        let threads = max(1, gemmThreads)
+        let a = TensorStorage(capacity: size), b = TensorStorage(capacity: size)
+        let c = (0..<threads).map { _ in TensorStorage(capacity: size) }
         for i in 0..<size { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
+        // Runs of direct calls: [start, end) in `calls`.
+        var runs: [Range<Int>] = []
+        var i = 0
+        while i < calls.count {
+            var j = i
+            while j < calls.count && calls[j].direct { j += 1 }
+            if j > i { runs.append(i..<j); i = j } else { i += 1 }
+        }
         func once() {
-            for call in calls {
+            var i = 0, r = 0
+            while i < calls.count {
+                if r < runs.count && runs[r].lowerBound == i {
+                    let run = runs[r]
+                    calls.withUnsafeBufferPointer { list in
+                        var job = DirectReplay(calls: list.baseAddress! + run.lowerBound, count: run.count, shares: threads,
+                                               a: a.base, b: b.base, c: c.map { $0.base })
+                        withUnsafeMutablePointer(to: &job) { p in
+                            Parallel.run(min(threads, run.count), context: UnsafeMutableRawPointer(p)) { raw, share in
+                                let job = raw!.assumingMemoryBound(to: DirectReplay.self).pointee
+                                let lo = share * job.count / job.shares, hi = (share + 1) * job.count / job.shares
+                                for q in lo..<hi {
+                                    let call = job.calls[q]
+                                    gemmDirect(transposeA: call.transposeA, m: call.m, n: call.n, k: call.k, job.a, job.b, job.c[share])
+                                }
+                            }
+                        }
+                    }
+                    i = run.upperBound
+                    r += 1
+                    continue
+                }
+                let call = calls[i]
                 gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
-                     a.base, b.base, c.base)
+                     a.base, b.base, c[0].base)
+                i += 1
             }
         }
         once()
@@ -92,6 +165,12 @@ public enum GEMMTrace {
         for _ in 0..<repeats { once() }
         return (Clock.now() - start) / Double(max(1, repeats))
     }
+}
+
+/// A run of direct products replayed in shares over the pool (`GEMMTrace.replay`).
+struct DirectReplay {
+    var calls: UnsafePointer<GEMMTrace.Call>, count: Int, shares: Int
+    var a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: [UnsafeMutablePointer<Float>]
 }
 
 /// One product split over the pool (`gemm`): everything a part needs, on the caller's stack.

@@ -160,3 +160,44 @@ func adamKernelMatchesTheReferenceBitForBit(amsgrad: Bool) {
         #expect(differing == 0, "buffer \(k): \(differing) of \(n) differ")
     }
 }
+
+/// nntrain's own product kernel (AVX-512; sgemm elsewhere): every tile shape (8, 6, 4, 2 and 1
+/// rows; 1 to 4 vectors, partial last vectors), both orientations of A, with and without
+/// accumulation. On AVX-512 each element is the fused multiply-adds in order of k, bit for bit.
+@Test(arguments: [false, true])
+func gemmDirectSumsInOrderOfK(transposeA: Bool) {
+    let shapes = [(1, 1, 1), (3, 5, 0), (7, 17, 9), (8, 48, 64), (13, 33, 5), (64, 196, 288), (288, 64, 196), (9, 32, 300),
+                  (12, 64, 3), (6, 80, 2), (30, 100, 7)]
+    for (m, n, k) in shapes {
+        for accumulate in [false, true] {
+            let a = randomTensor([m * k + 1], seed: UInt64(m * 31 + k)), b = randomTensor([k * n + 1], seed: UInt64(n * 7 + k))
+            let c = randomTensor([m * n], seed: 5)
+            let before = c.scalars
+            gemmDirect(transposeA: transposeA, m: m, n: n, k: k, a.pointer, b.pointer, accumulate: accumulate, c.pointer)
+            var exact = true, close = true
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s: Float = 0
+                    for p in 0..<k {
+                        s = s.addingProduct(transposeA ? a.pointer[p * m + i] : a.pointer[i * k + p], b.pointer[p * n + j])
+                    }
+                    let expected = accumulate ? before[i * n + j] + s : s
+                    exact = exact && c.pointer[i * n + j] == expected
+                    close = close && abs(c.pointer[i * n + j] - expected) <= 1e-4 * max(1, abs(expected))
+                }
+            }
+            #expect(DirectGEMM.isAvailable ? exact : close, "m \(m) n \(n) k \(k) accumulate \(accumulate)")
+        }
+    }
+}
+
+@Test func transposeMovesEveryElement() {
+    for (rows, cols) in [(1, 1), (16, 16), (64, 196), (33, 50), (7, 5), (17, 3136)] {
+        let a = Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map(Float.init))
+        let t = Tensor(zeros: [cols, rows])
+        transpose(a.pointer, rows: rows, cols: cols, t.pointer)
+        var ok = true
+        for i in 0..<rows { for j in 0..<cols { ok = ok && t.pointer[j * rows + i] == a.pointer[i * cols + j] } }
+        #expect(ok, "\(rows) × \(cols)")
+    }
+}

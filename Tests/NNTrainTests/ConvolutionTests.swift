@@ -236,3 +236,31 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
     #expect(observed == plain)
     #expect(!convs[0].fusionSuspended)
 }
+
+/// The chunk products on nntrain's own kernel (where the CPU has AVX-512) and on sgemm give the
+/// same forward and gradients up to rounding: chunks of several samples, two sample blocks, 64
+/// output channels (the kernel's 4-vector panels), a transposed dW (the kernel's layout) summed
+/// over blocks and turned back.
+@Test(arguments: [([1, 10, 9], 64, 2), ([3, 7, 6], 5, 1), ([8, 6, 6], 16, 2)])
+func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int) {
+    func run(direct: Bool) -> [[Float]] {
+        let conv = makeConv(shape, out: out, k: (3, 3), p: (1, 1), act: .relu)
+        _ = ParameterStore(conv.parameters)
+        var rng = Xoshiro256(seed: 2, streamID: 9)
+        for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
+        conv.directGEMM = direct
+        conv.blockCount = blocks
+        conv.allocate(maxBatch: 5)
+        conv.chunkSamples = 2
+        let x = randomTensor([5] + shape, seed: 31)
+        let y = conv.forward(x, mode: .training).scalars
+        let g = randomTensor([5] + conv.outputShape.dims, seed: 32)
+        let dx = conv.backward(g, needsInputGradient: true)!.scalars
+        return [y, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars]
+    }
+    let sgemm = run(direct: false), direct = run(direct: true)
+    for (name, (a, b)) in zip(["y", "dx", "dW", "db"], zip(direct, sgemm)) {
+        let scale = b.map { abs($0) }.max() ?? 1
+        #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, scale) }, "\(name) differs")
+    }
+}

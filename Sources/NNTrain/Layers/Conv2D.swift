@@ -11,6 +11,9 @@ import NNCore
 /// Backward, per chunk: dz to `[out, n·H'·W']`, cols again (recomputed: cheaper than keeping a
 /// whole batch's), dW_t += dz·colsᵀ and db_t += Σ dz per thread t, dcols = Wᵀ·dz, dx = col2im;
 /// then dW = Σ_t dW_t in thread order (the same result for the same thread count).
+/// The chunk products run on nntrain's own AVX-512 kernel where the CPU has it (`gemmDirect`: no
+/// packing, no zero fill), which needs B untransposed: forward z = (Wᵀ)ᵀ·cols with Wᵀ made once
+/// per pass, and dW_tᵀ += cols·dzᵀ with dz transposed per chunk.
 /// With stride 1 (the usual case) im2col and col2im run in C (ConvKernels.c: AVX-512 where the CPU
 /// has it), and the layout moves carry the bias, ReLU and its mask.
 /// Followed by 2×2/2 max pooling (and with ReLU or no activation), the layer pools its chunks
@@ -37,7 +40,13 @@ public final class Conv2D: Layer {
     /// Sample blocks per pass (tests); by default the run's thread count (`setBLASThreads`),
     /// not the pool's size, so the partial sums of dW depend only on the run's settings.
     var blockCount: Int?
+    /// The chunk products run on nntrain's own AVX-512 kernel (`gemmDirect`) where the CPU has it;
+    /// tests turn it off to compare with sgemm.
+    var directGEMM = DirectGEMM.isAvailable
     private var inputGrad: BatchBuffer!
+    /// Wᵀ `[patch, out]` for the forward product (the direct kernel broadcasts a column of A from
+    /// one pointer at fixed offsets, cheaper than from a row of W at a stride).
+    private var weightT: TensorStorage!
     /// Set by `Model.build` when a fusable max pooling follows; `fusionSuspended` turns it off
     /// for a pass (diagnostics observe the full-size output).
     var poolFused = false
@@ -114,6 +123,7 @@ public final class Conv2D: Layer {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
         chunkSamples = max(1, min(maxBatch, (1 << 17) / max(1, (patch + outChannels) * outH * outW)))
+        weightT = TensorStorage(capacity: outChannels * patch)
         scratch = []
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
         if poolFused {
@@ -223,6 +233,7 @@ public final class Conv2D: Layer {
         let width = chunkSamples * outH * outW
         while scratch.count < threads {
             scratch.append(ConvScratch(cols: TensorStorage(capacity: patch * width), z: TensorStorage(capacity: outChannels * width),
+                                       zt: TensorStorage(capacity: outChannels * width),
                                        dw: TensorStorage(capacity: outChannels * patch), db: TensorStorage(capacity: outChannels),
                                        pad: TensorStorage(capacity: (inH + 2 * padding.0) * (inW + 2 * padding.1))))
         }
@@ -233,11 +244,12 @@ public final class Conv2D: Layer {
         lastFused = poolFused && !fusionSuspended
         let y = lastFused ? pooledOutput!.view(batch: batch) : output.view(batch: batch)
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
+        transpose(weightMatrix, rows: outChannels, cols: patch, weightT.base)
         ensureScratch()
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer,
                           dz: y.pointer, dx: nil, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
-                          fused: lastFused)
+                          fused: lastFused, direct: directGEMM)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -253,13 +265,13 @@ public final class Conv2D: Layer {
     func forwardBlock(_ j: ConvJob, part: Int) {
         let s = scratch[part]
         let spatial = outH * outW, inSize = inChannels * inH * inW, outSize = outChannels * spatial
-        let w = weightMatrix, bp = bias?.value.pointer
+        let wT = weightT.base, bp = bias?.value.pointer
         var b0 = part * j.per
         let end = min(j.batch, b0 + j.per)
         while b0 < end {
             let n = min(chunkSamples, end - b0), width = n * spatial
             for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
-            gemm(m: outChannels, n: width, k: patch, w, s.cols.base, s.z.base, parts: 1)
+            gemmDirect(transposeA: true, m: outChannels, n: width, k: patch, wT, s.cols.base, s.z.base, kernel: j.direct)
             if j.fused {
                 // Bias, pooling and ReLU straight from the chunk: [out, n·S] → [n, out, S/4].
                 let at = b0 * pooledSize
@@ -287,17 +299,23 @@ public final class Conv2D: Layer {
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: x.pointer), y: y.pointer,
                           dz: outputGrad.pointer, dx: dx?.pointer, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
-                          fused: lastFused)
+                          fused: lastFused, direct: directGEMM)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
                 j.layer.takeUnretainedValue().backwardBlock(j, part: part)
             }
         }
-        // dW and db: the blocks' partial sums, added in block order.
+        // dW and db: the blocks' partial sums, added in block order (dWᵀ with the direct kernel).
         let dw = weight.grad.pointer, count = outChannels * patch
-        dw.update(from: scratch[0].dw.base, count: count)
-        for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { dw[i] += src[i] } }
+        if job.direct {
+            let sum = scratch[0].dw.base
+            for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { sum[i] += src[i] } }
+            transpose(sum, rows: patch, cols: outChannels, dw)
+        } else {
+            dw.update(from: scratch[0].dw.base, count: count)
+            for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { dw[i] += src[i] } }
+        }
         if let bias {
             let db = bias.grad.pointer
             db.update(from: scratch[0].db.base, count: outChannels)
@@ -333,12 +351,18 @@ public final class Conv2D: Layer {
                 nn_conv_output_grad(j.dz + b0 * outSize, j.y + b0 * outSize, outSize, s.z.base, width, s.db.base,
                                     Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
             }
-            // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]).
+            // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]); the direct kernel's B is never
+            // transposed, so it takes dW_tᵀ += cols · dzᵀ ([patch, n·S] · [n·S, out]).
             for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
-            gemm(transposeB: true, m: outChannels, n: patch, k: width, s.z.base, s.cols.base, beta: 1, s.dw.base, parts: 1)
+            if j.direct {
+                transpose(s.z.base, rows: outChannels, cols: width, s.zt.base)
+                gemmDirect(m: patch, n: outChannels, k: width, s.cols.base, s.zt.base, accumulate: true, s.dw.base, kernel: true)
+            } else {
+                gemm(transposeB: true, m: outChannels, n: patch, k: width, s.z.base, s.cols.base, beta: 1, s.dw.base, parts: 1)
+            }
             if let dx = j.dx {
                 // dcols = Wᵀ [patch, out] · dz [out, n·S], into the cols scratch, then col2im.
-                gemm(transposeA: true, m: patch, n: width, k: outChannels, w, s.z.base, s.cols.base, parts: 1)
+                gemmDirect(transposeA: true, m: patch, n: width, k: outChannels, w, s.z.base, s.cols.base, kernel: j.direct)
                 for b in 0..<n { imageOf(s.cols.base + b * spatial, dx + (b0 + b) * inSize, rowStride: width, pad: s.pad.base) }
             }
             b0 += n
@@ -348,7 +372,8 @@ public final class Conv2D: Layer {
 
 /// A convolution's per-thread scratch.
 struct ConvScratch {
-    var cols: TensorStorage, z: TensorStorage, dw: TensorStorage, db: TensorStorage
+    /// zt: dzᵀ of a chunk; dw: dWᵀ when the products run on the direct kernel.
+    var cols: TensorStorage, z: TensorStorage, zt: TensorStorage, dw: TensorStorage, db: TensorStorage
     /// One zero-padded input plane (stride-1 im2col/col2im).
     var pad: TensorStorage
 }
@@ -361,4 +386,6 @@ struct ConvJob {
     var batch: Int, per: Int
     /// Pooling fused: y and dz are the pooled output and its gradient.
     var fused: Bool
+    /// The products run on nntrain's own kernel (`gemmDirect`): the dW partial sums are dWᵀ.
+    var direct: Bool
 }

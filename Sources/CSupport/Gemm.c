@@ -1,0 +1,174 @@
+/* A matrix product for the convolution's per-chunk products on AVX-512, without packing.
+
+   C = op(A)·B with B row-major: each tile of C (8 rows × up to 48 columns, 24 accumulators) runs
+   over k loading three vectors of B's row p and broadcasting a(i, p) for its 8 rows, so neither
+   operand is copied: A is read through two strides (either orientation), B's rows straight from
+   the im2col matrix or the gradient. OpenBLAS packs both operands of every call; the convolution
+   calls it once per chunk with small matrices (m = 64, k = 288, n = 196 for one 14×14 sample),
+   where the packing and its zero fill of C cost a quarter of the product.
+
+   Each element of C is Σ_p a(i, p)·b(p, j) summed in order of p with one fused multiply-add per
+   term, starting from 0, then added to C when accumulating: the same bits for any tiling, thread
+   count or call split along m or n. */
+#include "CSupport.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define NN_AVX512 __attribute__((target("avx512f")))
+#define NN_INLINE static inline __attribute__((always_inline))
+
+/* One tile: mr rows × nv vectors of C (mr·nv ≤ 24 accumulators), the last vector's lanes in `last`. How A is
+   addressed decides the loop's integer work (the loop is bound by its micro-ops, not only its
+   multiply-adds): `rows` (A's rows contiguous, sa_col = 1) keeps a pointer per row and one index;
+   `cols` (A transposed, sa_row = 1) reads the 8 values of column p at fixed offsets from one
+   pointer; otherwise every element's address is computed. */
+enum { A_ANY, A_ROWS, A_COLS };
+
+NN_INLINE NN_AVX512 void tile(const int mode, const int mr, const int nv, __mmask16 last, long k, const float *a, long sar,
+                              long sac, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    __m512 acc[8][4];
+    const float *row[8];
+    for (int i = 0; i < mr; i++) row[i] = a + i * sar;
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+    const float *bp = b, *ap = a;
+    for (long p = 0; p < k; p++) {
+        __m512 bv[4];
+        for (int j = 0; j < nv; j++)
+            bv[j] = j == nv - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * j) : _mm512_loadu_ps(bp + 16 * j);
+        for (int i = 0; i < mr; i++) {
+            float x = mode == A_ROWS ? row[i][p] : mode == A_COLS ? ap[i] : ap[i * sar];
+            __m512 av = _mm512_set1_ps(x);
+            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+        bp += ldb;
+        ap += sac;
+    }
+    for (int i = 0; i < mr; i++) {
+        for (int j = 0; j < nv; j++) {
+            float *cp = c + i * ldc + 16 * j;
+            __mmask16 mask = j == nv - 1 ? last : (__mmask16)0xFFFF;
+            __m512 v = acc[i][j];
+            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cp), v);
+            _mm512_mask_storeu_ps(cp, mask, v);
+        }
+    }
+}
+
+/* The rows of one column panel, `tall` (8 for up to 3 vectors, 6 for 4) at a time, then 4, 2, 1. */
+NN_INLINE NN_AVX512 void panel(const int mode, const int nv, __mmask16 last, long m, long k, const float *a, long sar,
+                               long sac, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    const int tall = nv == 4 ? 6 : 8;
+    long i = 0;
+    for (; i + tall <= m; i += tall) tile(mode, tall, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate);
+    if (i + 4 <= m) { tile(mode, 4, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate); i += 4; }
+    if (i + 2 <= m) { tile(mode, 2, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate); i += 2; }
+    if (i < m) tile(mode, 1, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate);
+}
+
+NN_INLINE NN_AVX512 void panels(const int mode, long m, long n, long k, const float *a, long sar, long sac,
+                                const float *b, long ldb, float *c, long ldc, int accumulate) {
+    const long vectors = (n + 15) / 16;
+    const __mmask16 tail = (n % 16) ? (__mmask16)((1u << (n % 16)) - 1) : (__mmask16)0xFFFF;
+    long v = 0;
+    while (v < vectors) {
+        long left = vectors - v;
+        /* Panels of 3 vectors, or 4 when the width is a multiple of 4 vectors and not of 3 (a
+           convolution's 64 output channels); 4 left at the end go as 2 + 2, since a 1-vector
+           panel is bound by its loads. */
+        int nv = vectors % 4 == 0 && vectors % 3 != 0 ? 4 : left >= 3 && left != 4 ? 3 : left >= 2 ? 2 : 1;
+        __mmask16 last = v + nv == vectors ? tail : (__mmask16)0xFFFF;
+        const float *bp = b + 16 * v;
+        float *cp = c + 16 * v;
+        if (nv == 4) panel(mode, 4, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
+        else if (nv == 3) panel(mode, 3, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
+        else if (nv == 2) panel(mode, 2, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
+        else panel(mode, 1, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
+        v += nv;
+    }
+}
+
+static NN_AVX512 void gemm_avx512(long m, long n, long k, const float *a, long sar, long sac, const float *b, long ldb,
+                                  float *c, long ldc, int accumulate) {
+    if (sac == 1) panels(A_ROWS, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
+    else if (sar == 1) panels(A_COLS, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
+    else panels(A_ANY, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
+}
+
+/* dst[j·ldd + i] = src[i·lds + j]: 16×16 blocks through registers, the edges element by element. */
+static NN_AVX512 void transpose_avx512(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    long i0 = 0;
+    for (; i0 + 16 <= rows; i0 += 16) {
+        long j0 = 0;
+        for (; j0 + 16 <= cols; j0 += 16) {
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (i0 + i) * lds + j0);
+            /* Four rounds of interleaving: 32-bit, 64-bit, 128-bit and 256-bit pieces. */
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                for (int q = 0; q < 2; q++) {
+                    r[i + q] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
+                    r[i + 2 + q] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
+                }
+            }
+            for (int i = 0; i < 16; i += 8) {
+                for (int q = 0; q < 4; q++) {
+                    t[i + q] = _mm512_shuffle_f32x4(r[i + q], r[i + 4 + q], 0x88);
+                    t[i + 4 + q] = _mm512_shuffle_f32x4(r[i + q], r[i + 4 + q], 0xDD);
+                }
+            }
+            for (int q = 0; q < 8; q++) {
+                r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
+                r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xDD);
+            }
+            /* r[x] now holds column j0 + perm(x); perm undoes the interleaving order. */
+            static const int perm[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
+            for (int x = 0; x < 16; x++) _mm512_storeu_ps(dst + (j0 + perm[x]) * ldd + i0, r[x]);
+        }
+        for (long j = j0; j < cols; j++)
+            for (long i = i0; i < i0 + 16; i++) dst[j * ldd + i] = src[i * lds + j];
+    }
+    for (long i = i0; i < rows; i++)
+        for (long j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+static int direct_available = -1;
+
+int nn_gemm_direct_available(void) {
+    if (direct_available < 0) {
+        __builtin_cpu_init();
+        direct_available = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return direct_available;
+}
+
+
+int nn_gemm_direct(long m, long n, long k, const float *a, long sa_row, long sa_col, const float *b, long ldb, float *c,
+                   long ldc, int accumulate) {
+    if (!nn_gemm_direct_available()) return 0;
+    if (m > 0 && n > 0) gemm_avx512(m, n, k, a, sa_row, sa_col, b, ldb, c, ldc, accumulate);
+    return 1;
+}
+
+void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) { transpose_avx512(src, rows, cols, lds, dst, ldd); return; }
+    for (long i = 0; i < rows; i++)
+        for (long j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+#else
+int nn_gemm_direct_available(void) { return 0; }
+int nn_gemm_direct(long m, long n, long k, const float *a, long sa_row, long sa_col, const float *b, long ldb, float *c,
+                   long ldc, int accumulate) {
+    (void)m; (void)n; (void)k; (void)a; (void)sa_row; (void)sa_col; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate;
+    return 0;
+}
+void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    for (long i = 0; i < rows; i++)
+        for (long j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+#endif
