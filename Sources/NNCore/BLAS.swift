@@ -113,25 +113,48 @@ public enum GEMMTrace {
     }
 
     /// Runs `calls` on scratch matrices `repeats` times; returns the seconds per repeat.
+    public static func replay(_ calls: [Call], repeats: Int) -> Double {
+        let replayer = Replayer(calls)
+        replayer.run()
+        let start = Clock.now()
+        for _ in 0..<repeats { replayer.run() }
+        return (Clock.now() - start) / Double(max(1, repeats))
+    }
+
+    /// A list of products and scratch matrices to run them on, again and again.
     ///
     /// `gemm` products run as in a step (split over the pool when large); each run of consecutive
     /// `gemmDirect` products (a convolution's sample blocks, one per thread in the step) is dealt
     /// out in contiguous shares to the pool's threads, each with its own output matrix.
-    public static func replay(_ calls: [Call], repeats: Int) -> Double {
-        let size = calls.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
-        let threads = max(1, gemmThreads)
-        let a = TensorStorage(capacity: size), b = TensorStorage(capacity: size)
-        let c = (0..<threads).map { _ in TensorStorage(capacity: size) }
-        for i in 0..<size { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
-        // Runs of direct calls: [start, end) in `calls`.
-        var runs: [Range<Int>] = []
-        var i = 0
-        while i < calls.count {
-            var j = i
-            while j < calls.count && calls[j].direct { j += 1 }
-            if j > i { runs.append(i..<j); i = j } else { i += 1 }
+    public final class Replayer {
+        let calls: [Call]
+        let threads: Int
+        let a: TensorStorage, b: TensorStorage, c: [TensorStorage]
+        /// Runs of direct calls: [start, end) in `calls`.
+        let runs: [Range<Int>]
+
+        public init(_ calls: [Call]) {
+            self.calls = calls
+            let size = calls.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
+            threads = max(1, gemmThreads)
+            a = TensorStorage(capacity: size)
+            b = TensorStorage(capacity: size)
+            c = (0..<threads).map { _ in TensorStorage(capacity: size) }
+            for i in 0..<size { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
+            var runs: [Range<Int>] = []
+            var i = 0
+            while i < calls.count {
+                var j = i
+                while j < calls.count && calls[j].direct { j += 1 }
+                if j > i { runs.append(i..<j); i = j } else { i += 1 }
+            }
+            self.runs = runs
         }
-        func once() {
+
+        /// Runs every product once; returns the seconds it took.
+        @discardableResult
+        public func run() -> Double {
+            let start = Clock.now()
             var i = 0, r = 0
             while i < calls.count {
                 if r < runs.count && runs[r].lowerBound == i {
@@ -159,11 +182,8 @@ public enum GEMMTrace {
                      a.base, b.base, c[0].base)
                 i += 1
             }
+            return Clock.now() - start
         }
-        once()
-        let start = Clock.now()
-        for _ in 0..<repeats { once() }
-        return (Clock.now() - start) / Double(max(1, repeats))
     }
 }
 

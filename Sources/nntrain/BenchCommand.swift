@@ -20,7 +20,7 @@ func benchCommand(_ args: ArraySlice<String>) -> Int32 {
         return 2
     }
     let t = Experiment.threadCount(config: config, option: threads)
-    let r = StepBenchmark.run(config, threads: t, steps: steps ?? 50)
+    let r = StepBenchmark.run(config, threads: t, steps: steps ?? 50, verbose: parsed.has("--verbose"))
     if parsed.has("--json") {
         printOut(r.json.serialized(indent: 0))
         return 0
@@ -32,7 +32,7 @@ func benchCommand(_ args: ArraySlice<String>) -> Int32 {
     printOut("  backward   \(ms(r.backward))")
     printOut("  optimizer  \(ms(r.optimizer))")
     printOut("  step       \(ms(r.step))   \(Int(r.samplesPerSecond.rounded())) samples/s")
-    printOut("  GEMMs      \(ms(r.gemm))   (\(r.gemmCalls) products alone, \(fmt(2 * Double(r.gemmMultiplyAdds) / r.gemm / 1e9, 1)) GFLOP/s): limit \(Int(r.gemmLimit.rounded())) samples/s")
+    printOut("  GEMMs      \(ms(r.gemm))   (\(r.gemmCalls) products alone, between the steps, \(fmt(2 * Double(r.gemmMultiplyAdds) / r.gemm / 1e9, 1)) GFLOP/s): limit \(Int(r.gemmLimit.rounded())) samples/s")
     if parsed.has("--verbose") {
         for (c, sec) in r.products {
             printOut("    \(c.transposeA ? "Aᵀ" : "A ")·\(c.transposeB ? "Bᵀ" : "B ")  m \(c.m)  n \(c.n)  k \(c.k)   \(ms(sec))  \(fmt(2 * Double(c.multiplyAdds) / sec / 1e9, 1)) GFLOP/s")

@@ -33,7 +33,8 @@ public enum StepBenchmark {
         }
     }
 
-    public static func run(_ config: ExperimentConfig, threads: Int, steps: Int, warmup: Int = 5) -> Result {
+    /// `verbose` also times each product alone (`Result.products`).
+    public static func run(_ config: ExperimentConfig, threads: Int, steps: Int, warmup: Int = 5, verbose: Bool = true) -> Result {
         setBLASThreads(threads)
         Runtime.flushDenormals()
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
@@ -67,13 +68,20 @@ public enum StepBenchmark {
             }
         }
         for _ in 0..<warmup { step(timed: false) }
-        for _ in 0..<steps { step(timed: true) }
         let calls = GEMMTrace.record { step(timed: false) }
-        let gemm = GEMMTrace.replay(calls, repeats: steps)
-        let products = calls.map { ($0, GEMMTrace.replay([$0], repeats: max(3, steps / 2))) }
+        // Steps and replays of the step's products alternate, so that both medians come from the
+        // same minutes of a machine whose speed drifts.
+        let replayer = GEMMTrace.Replayer(calls)
+        replayer.run()
+        var replays: [Double] = []
+        for _ in 0..<steps {
+            step(timed: true)
+            replays.append(replayer.run())
+        }
+        let products = verbose ? calls.map { ($0, GEMMTrace.replay([$0], repeats: max(3, steps / 2))) } : []
         func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         return Result(batch: batch, threads: Parallel.threads, steps: steps, forward: median(phases[0]), loss: median(phases[1]),
-                      backward: median(phases[2]), optimizer: median(phases[3]), gemm: gemm, gemmCalls: calls.count,
+                      backward: median(phases[2]), optimizer: median(phases[3]), gemm: median(replays), gemmCalls: calls.count,
                       gemmMultiplyAdds: calls.reduce(0) { $0 + $1.multiplyAdds }, products: products)
     }
 }
