@@ -95,41 +95,48 @@ static NN_AVX512 void gemm_avx512(long m, long n, long k, const float *a, long s
     else panels(A_ANY, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
 }
 
-/* dst[j·ldd + i] = src[i·lds + j]: 16×16 blocks through registers, the edges element by element. */
+/* One 16×16 block: d[j·ldd + i] = s[i·lds + j], in four rounds of interleaving (32-bit, 64-bit,
+   128-bit and 256-bit pieces), all in registers. */
+NN_INLINE NN_AVX512 void transpose16(const float *s, long lds, float *d, long ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        for (int q = 0; q < 2; q++) {
+            r[i + q] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
+            r[i + 2 + q] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
+        }
+    }
+    for (int i = 0; i < 16; i += 8) {
+        for (int q = 0; q < 4; q++) {
+            t[i + q] = _mm512_shuffle_f32x4(r[i + q], r[i + 4 + q], 0x88);
+            t[i + 4 + q] = _mm512_shuffle_f32x4(r[i + q], r[i + 4 + q], 0xDD);
+        }
+    }
+    for (int q = 0; q < 8; q++) {
+        r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
+        r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xDD);
+    }
+    /* r[x] now holds column x, but for x = 4q + 1 and 4q + 2, which are swapped. */
+    for (int x = 0; x < 16; x++) {
+        int col = (x & 3) == 1 ? x + 1 : (x & 3) == 2 ? x - 1 : x;
+        _mm512_storeu_ps(d + col * ldd, r[x]);
+    }
+}
+
+/* dst[j·ldd + i] = src[i·lds + j]: 16×16 blocks in registers, the edges element by element. */
 static NN_AVX512 void transpose_avx512(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
     long i0 = 0;
     for (; i0 + 16 <= rows; i0 += 16) {
+        const float *s = src + i0 * lds;
+        float *d = dst + i0;
         long j0 = 0;
-        for (; j0 + 16 <= cols; j0 += 16) {
-            __m512 r[16], t[16];
-            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (i0 + i) * lds + j0);
-            /* Four rounds of interleaving: 32-bit, 64-bit, 128-bit and 256-bit pieces. */
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 16; i += 4) {
-                for (int q = 0; q < 2; q++) {
-                    r[i + q] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
-                    r[i + 2 + q] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
-                }
-            }
-            for (int i = 0; i < 16; i += 8) {
-                for (int q = 0; q < 4; q++) {
-                    t[i + q] = _mm512_shuffle_f32x4(r[i + q], r[i + 4 + q], 0x88);
-                    t[i + 4 + q] = _mm512_shuffle_f32x4(r[i + q], r[i + 4 + q], 0xDD);
-                }
-            }
-            for (int q = 0; q < 8; q++) {
-                r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
-                r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xDD);
-            }
-            /* r[x] now holds column j0 + perm(x); perm undoes the interleaving order. */
-            static const int perm[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
-            for (int x = 0; x < 16; x++) _mm512_storeu_ps(dst + (j0 + perm[x]) * ldd + i0, r[x]);
-        }
+        for (; j0 + 16 <= cols; j0 += 16) transpose16(s + j0, lds, d + j0 * ldd, ldd);
         for (long j = j0; j < cols; j++)
-            for (long i = i0; i < i0 + 16; i++) dst[j * ldd + i] = src[i * lds + j];
+            for (long i = 0; i < 16; i++) d[j * ldd + i] = s[i * lds + j];
     }
     for (long i = i0; i < rows; i++)
         for (long j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];

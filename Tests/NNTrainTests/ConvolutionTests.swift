@@ -239,9 +239,9 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
 
 /// The chunk products on nntrain's own kernel (where the CPU has AVX-512) and on sgemm give the
 /// same forward and gradients up to rounding: chunks of several samples, two sample blocks, 64
-/// output channels (the kernel's 4-vector panels), a transposed dW (the kernel's layout) summed
-/// over blocks and turned back.
-@Test(arguments: [([1, 10, 9], 64, 2), ([3, 7, 6], 5, 1), ([8, 6, 6], 16, 2)])
+/// output channels (the kernel's 4-vector panels), dW on sgemm (patch < 32) and on the kernel as
+/// dWᵀ (its layout) summed over blocks and turned back.
+@Test(arguments: [([4, 10, 9], 64, 2), ([3, 7, 6], 5, 1), ([8, 6, 6], 16, 2)])
 func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int) {
     func run(direct: Bool) -> [[Float]] {
         let conv = makeConv(shape, out: out, k: (3, 3), p: (1, 1), act: .relu)

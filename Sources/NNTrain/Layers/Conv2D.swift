@@ -13,7 +13,7 @@ import NNCore
 /// then dW = Σ_t dW_t in thread order (the same result for the same thread count).
 /// The chunk products run on nntrain's own AVX-512 kernel where the CPU has it (`gemmDirect`: no
 /// packing, no zero fill), which needs B untransposed: forward z = (Wᵀ)ᵀ·cols with Wᵀ made once
-/// per pass, and dW_tᵀ += cols·dzᵀ with dz transposed per chunk.
+/// per pass, and (for patches ≥ 32) dW_tᵀ += cols·dzᵀ with dz transposed per chunk.
 /// With stride 1 (the usual case) im2col and col2im run in C (ConvKernels.c: AVX-512 where the CPU
 /// has it), and the layout moves carry the bias, ReLU and its mask.
 /// Followed by 2×2/2 max pooling (and with ReLU or no activation), the layer pools its chunks
@@ -249,7 +249,7 @@ public final class Conv2D: Layer {
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer,
                           dz: y.pointer, dx: nil, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
-                          fused: lastFused, direct: directGEMM)
+                          fused: lastFused, direct: directGEMM, directWeightGradient: false)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -299,7 +299,7 @@ public final class Conv2D: Layer {
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: x.pointer), y: y.pointer,
                           dz: outputGrad.pointer, dx: dx?.pointer, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
-                          fused: lastFused, direct: directGEMM)
+                          fused: lastFused, direct: directGEMM, directWeightGradient: directGEMM && patch >= 32)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -308,7 +308,7 @@ public final class Conv2D: Layer {
         }
         // dW and db: the blocks' partial sums, added in block order (dWᵀ with the direct kernel).
         let dw = weight.grad.pointer, count = outChannels * patch
-        if job.direct {
+        if job.directWeightGradient {
             let sum = scratch[0].dw.base
             for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { sum[i] += src[i] } }
             transpose(sum, rows: patch, cols: outChannels, dw)
@@ -354,7 +354,7 @@ public final class Conv2D: Layer {
             // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]); the direct kernel's B is never
             // transposed, so it takes dW_tᵀ += cols · dzᵀ ([patch, n·S] · [n·S, out]).
             for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
-            if j.direct {
+            if j.directWeightGradient {
                 transpose(s.z.base, rows: outChannels, cols: width, s.zt.base)
                 gemmDirect(m: patch, n: outChannels, k: width, s.cols.base, s.zt.base, accumulate: true, s.dw.base, kernel: true)
             } else {
@@ -372,7 +372,7 @@ public final class Conv2D: Layer {
 
 /// A convolution's per-thread scratch.
 struct ConvScratch {
-    /// zt: dzᵀ of a chunk; dw: dWᵀ when the products run on the direct kernel.
+    /// zt: dzᵀ of a chunk; dw: dWᵀ when dW runs on the direct kernel.
     var cols: TensorStorage, z: TensorStorage, zt: TensorStorage, dw: TensorStorage, db: TensorStorage
     /// One zero-padded input plane (stride-1 im2col/col2im).
     var pad: TensorStorage
@@ -386,6 +386,10 @@ struct ConvJob {
     var batch: Int, per: Int
     /// Pooling fused: y and dz are the pooled output and its gradient.
     var fused: Bool
-    /// The products run on nntrain's own kernel (`gemmDirect`): the dW partial sums are dWᵀ.
+    /// The products run on nntrain's own kernel (`gemmDirect`).
     var direct: Bool
+    /// dW too, as dWᵀ += cols·dzᵀ (the partial sums are dWᵀ): when the patch is large enough
+    /// (≥ 32) for the product to outweigh transposing dz (fashion-cnn's first convolution, with
+    /// a patch of 9, is faster on sgemm).
+    var directWeightGradient: Bool
 }
