@@ -7,9 +7,9 @@
    calls it once per chunk with small matrices (m = 64, k = 288, n = 196 for one 14×14 sample),
    where the packing and its zero fill of C cost a quarter of the product.
 
-   Each element of C is Σ_p a(i, p)·b(p, j) summed in order of p with one fused multiply-add per
-   term, starting from 0, then added to C when accumulating: the same bits for any tiling, thread
-   count or call split along m or n. */
+   Each element of C is C (when accumulating) or 0, then each term a(i, p)·b(p, j) added in order
+   of p by a fused multiply-add: the same bits for any tiling, thread count or call split along m
+   or n. */
 #include "CSupport.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -30,7 +30,9 @@ NN_INLINE NN_AVX512 void tile(const int mode, const int mr, const int nv, __mmas
     const float *row[8];
     for (int i = 0; i < mr; i++) row[i] = a + i * sar;
     for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+        for (int j = 0; j < nv; j++)
+            acc[i][j] = accumulate ? _mm512_maskz_loadu_ps(j == nv - 1 ? last : (__mmask16)0xFFFF, c + i * ldc + 16 * j)
+                                   : _mm512_setzero_ps();
     const float *bp = b, *ap = a;
     for (long p = 0; p < k; p++) {
         __m512 bv[4];
@@ -47,10 +49,7 @@ NN_INLINE NN_AVX512 void tile(const int mode, const int mr, const int nv, __mmas
     for (int i = 0; i < mr; i++) {
         for (int j = 0; j < nv; j++) {
             float *cp = c + i * ldc + 16 * j;
-            __mmask16 mask = j == nv - 1 ? last : (__mmask16)0xFFFF;
-            __m512 v = acc[i][j];
-            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cp), v);
-            _mm512_mask_storeu_ps(cp, mask, v);
+            _mm512_mask_storeu_ps(cp, j == nv - 1 ? last : (__mmask16)0xFFFF, acc[i][j]);
         }
     }
 }
@@ -88,11 +87,22 @@ NN_INLINE NN_AVX512 void panels(const int mode, long m, long n, long k, const fl
     }
 }
 
+/* k in blocks of at most 64 (near-equal): a panel's block of B rows (64 × 48 floats, 12 KB) stays
+   in L1 while every row tile of C passes over it (10 % faster than whole columns of 196–288 terms
+   for the convolution's products). Each tile carries C through the blocks in its accumulators'
+   order, so the blocking changes no bit. */
 static NN_AVX512 void gemm_avx512(long m, long n, long k, const float *a, long sar, long sac, const float *b, long ldb,
                                   float *c, long ldc, int accumulate) {
-    if (sac == 1) panels(A_ROWS, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
-    else if (sar == 1) panels(A_COLS, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
-    else panels(A_ANY, m, n, k, a, sar, sac, b, ldb, c, ldc, accumulate);
+    const long blocks = k > 64 ? (k + 63) / 64 : 1, per = (k + blocks - 1) / blocks;
+    for (long p0 = 0; p0 < k || p0 == 0; p0 += per) {
+        long kk = k - p0 < per ? k - p0 : per;
+        const float *ap = a + p0 * sac, *bp = b + p0 * ldb;
+        int acc = accumulate || p0 > 0;
+        if (sac == 1) panels(A_ROWS, m, n, kk, ap, sar, sac, bp, ldb, c, ldc, acc);
+        else if (sar == 1) panels(A_COLS, m, n, kk, ap, sar, sac, bp, ldb, c, ldc, acc);
+        else panels(A_ANY, m, n, kk, ap, sar, sac, bp, ldb, c, ldc, acc);
+        if (k == 0) break;
+    }
 }
 
 /* One 16×16 block: d[j·ldd + i] = s[i·lds + j], in four rounds of interleaving (32-bit, 64-bit,

@@ -163,11 +163,12 @@ func adamKernelMatchesTheReferenceBitForBit(amsgrad: Bool) {
 
 /// nntrain's own product kernel (AVX-512; sgemm elsewhere): every tile shape (8, 6, 4, 2 and 1
 /// rows; 1 to 4 vectors, partial last vectors), both orientations of A, with and without
-/// accumulation. On AVX-512 each element is the fused multiply-adds in order of k, bit for bit.
+/// accumulation, k in one block and in several. On AVX-512 each element is C (or 0) followed by
+/// the fused multiply-adds in order of k, bit for bit.
 @Test(arguments: [false, true])
 func gemmDirectSumsInOrderOfK(transposeA: Bool) {
     let shapes = [(1, 1, 1), (3, 5, 0), (7, 17, 9), (8, 48, 64), (13, 33, 5), (64, 196, 288), (288, 64, 196), (9, 32, 300),
-                  (12, 64, 3), (6, 80, 2), (30, 100, 7)]
+                  (12, 64, 3), (6, 80, 2), (30, 100, 7), (5, 20, 65), (16, 33, 129)]
     for (m, n, k) in shapes {
         for accumulate in [false, true] {
             let a = randomTensor([m * k + 1], seed: UInt64(m * 31 + k)), b = randomTensor([k * n + 1], seed: UInt64(n * 7 + k))
@@ -177,11 +178,10 @@ func gemmDirectSumsInOrderOfK(transposeA: Bool) {
             var exact = true, close = true
             for i in 0..<m {
                 for j in 0..<n {
-                    var s: Float = 0
+                    var expected: Float = accumulate ? before[i * n + j] : 0
                     for p in 0..<k {
-                        s = s.addingProduct(transposeA ? a.pointer[p * m + i] : a.pointer[i * k + p], b.pointer[p * n + j])
+                        expected = expected.addingProduct(transposeA ? a.pointer[p * m + i] : a.pointer[i * k + p], b.pointer[p * n + j])
                     }
-                    let expected = accumulate ? before[i * n + j] + s : s
                     exact = exact && c.pointer[i * n + j] == expected
                     close = close && abs(c.pointer[i * n + j] - expected) <= 1e-4 * max(1, abs(expected))
                 }

@@ -92,8 +92,8 @@ void nn_conv_pool_grad(const float *g, const int32_t *winners, const float *y, l
                        float *db, int out, int samples, int oh, int ow, int relu);
 
 /// C[i·ldc + j] = (accumulate ? C[i·ldc + j] : 0) + Σ_p a(i, p)·b[p·ldb + j] for i < m, j < n, the terms
-/// added in order of p < k, one fused multiply-add each; a(i, p) = a[i·sa_row + p·sa_col] (either
-/// orientation of A). nntrain's own AVX-512 kernel (Gemm.c): returns 0 and does nothing on CPUs
+/// added to that start value in order of p < k, one fused multiply-add each; a(i, p) =
+/// a[i·sa_row + p·sa_col] (either orientation of A). nntrain's own AVX-512 kernel (Gemm.c): returns 0 and does nothing on CPUs
 /// without AVX-512.
 int nn_gemm_direct(long m, long n, long k, const float *a, long sa_row, long sa_col, const float *b, long ldb, float *c,
                    long ldc, int accumulate);
