@@ -130,6 +130,7 @@ public enum GEMMTrace {
         let calls: [Call]
         let threads: Int
         let a: TensorStorage, b: TensorStorage, c: [TensorStorage]
+        let outputs: [UnsafeMutablePointer<Float>]
         /// Runs of direct calls: [start, end) in `calls`.
         let runs: [Range<Int>]
 
@@ -140,6 +141,7 @@ public enum GEMMTrace {
             a = TensorStorage(capacity: size)
             b = TensorStorage(capacity: size)
             c = (0..<threads).map { _ in TensorStorage(capacity: size) }
+            outputs = c.map { $0.base }
             for i in 0..<size { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
             var runs: [Range<Int>] = []
             var i = 0
@@ -160,10 +162,11 @@ public enum GEMMTrace {
                 if r < runs.count && runs[r].lowerBound == i {
                     let run = runs[r]
                     calls.withUnsafeBufferPointer { list in
-                        var job = DirectReplay(calls: list.baseAddress! + run.lowerBound, count: run.count, shares: threads,
-                                               a: a.base, b: b.base, c: c.map { $0.base })
+                        let shares = min(threads, run.count)
+                        var job = DirectReplay(calls: list.baseAddress! + run.lowerBound, count: run.count, shares: shares,
+                                               a: a.base, b: b.base, c: outputs)
                         withUnsafeMutablePointer(to: &job) { p in
-                            Parallel.run(min(threads, run.count), context: UnsafeMutableRawPointer(p)) { raw, share in
+                            Parallel.run(shares, context: UnsafeMutableRawPointer(p)) { raw, share in
                                 let job = raw!.assumingMemoryBound(to: DirectReplay.self).pointee
                                 let lo = share * job.count / job.shares, hi = (share + 1) * job.count / job.shares
                                 for q in lo..<hi {

@@ -201,3 +201,27 @@ func gemmDirectSumsInOrderOfK(transposeA: Bool) {
         #expect(ok, "\(rows) × \(cols)")
     }
 }
+
+/// The bench's replay runs every traced product once, at 1 and 2 threads: runs of direct
+/// products dealt out over the pool (a run shorter than the thread count included) and sgemm
+/// products between them.
+@Test func replayRunsEveryTracedProductOnce() {
+    Parallel.setThreads(max(2, Parallel.threads))
+    defer { setBLASThreads(1) }
+    let calls: [GEMMTrace.Call] = [
+        .init(transposeA: false, transposeB: false, m: 8, n: 20, k: 9, direct: true),
+        .init(transposeA: false, transposeB: true, m: 5, n: 7, k: 3),
+        .init(transposeA: true, transposeB: false, m: 12, n: 16, k: 4, direct: true),
+        .init(transposeA: false, transposeB: false, m: 3, n: 33, k: 2, direct: true),
+        .init(transposeA: false, transposeB: false, m: 6, n: 6, k: 6, direct: true),
+        .init(transposeA: true, transposeB: false, m: 4, n: 4, k: 4),
+        .init(transposeA: false, transposeB: false, m: 9, n: 17, k: 1, direct: true),
+    ]
+    func key(_ c: GEMMTrace.Call) -> String { "\(c.transposeA)\(c.transposeB)\(c.m)x\(c.n)x\(c.k)\(c.direct)" }
+    for threads in [1, 2] {
+        setBLASThreads(threads)
+        let replayer = GEMMTrace.Replayer(calls)
+        let replayed = GEMMTrace.record { replayer.run() }
+        #expect(replayed.map(key).sorted() == calls.map(key).sorted(), "threads \(threads)")
+    }
+}
