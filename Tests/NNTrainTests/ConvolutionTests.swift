@@ -240,11 +240,12 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
 /// The chunk products on nntrain's own kernel (where the CPU has AVX-512) and on sgemm give the
 /// same forward and gradients up to rounding: chunks of several samples, two sample blocks, 64
 /// output channels (the kernel's 4-vector panels), dW on sgemm (patch < 32) and on the kernel as
-/// dWᵀ (its layout) summed over blocks and turned back.
-@Test(arguments: [([4, 10, 9], 64, 2), ([3, 7, 6], 5, 1), ([8, 6, 6], 16, 2)])
-func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int) {
+/// dWᵀ (its layout) summed over blocks and turned back, other paddings and dilations.
+@Test(arguments: [([4, 10, 9], 64, 2, (1, 1), (1, 1)), ([3, 7, 6], 5, 1, (1, 1), (1, 1)), ([8, 6, 6], 16, 2, (1, 1), (1, 1)),
+                  ([4, 9, 8], 16, 1, (2, 1), (2, 1)), ([5, 7, 7], 20, 2, (0, 0), (1, 1))])
+func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int, padding: (Int, Int), dilation: (Int, Int)) {
     func run(direct: Bool) -> [[Float]] {
-        let conv = makeConv(shape, out: out, k: (3, 3), p: (1, 1), act: .relu)
+        let conv = makeConv(shape, out: out, k: (3, 3), p: padding, d: dilation, act: .relu)
         _ = ParameterStore(conv.parameters)
         var rng = Xoshiro256(seed: 2, streamID: 9)
         for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
