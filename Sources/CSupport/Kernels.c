@@ -177,3 +177,31 @@ void nn_dropout_forward(const float *x, float *out, float *mask, long start, lon
 #endif
     dropout_range(x, out, mask, start, end, threshold24, scale, key, counter);
 }
+
+/* ---- Row passes of the dense layers and the batch fill ----------------------------------- */
+/* Swift compiles for the x86-64 baseline (SSE2); these loops are compiled for AVX-512, AVX2 and
+   the baseline, the loader picking one, and compute the same IEEE operations as the formulas. */
+#if defined(__x86_64__) && defined(__linux__)
+#define NN_ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_ROW_CLONES
+#endif
+
+NN_ROW_CLONES
+void nn_bias_activate(float *y, const float *bias, long rows, long cols, int relu) {
+    for (long r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        if (bias && relu) {
+            for (long c = 0; c < cols; c++) { float v = row[c] + bias[c]; row[c] = 0 >= v ? 0 : v; }
+        } else if (bias) {
+            for (long c = 0; c < cols; c++) row[c] += bias[c];
+        } else if (relu) {
+            for (long c = 0; c < cols; c++) { float v = row[c]; row[c] = 0 >= v ? 0 : v; }
+        }
+    }
+}
+
+NN_ROW_CLONES
+void nn_bytes_affine(const uint8_t *x, const float *scale, const float *shift, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = (float)x[i] * scale[i] + shift[i];
+}

@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 import NNTestSupport
 import Testing
@@ -69,4 +70,30 @@ import Testing
     let conv = makeConv([3, 9, 9], out: 5, k: (3, 3), p: (1, 1), act: .relu)
     let direct = naiveConv(conv, randomTensor([7, 3, 9, 9], seed: 11).scalars, batch: 7).map { max($0, 0) }
     #expect(zip(three.y, direct).allSatisfy { abs($0 - $1) <= 1e-4 })
+}
+
+/// The dense layers' bias/ReLU pass and the batch fill run in C (compiled for AVX-512 where the CPU
+/// has it) and give the Swift formulas' bits: row + bias, max(·, 0) with Swift's NaN and −0
+/// rules, Float(byte) · scale + shift.
+@Test func rowPassesInCGiveTheSwiftFormulasBits() {
+    let rows = 5, cols = 37
+    var values = randomTensor([rows * cols], seed: 41, low: -3, high: 3).scalars
+    values[3] = .nan; values[4] = -0.0; values[5] = 0; values[6] = -.infinity; values[7] = .infinity
+    let bias = randomTensor([cols], seed: 42).scalars
+    for (withBias, relu) in [(true, true), (true, false), (false, true)] {
+        var c = values
+        c.withUnsafeMutableBufferPointer { y in
+            bias.withUnsafeBufferPointer { b in nn_bias_activate(y.baseAddress!, withBias ? b.baseAddress! : nil, rows, cols, relu ? 1 : 0) }
+        }
+        let expected = values.enumerated().map { i, v -> Float in
+            let z = withBias ? v + bias[i % cols] : v
+            return relu ? max(z, 0) : z
+        }
+        #expect(zip(c, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "bias \(withBias) relu \(relu)")
+    }
+    let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+    let scale = randomTensor([1000], seed: 43).scalars, shift = randomTensor([1000], seed: 44).scalars
+    var out = [Float](repeating: 0, count: 1000)
+    nn_bytes_affine(bytes, scale, shift, &out, 1000)
+    #expect((0..<1000).allSatisfy { out[$0].bitPattern == (Float(bytes[$0]) * scale[$0] + shift[$0]).bitPattern })
 }

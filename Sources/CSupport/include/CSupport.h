@@ -58,6 +58,12 @@ void nn_adam(float *w, const float *g, float *m, float *v, float *vmax, long n, 
 void nn_dropout_forward(const float *x, float *out, float *mask, long start, long end, uint32_t threshold24, float scale,
                         uint64_t key, uint64_t counter);
 
+/// A dense layer's output pass on a row-major rows × cols matrix: y = y + bias (bias may be NULL),
+/// then max(·, 0) as Swift's max(v, 0) when `relu` (a NaN stays NaN).
+void nn_bias_activate(float *y, const float *bias, long rows, long cols, int relu);
+/// out[i] = Float(x[i]) · scale[i] + shift[i] (a multiply, then an add).
+void nn_bytes_affine(const uint8_t *x, const float *scale, const float *shift, float *out, long n);
+
 /// im2col for stride 1 (ConvKernels.c): cols[(c·kh + i)·kw + j][oy·ow + ox] (rows row_stride
 /// apart) = x[c, oy − ph + i·dh, ox − pw + j·dw], 0 outside; `pad` holds (h + 2ph)·(w + 2pw) floats.
 void nn_im2col_s1(const float *x, float *cols, long row_stride, int channels, int h, int w, int kh, int kw,

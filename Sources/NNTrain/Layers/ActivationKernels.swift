@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 
 #if canImport(Glibc)
@@ -67,10 +68,11 @@ enum ActivationKernels {
         for r in 0..<rows {
             let row = y + r * cols
             switch (f, bias, pre) {
-            case (.linear, let b?, nil): for c in 0..<cols { row[c] += b[c] }
+            // The linear and ReLU passes in C (AVX-512 where the CPU has it): the same bits as
+            // row[c] + b[c] and max(·, 0) here (tested).
+            case (.linear, let b?, nil): nn_bias_activate(y, b, rows, cols, 0); return
             case (.linear, nil, nil): return
-            case (.relu, let b?, nil): for c in 0..<cols { row[c] = max(row[c] + b[c], 0) }
-            case (.relu, nil, nil): for c in 0..<cols { row[c] = max(row[c], 0) }
+            case (.relu, let b, nil): nn_bias_activate(y, b, rows, cols, 1); return
             case (.tanh, let b?, nil): for c in 0..<cols { row[c] = tanhf(row[c] + b[c]) }
             default:
                 let p = pre.map { $0 + r * cols }
