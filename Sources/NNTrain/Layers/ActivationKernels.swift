@@ -65,14 +65,16 @@ enum ActivationKernels {
     @inline(__always)
     static func biasActivate(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, rows: Int, cols: Int,
                              _ f: Activation, pre: UnsafeMutablePointer<Float>? = nil) {
+        // The linear and ReLU passes over the whole matrix in C (AVX-512 where the CPU has it):
+        // the same bits as y + b and max(·, 0) (tested).
+        switch (f, pre) {
+        case (.linear, nil): if let bias { nn_bias_activate(y, bias, rows, cols, 0) }; return
+        case (.relu, nil): nn_bias_activate(y, bias, rows, cols, 1); return
+        default: break
+        }
         for r in 0..<rows {
             let row = y + r * cols
             switch (f, bias, pre) {
-            // The linear and ReLU passes in C (AVX-512 where the CPU has it): the same bits as
-            // row[c] + b[c] and max(·, 0) here (tested).
-            case (.linear, let b?, nil): nn_bias_activate(y, b, rows, cols, 0); return
-            case (.linear, nil, nil): return
-            case (.relu, let b, nil): nn_bias_activate(y, b, rows, cols, 1); return
             case (.tanh, let b?, nil): for c in 0..<cols { row[c] = tanhf(row[c] + b[c]) }
             default:
                 let p = pre.map { $0 + r * cols }
