@@ -250,6 +250,7 @@ func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int, padd
         var rng = Xoshiro256(seed: 2, streamID: 9)
         for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
         conv.directGEMM = direct
+        conv.winogradAllowed = false
         conv.blockCount = blocks
         conv.allocate(maxBatch: 5)
         conv.chunkSamples = 2
@@ -264,4 +265,50 @@ func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int, padd
         let scale = b.map { abs($0) }.max() ?? 1
         #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, scale) }, "\(name) differs")
     }
+}
+
+/// Winograd F(2×2, 3×3) (where the CPU has the direct kernel) against the im2col path: forward,
+/// dx, dW and db agree up to rounding for even and odd output sizes (partial tiles), paddings 0–2
+/// (different per axis), channel counts that are not multiples of 16, one and several samples per
+/// chunk and one or two sample blocks; and the path is taken only for 3×3, stride 1, undilated
+/// kernels with ≥ 8 input channels.
+@Test(arguments: [([8, 6, 6], 16, 2, (1, 1), 2), ([9, 7, 5], 20, 1, (1, 1), 3), ([16, 9, 8], 64, 2, (0, 0), 1),
+                  ([12, 5, 7], 7, 2, (2, 1), 2), ([32, 14, 14], 64, 1, (1, 1), 1), ([8, 4, 4], 3, 1, (0, 2), 5)])
+func winogradConvMatchesIm2col(shape: [Int], out: Int, blocks: Int, padding: (Int, Int), chunk: Int) {
+    guard DirectGEMM.isAvailable else { return }
+    func run(winograd: Bool) -> [[Float]] {
+        let conv = makeConv(shape, out: out, k: (3, 3), p: padding, act: .relu)
+        _ = ParameterStore(conv.parameters)
+        var rng = Xoshiro256(seed: 2, streamID: 9)
+        for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
+        conv.winogradAllowed = winograd
+        #expect(conv.winograd == winograd)
+        conv.blockCount = blocks
+        conv.allocate(maxBatch: 5)
+        conv.chunkSamples = chunk
+        let x = randomTensor([5] + shape, seed: 31)
+        let y = conv.forward(x, mode: .training).scalars
+        let g = randomTensor([5] + conv.outputShape.dims, seed: 32)
+        let dx = conv.backward(g, needsInputGradient: true)!.scalars
+        return [y, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars]
+    }
+    let im2col = run(winograd: false), wino = run(winograd: true)
+    for (name, (a, b)) in zip(["y", "dx", "dW", "db"], zip(wino, im2col)) {
+        let scale = b.map { abs($0) }.max() ?? 1
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(a.count == b.count && worst <= 2e-5 * max(1, scale), "\(name) differs by \(worst) (scale \(scale))")
+    }
+    for (k, st, d, c) in [((3, 3), (2, 2), (1, 1), 8), ((3, 3), (1, 1), (2, 2), 8), ((3, 2), (1, 1), (1, 1), 8), ((3, 3), (1, 1), (1, 1), 7)] {
+        #expect(!makeConv([c, 6, 6], out: 4, k: k, s: st, d: d).winograd)
+    }
+}
+
+/// The Winograd path's gradients are those of its forward function (finite differences), with
+/// padding on one axis only and an odd output width.
+@Test func winogradConvMatchesFiniteDifferences() {
+    guard DirectGEMM.isAvailable else { return }
+    let conv = makeConv([8, 5, 6], out: 3, k: (3, 3), p: (1, 0), act: .tanh)
+    #expect(conv.winograd)
+    let report = checkGradients(of: conv, input: randomTensor([2, 8, 5, 6], seed: 3))
+    #expect(report.worstError < 1e-3, "\(report)")
 }

@@ -108,6 +108,29 @@ int nn_gemm_direct_available(void);
 /// dst[j·ldd + i] = src[i·lds + j] for a rows × cols matrix.
 void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 
+/* Winograd F(2×2, 3×3) for a 3×3, stride-1 convolution (Winograd.c). A sample's output is
+   th × tw tiles of 2×2 (th = ⌈oh/2⌉, tw = ⌈ow/2⌉); transformed data are [16][tiles][channels]
+   with xi_stride floats between the 16 positions. Scratch: xp (2·th + 2)·(2·tw + 2)·C floats,
+   tmp H·W·C (input) or oh·ow·O (output) floats. */
+/// V = Bᵀ d B of every tile of one sample x [C][H][W] with zero padding (ph, pw).
+void nn_wino_input(const float *x, long C, long H, long W, long ph, long pw, long th, long tw, float *xp, float *tmp, float *v,
+                   long xi_stride);
+/// The tiles' V from a padded plane xp [2·th + 2][2·tw + 2][C].
+void nn_wino_input_tiles(const float *xp, long C, long th, long tw, float *v, long xi_stride);
+/// dx [C][H][W] = the adjoint of nn_wino_input applied to dV (overwrites dx).
+void nn_wino_input_grad(const float *v, long xi_stride, long C, long H, long W, long ph, long pw, long th, long tw, float *xp,
+                        float *tmp, float *dx);
+/// The adjoint of nn_wino_input_tiles: xp = Σ over tiles of B dV Bᵀ placed at each tile.
+void nn_wino_input_grad_tiles(const float *v, long xi_stride, long C, long th, long tw, float *xp);
+/// Y = Aᵀ M A of every tile into z [O][oh·ow] at row stride ldz (yt: scratch).
+void nn_wino_output(const float *m, long xi_stride, long O, long oh, long ow, long th, long tw, float *yt, float *z, long ldz);
+/// dM = A dY Aᵀ of every tile, dY from z [O][oh·ow] at row stride ldz (yt: scratch).
+void nn_wino_output_grad(const float *z, long ldz, long O, long oh, long ow, long th, long tw, float *yt, float *m, long xi_stride);
+/// U = G g Gᵀ of weights w [O][C][3][3] into u [16][O][C] and ut [16][C][O].
+void nn_wino_filter(const float *w, long O, long C, float *u, float *ut);
+/// dw [O][C][3][3] = Gᵀ dU G from dUᵀ [16][C][O] (overwrites dw).
+void nn_wino_filter_grad(const float *dut, long O, long C, float *dw);
+
 /// Sends `sig` to `pid`; 0 on success.
 int nn_kill(pid_t pid, int sig);
 #endif

@@ -16,6 +16,12 @@ import NNCore
 /// per pass, and (for patches ≥ 32) dW_tᵀ += cols·dzᵀ with dz transposed per chunk.
 /// With stride 1 (the usual case) im2col and col2im run in C (ConvKernels.c: AVX-512 where the CPU
 /// has it), and the layout moves carry the bias, ReLU and its mask.
+/// A 3×3, stride-1, undilated convolution with ≥ 8 input channels computes its products in the
+/// Winograd domain where the kernel runs (`winograd`; Winograd.c: F(2×2, 3×3), 16 multiply-adds
+/// per 2×2 output tile and channel pair instead of 36): per chunk, the input tiles' transforms
+/// V, 16 products M_ξ = V_ξ·Uᵀ_ξ with the transformed filters U, and the output transform into
+/// the same `[out, n·H'·W']` chunk; backward dU_ξᵀ += V_ξᵀ·dM_ξ, dV_ξ = dM_ξ·U_ξ and the
+/// adjoint transforms (the exact adjoints, so the gradient is that of the computed function).
 /// Followed by 2×2/2 max pooling (and with ReLU or no activation), the layer pools its chunks
 /// while they are in cache (`poolFused`): the full-size output never reaches memory, and the
 /// pooling layer passes the pooled tensor and its gradient through (`Model.build`).
@@ -43,6 +49,10 @@ public final class Conv2D: Layer {
     /// The chunk products run on nntrain's own AVX-512 kernel (`gemmDirect`) where the CPU has it;
     /// tests turn it off to compare with sgemm.
     var directGEMM = DirectGEMM.isAvailable
+    /// Winograd F(2×2, 3×3) where it applies (`winograd`); tests turn it off to compare.
+    var winogradAllowed = true
+    /// Transformed filters: U `[16, out, in]` and Uᵀ `[16, in, out]` (made once per forward pass).
+    private var winoU: TensorStorage?, winoUT: TensorStorage?
     private var inputGrad: BatchBuffer!
     /// Wᵀ `[patch, out]` for the forward product (the direct kernel broadcasts a column of A from
     /// one pointer at fixed offsets, cheaper than from a row of W at a stride).
@@ -60,6 +70,15 @@ public final class Conv2D: Layer {
 
     /// `[in·kh·kw]`: the fan-in of one output unit.
     var patch: Int { inChannels * kernel.0 * kernel.1 }
+    /// Whether the products run in the Winograd domain: a 3×3, stride-1, undilated kernel with
+    /// at least 8 input channels (fewer leave the 16 products too short to pay for the
+    /// transforms), on the direct kernel.
+    var winograd: Bool {
+        winogradAllowed && directGEMM && kernel == (3, 3) && stride == (1, 1) && dilation == (1, 1) && inChannels >= 8
+    }
+    /// Output tiles of 2×2 per sample: ⌈H'/2⌉ × ⌈W'/2⌉.
+    var tileRows: Int { (outH + 1) / 2 }
+    var tileCols: Int { (outW + 1) / 2 }
     /// Stride 1: im2col/col2im in C.
     var unitStride: Bool { stride == (1, 1) }
     /// ReLU or no activation: fused into the output pass and its adjoint.
@@ -124,6 +143,12 @@ public final class Conv2D: Layer {
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
         chunkSamples = max(1, min(maxBatch, (1 << 17) / max(1, (patch + outChannels) * outH * outW)))
         weightT = TensorStorage(capacity: outChannels * patch)
+        if winograd {
+            // The chunk's V and M (16 floats per tile and channel) near 512 KB.
+            chunkSamples = max(1, min(maxBatch, (1 << 17) / (16 * tileRows * tileCols * (inChannels + outChannels))))
+            winoU = TensorStorage(capacity: 16 * outChannels * inChannels)
+            winoUT = TensorStorage(capacity: 16 * outChannels * inChannels)
+        }
         scratch = []
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
         if poolFused {
@@ -231,11 +256,21 @@ public final class Conv2D: Layer {
     private func ensureScratch() {
         let threads = max(1, blockCount ?? gemmThreads)
         let width = chunkSamples * outH * outW
+        let wino = winograd
         while scratch.count < threads {
-            scratch.append(ConvScratch(cols: TensorStorage(capacity: patch * width), z: TensorStorage(capacity: outChannels * width),
-                                       zt: TensorStorage(capacity: outChannels * width),
-                                       dw: TensorStorage(capacity: outChannels * patch), db: TensorStorage(capacity: outChannels),
-                                       pad: TensorStorage(capacity: (inH + 2 * padding.0) * (inW + 2 * padding.1))))
+            var s = ConvScratch(cols: TensorStorage(capacity: wino ? 0 : patch * width), z: TensorStorage(capacity: outChannels * width),
+                                zt: TensorStorage(capacity: wino ? 0 : outChannels * width),
+                                dw: TensorStorage(capacity: wino ? 16 * outChannels * inChannels : outChannels * patch),
+                                db: TensorStorage(capacity: outChannels),
+                                pad: TensorStorage(capacity: (inH + 2 * padding.0) * (inW + 2 * padding.1)))
+            if wino {
+                let tiles = chunkSamples * tileRows * tileCols
+                s.v = TensorStorage(capacity: 16 * tiles * inChannels)
+                s.m = TensorStorage(capacity: 16 * tiles * outChannels)
+                s.plane = TensorStorage(capacity: (2 * tileRows + 2) * (2 * tileCols + 2) * inChannels)
+                s.tmp = TensorStorage(capacity: max(inH * inW * inChannels, outH * outW * outChannels))
+            }
+            scratch.append(s)
         }
     }
 
@@ -244,12 +279,16 @@ public final class Conv2D: Layer {
         lastFused = poolFused && !fusionSuspended
         let y = lastFused ? pooledOutput!.view(batch: batch) : output.view(batch: batch)
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
-        transpose(weightMatrix, rows: outChannels, cols: patch, weightT.base)
+        if winograd {
+            nn_wino_filter(weightMatrix, outChannels, inChannels, winoU!.base, winoUT!.base)
+        } else {
+            transpose(weightMatrix, rows: outChannels, cols: patch, weightT.base)
+        }
         ensureScratch()
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer,
                           dz: y.pointer, dx: nil, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
-                          fused: lastFused, direct: directGEMM, directWeightGradient: false)
+                          fused: lastFused, direct: directGEMM, directWeightGradient: false, winograd: winograd)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -270,8 +309,12 @@ public final class Conv2D: Layer {
         let end = min(j.batch, b0 + j.per)
         while b0 < end {
             let n = min(chunkSamples, end - b0), width = n * spatial
-            for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
-            gemmDirect(transposeA: true, m: outChannels, n: width, k: patch, wT, s.cols.base, s.z.base, kernel: j.direct)
+            if j.winograd {
+                winogradForward(s, x: j.x + b0 * inSize, samples: n)
+            } else {
+                for b in 0..<n { columnsOf(j.x + (b0 + b) * inSize, s.cols.base + b * spatial, rowStride: width, pad: s.pad.base) }
+                gemmDirect(transposeA: true, m: outChannels, n: width, k: patch, wT, s.cols.base, s.z.base, kernel: j.direct)
+            }
             if j.fused {
                 // Bias, pooling and ReLU straight from the chunk: [out, n·S] → [n, out, S/4].
                 let at = b0 * pooledSize
@@ -299,7 +342,7 @@ public final class Conv2D: Layer {
         let (parts, per) = blocks(batch)
         var job = ConvJob(layer: Unmanaged.passUnretained(self), x: UnsafeMutablePointer(mutating: x.pointer), y: y.pointer,
                           dz: outputGrad.pointer, dx: dx?.pointer, pre: preActivation?.view(batch: batch).pointer, batch: batch, per: per,
-                          fused: lastFused, direct: directGEMM, directWeightGradient: directGEMM && patch >= 32)
+                          fused: lastFused, direct: directGEMM, directWeightGradient: directGEMM && patch >= 32, winograd: winograd)
         withUnsafeMutablePointer(to: &job) { p in
             Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                 let j = raw!.assumingMemoryBound(to: ConvJob.self).pointee
@@ -308,7 +351,11 @@ public final class Conv2D: Layer {
         }
         // dW and db: the blocks' partial sums, added in block order (dWᵀ with the direct kernel).
         let dw = weight.grad.pointer, count = outChannels * patch
-        if job.directWeightGradient {
+        if job.winograd {
+            let sum = scratch[0].dw.base, size = 16 * outChannels * inChannels
+            for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<size { sum[i] += src[i] } }
+            nn_wino_filter_grad(sum, outChannels, inChannels, dw)
+        } else if job.directWeightGradient {
             let sum = scratch[0].dw.base
             for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { sum[i] += src[i] } }
             transpose(sum, rows: patch, cols: outChannels, dw)
@@ -331,7 +378,7 @@ public final class Conv2D: Layer {
         let s = scratch[part]
         let spatial = outH * outW, inSize = inChannels * inH * inW, outSize = outChannels * spatial
         let w = weightMatrix
-        s.dw.base.update(repeating: 0, count: outChannels * patch)
+        s.dw.base.update(repeating: 0, count: j.winograd ? 16 * outChannels * inChannels : outChannels * patch)
         s.db.base.update(repeating: 0, count: outChannels)
         var b0 = part * j.per
         let end = min(j.batch, b0 + j.per)
@@ -350,6 +397,11 @@ public final class Conv2D: Layer {
             } else {
                 nn_conv_output_grad(j.dz + b0 * outSize, j.y + b0 * outSize, outSize, s.z.base, width, s.db.base,
                                     Int32(outChannels), Int32(n), spatial, activation == .relu ? 1 : 0)
+            }
+            if j.winograd {
+                winogradBackward(s, x: j.x + b0 * inSize, dx: j.dx.map { $0 + b0 * inSize }, samples: n)
+                b0 += n
+                continue
             }
             // dW_t += dz · colsᵀ ([out, n·S] · [n·S, patch]); the direct kernel's B is never
             // transposed, so it takes dW_tᵀ += cols · dzᵀ ([patch, n·S] · [n·S, out]).
@@ -370,12 +422,64 @@ public final class Conv2D: Layer {
     }
 }
 
+extension Conv2D {
+    /// Forward of `samples` samples from x in the Winograd domain, into the chunk's z `[out, n·S]`.
+    func winogradForward(_ s: ConvScratch, x: UnsafePointer<Float>, samples n: Int) {
+        let tiles = tileRows * tileCols, t = n * tiles, spatial = outH * outW, inSize = inChannels * inH * inW
+        let v = s.v!.base, m = s.m!.base, ut = winoUT!.base
+        for b in 0..<n {
+            nn_wino_input(x + b * inSize, inChannels, inH, inW, padding.0, padding.1, tileRows, tileCols, s.plane!.base, s.tmp!.base,
+                          v + b * tiles * inChannels, t * inChannels)
+        }
+        for xi in 0..<16 {
+            gemmDirect(m: t, n: outChannels, k: inChannels, v + xi * t * inChannels, ut + xi * inChannels * outChannels,
+                       m + xi * t * outChannels)
+        }
+        for b in 0..<n {
+            nn_wino_output(m + b * tiles * outChannels, t * outChannels, outChannels, outH, outW, tileRows, tileCols, s.tmp!.base,
+                           s.z.base + b * spatial, n * spatial)
+        }
+    }
+
+    /// Backward of `samples` samples whose dz `[out, n·S]` is in the chunk's z: dUᵀ partial sums
+    /// into s.dw, and dx when asked.
+    func winogradBackward(_ s: ConvScratch, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, samples n: Int) {
+        let tiles = tileRows * tileCols, t = n * tiles, spatial = outH * outW, inSize = inChannels * inH * inW
+        let v = s.v!.base, m = s.m!.base, du = s.dw.base
+        for b in 0..<n {
+            nn_wino_output_grad(s.z.base + b * spatial, n * spatial, outChannels, outH, outW, tileRows, tileCols, s.tmp!.base,
+                                m + b * tiles * outChannels, t * outChannels)
+            nn_wino_input(x + b * inSize, inChannels, inH, inW, padding.0, padding.1, tileRows, tileCols, s.plane!.base, s.tmp!.base,
+                          v + b * tiles * inChannels, t * inChannels)
+        }
+        // dU_ξᵀ [in, out] += V_ξᵀ · dM_ξ ([tiles, in]ᵀ · [tiles, out]).
+        for xi in 0..<16 {
+            gemmDirect(transposeA: true, m: inChannels, n: outChannels, k: t, v + xi * t * inChannels, m + xi * t * outChannels,
+                       accumulate: true, du + xi * inChannels * outChannels)
+        }
+        guard let dx else { return }
+        // dV_ξ [tiles, in] = dM_ξ [tiles, out] · U_ξ [out, in], into V's buffer, then dx.
+        let u = winoU!.base
+        for xi in 0..<16 {
+            gemmDirect(m: t, n: inChannels, k: outChannels, m + xi * t * outChannels, u + xi * outChannels * inChannels,
+                       v + xi * t * inChannels)
+        }
+        for b in 0..<n {
+            nn_wino_input_grad(v + b * tiles * inChannels, t * inChannels, inChannels, inH, inW, padding.0, padding.1, tileRows,
+                               tileCols, s.plane!.base, s.tmp!.base, dx + b * inSize)
+        }
+    }
+}
+
 /// A convolution's per-thread scratch.
 struct ConvScratch {
-    /// zt: dzᵀ of a chunk; dw: dWᵀ when dW runs on the direct kernel.
+    /// zt: dzᵀ of a chunk; dw: dWᵀ when dW runs on the direct kernel, dUᵀ `[16, in, out]` with Winograd.
     var cols: TensorStorage, z: TensorStorage, zt: TensorStorage, dw: TensorStorage, db: TensorStorage
     /// One zero-padded input plane (stride-1 im2col/col2im).
     var pad: TensorStorage
+    /// Winograd: V (or dV) `[16, tiles, in]` and M (or dM) `[16, tiles, out]` of a chunk, a padded
+    /// channels-last plane and a sample-sized staging buffer.
+    var v: TensorStorage? = nil, m: TensorStorage? = nil, plane: TensorStorage? = nil, tmp: TensorStorage? = nil
 }
 
 /// A convolution pass split over the pool by blocks of samples.
@@ -392,4 +496,6 @@ struct ConvJob {
     /// (≥ 32) for the product to outweigh transposing dz (fashion-cnn's first convolution, with
     /// a patch of 9, is faster on sgemm).
     var directWeightGradient: Bool
+    /// The products run in the Winograd domain (`Conv2D.winograd`).
+    var winograd: Bool
 }
