@@ -25,7 +25,7 @@
 enum { A_ANY, A_ROWS, A_COLS };
 
 NN_INLINE NN_AVX512 void tile(const int mode, const int mr, const int nv, __mmask16 last, long k, const float *a, long sar,
-                              long sac, const float *b, long ldb, float *c, long ldc, int accumulate) {
+                              long sac, const float *b, long ldb, float *c, long ldc, int accumulate, const float *bias, int relu) {
     __m512 acc[8][4];
     const float *row[8];
     for (int i = 0; i < mr; i++) row[i] = a + i * sar;
@@ -46,6 +46,19 @@ NN_INLINE NN_AVX512 void tile(const int mode, const int mr, const int nv, __mmas
         bp += ldb;
         ap += sac;
     }
+    /* The evaluation epilogue: + bias, then ReLU as `0 >= v ? 0 : v` (NaN kept, −0 → +0). */
+    if (bias) {
+        for (int j = 0; j < nv; j++) {
+            __m512 bv = _mm512_maskz_loadu_ps(j == nv - 1 ? last : (__mmask16)0xFFFF, bias + 16 * j);
+            for (int i = 0; i < mr; i++) acc[i][j] = _mm512_add_ps(acc[i][j], bv);
+        }
+    }
+    if (relu) {
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nv; j++)
+                acc[i][j] = _mm512_mask_mov_ps(acc[i][j], _mm512_cmp_ps_mask(acc[i][j], _mm512_setzero_ps(), _CMP_LE_OQ),
+                                               _mm512_setzero_ps());
+    }
     for (int i = 0; i < mr; i++) {
         for (int j = 0; j < nv; j++) {
             float *cp = c + i * ldc + 16 * j;
@@ -56,13 +69,14 @@ NN_INLINE NN_AVX512 void tile(const int mode, const int mr, const int nv, __mmas
 
 /* The rows of one column panel, `tall` (8 for up to 3 vectors, 6 for 4) at a time, then 4, 2, 1. */
 NN_INLINE NN_AVX512 void panel(const int mode, const int nv, __mmask16 last, long m, long k, const float *a, long sar,
-                               long sac, const float *b, long ldb, float *c, long ldc, int accumulate) {
+                               long sac, const float *b, long ldb, float *c, long ldc, int accumulate, const float *bias, int relu) {
     const int tall = nv == 4 ? 6 : 8;
     long i = 0;
-    for (; i + tall <= m; i += tall) tile(mode, tall, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate);
-    if (i + 4 <= m) { tile(mode, 4, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate); i += 4; }
-    if (i + 2 <= m) { tile(mode, 2, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate); i += 2; }
-    if (i < m) tile(mode, 1, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate);
+    for (; i + tall <= m; i += tall)
+        tile(mode, tall, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate, bias, relu);
+    if (i + 4 <= m) { tile(mode, 4, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate, bias, relu); i += 4; }
+    if (i + 2 <= m) { tile(mode, 2, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate, bias, relu); i += 2; }
+    if (i < m) tile(mode, 1, nv, last, k, a + i * sar, sar, sac, b, ldb, c + i * ldc, ldc, accumulate, bias, relu);
 }
 
 NN_INLINE NN_AVX512 void panels(const int mode, long m, long n, long k, const float *a, long sar, long sac,
@@ -79,10 +93,10 @@ NN_INLINE NN_AVX512 void panels(const int mode, long m, long n, long k, const fl
         __mmask16 last = v + nv == vectors ? tail : (__mmask16)0xFFFF;
         const float *bp = b + 16 * v;
         float *cp = c + 16 * v;
-        if (nv == 4) panel(mode, 4, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
-        else if (nv == 3) panel(mode, 3, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
-        else if (nv == 2) panel(mode, 2, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
-        else panel(mode, 1, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate);
+        if (nv == 4) panel(mode, 4, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate, NULL, 0);
+        else if (nv == 3) panel(mode, 3, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate, NULL, 0);
+        else if (nv == 2) panel(mode, 2, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate, NULL, 0);
+        else panel(mode, 1, last, m, k, a, sar, sac, bp, ldb, cp, ldc, accumulate, NULL, 0);
         v += nv;
     }
 }
@@ -102,6 +116,25 @@ static NN_AVX512 void gemm_avx512(long m, long n, long k, const float *a, long s
         else if (sar == 1) panels(A_COLS, m, n, kk, ap, sar, sac, bp, ldb, c, ldc, acc);
         else panels(A_ANY, m, n, kk, ap, sar, sac, bp, ldb, c, ldc, acc);
         if (k == 0) break;
+    }
+}
+
+/* Evaluation's dense products, C = act(A·Wᵀ + bias) with W [n, k] fixed for a whole pass: Wᵀ is
+   packed once into panels of 64 columns ([p][64] per panel, zeros past n), so each panel (k × 64
+   floats: 200 KB for k = 784) stays in L2 while every 6-row tile of A runs over it with all of k
+   in its 24 accumulators; the bias and ReLU are applied in registers before the one store. No
+   packing per call and no zero fill of C (OpenBLAS does both). */
+static NN_AVX512 void gemm_packed_avx512(long m, long n, long k, const float *a, long lda, const float *packed, float *c,
+                                         long ldc, const float *bias, int relu) {
+    for (long j0 = 0; j0 < n; j0 += 64) {
+        const long width = n - j0 < 64 ? n - j0 : 64, nv = (width + 15) / 16;
+        const __mmask16 last = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
+        const float *b = packed + j0 * k, *bb = bias ? bias + j0 : NULL;
+        float *cp = c + j0;
+        if (nv == 4) panel(A_ROWS, 4, last, m, k, a, lda, 1, b, 64, cp, ldc, 0, bb, relu);
+        else if (nv == 3) panel(A_ROWS, 3, last, m, k, a, lda, 1, b, 64, cp, ldc, 0, bb, relu);
+        else if (nv == 2) panel(A_ROWS, 2, last, m, k, a, lda, 1, b, 64, cp, ldc, 0, bb, relu);
+        else panel(A_ROWS, 1, last, m, k, a, lda, 1, b, 64, cp, ldc, 0, bb, relu);
     }
 }
 
@@ -170,6 +203,29 @@ int nn_gemm_direct(long m, long n, long k, const float *a, long sa_row, long sa_
     return 1;
 }
 
+long nn_gemm_packed_size(long n, long k) { return (n + 63) / 64 * 64 * k; }
+
+void nn_gemm_pack(const float *w, long n, long k, float *packed) {
+    for (long j0 = 0; j0 < n; j0 += 64) {
+        float *panel_ = packed + j0 * k;
+        for (long j = 0; j < 64; j++) {
+            if (j0 + j < n) {
+                const float *row = w + (j0 + j) * k;
+                for (long p = 0; p < k; p++) panel_[p * 64 + j] = row[p];
+            } else {
+                for (long p = 0; p < k; p++) panel_[p * 64 + j] = 0;
+            }
+        }
+    }
+}
+
+int nn_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, const float *bias,
+                   int relu) {
+    if (!nn_gemm_direct_available()) return 0;
+    if (m > 0 && n > 0) gemm_packed_avx512(m, n, k, a, lda, packed, c, ldc, bias, relu);
+    return 1;
+}
+
 void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) { transpose_avx512(src, rows, cols, lds, dst, ldd); return; }
@@ -179,6 +235,13 @@ void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, 
 
 #else
 int nn_gemm_direct_available(void) { return 0; }
+long nn_gemm_packed_size(long n, long k) { return (n + 63) / 64 * 64 * k; }
+void nn_gemm_pack(const float *w, long n, long k, float *packed) { (void)w; (void)n; (void)k; (void)packed; }
+int nn_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, const float *bias,
+                   int relu) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)c; (void)ldc; (void)bias; (void)relu;
+    return 0;
+}
 int nn_gemm_direct(long m, long n, long k, const float *a, long sa_row, long sa_col, const float *b, long ldb, float *c,
                    long ldc, int accumulate) {
     (void)m; (void)n; (void)k; (void)a; (void)sa_row; (void)sa_col; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate;

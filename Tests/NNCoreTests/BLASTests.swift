@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 import NNTestSupport
 import Testing
@@ -187,6 +188,41 @@ func gemmDirectSumsInOrderOfK(transposeA: Bool) {
                 }
             }
             #expect(DirectGEMM.isAvailable ? exact : close, "m \(m) n \(n) k \(k) accumulate \(accumulate)")
+        }
+    }
+}
+
+/// Evaluation's packed kernel (AVX-512 CPUs): W [n, k] packed once, C = act(A·Wᵀ + bias) for
+/// every panel width (1–4 vectors, partial ones, zero-padded panels) and row tile, with and
+/// without bias and ReLU, at a row stride wider than n: each element is 0 followed by the fused
+/// multiply-adds in order of k, + bias, then `0 >= v ? 0 : v` (NaN kept, −0 → +0), bit for bit;
+/// the columns past n are never written.
+@Test func packedGemmGivesTheEpiloguesBits() {
+    guard DirectGEMM.isAvailable else { return }
+    for (m, n, k) in [(1, 1, 1), (7, 10, 0), (13, 64, 9), (6, 70, 33), (25, 133, 65), (9, 256, 17), (1000, 16, 4)] {
+        for (useBias, relu) in [(false, false), (true, false), (true, true), (false, true)] {
+            let a = randomTensor([m * k + 1], seed: UInt64(m * 3 + k)), w = randomTensor([n * k + 1], seed: UInt64(n + 11 * k))
+            if m * k > 2 { a.pointer[2] = .nan }
+            let bias = randomTensor([n], seed: 9)
+            if n > 1 { bias.pointer[1] = -0.0 }
+            let packed = Tensor(zeros: [nn_gemm_packed_size(n, k) + 1])
+            nn_gemm_pack(w.pointer, n, k, packed.pointer)
+            let ldc = n + 3
+            let c = Tensor(shape: [m * ldc], scalars: Array(repeating: 7, count: m * ldc))
+            #expect(nn_gemm_packed(m, n, k, a.pointer, k, packed.pointer, c.pointer, ldc, useBias ? bias.pointer : nil, relu ? 1 : 0) == 1)
+            var exact = true
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let got = c.pointer[i * ldc + j]
+                    guard j < n else { exact = exact && got == 7; continue }
+                    var e: Float = 0
+                    for p in 0..<k { e = e.addingProduct(a.pointer[i * k + p], w.pointer[j * k + p]) }
+                    if useBias { e += bias.pointer[j] }
+                    if relu { e = 0 >= e ? 0 : e }
+                    exact = exact && (got.bitPattern == e.bitPattern || (got.isNaN && e.isNaN))
+                }
+            }
+            #expect(exact, "m \(m) n \(n) k \(k) bias \(useBias) relu \(relu)")
         }
     }
 }

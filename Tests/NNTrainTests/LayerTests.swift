@@ -56,6 +56,41 @@ final class WrongDense: Layer {
     #expect(report.worstError > 0.01, "\(report)")
 }
 
+/// An evaluation pass on the packed kernel (AVX-512 CPUs; sgemm elsewhere) gives the outputs of
+/// the plain forward up to rounding, with ReLU, no activation and weight norm (tanh stays on
+/// sgemm), in two row blocks on the pool and in one; after `endEvaluation` a forward sees weights changed since, and the next pass
+/// packs them again.
+@Test(arguments: [(Activation.relu, false), (.linear, false), (.relu, true), (.tanh, false)])
+func denseEvaluationPassMatchesThePlainForward(activation: Activation, weightNorm: Bool) {
+    var rng = Xoshiro256(seed: 4, stream: .initialization)
+    let layer = Dense(name: "fc", inFeatures: 300, outFeatures: 70, activation: activation, initialization: .heNormal(),
+                      weightNorm: weightNorm, rng: &rng)
+    let store = ParameterStore(layer.parameters)
+    for i in 0..<70 { layer.bias!.value.pointer[i] = Float(i % 7) * 0.1 - 0.3 }
+    layer.allocate(maxBatch: 200)
+    let x = randomTensor([200, 300], seed: 6)
+    func close(_ a: [Float], _ b: [Float]) -> Bool { a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) } }
+    Parallel.setThreads(max(2, Parallel.threads))
+    for rows in [200, 5] {  // two row blocks on the pool, and one
+        let xs = Tensor(shape: [rows, 300], scalars: Array(x.scalars[0..<rows * 300]))
+        let plain = layer.forward(xs, mode: .evaluation).scalars
+        layer.beginEvaluation()
+        let packed = layer.forward(xs, mode: .evaluation).scalars
+        layer.endEvaluation()
+        #expect(close(packed, plain), "\(rows) rows")
+    }
+    let before = layer.forward(x, mode: .evaluation).scalars
+    layer.beginEvaluation()
+    layer.endEvaluation()
+    for i in 0..<store.count { store.values.base[i] *= 0.5 }
+    let changed = layer.forward(x, mode: .evaluation).scalars
+    #expect(!close(changed, before))
+    layer.beginEvaluation()
+    let repacked = layer.forward(x, mode: .evaluation).scalars
+    layer.endEvaluation()
+    #expect(close(repacked, changed))
+}
+
 @Test func denseMatchesTorchLinearReLU() throws {
     let ref = try loadTorchReference()["dense_relu"]!
     var rng = Xoshiro256(seed: 0, stream: .initialization)

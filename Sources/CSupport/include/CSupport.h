@@ -105,6 +105,15 @@ int nn_gemm_direct(long m, long n, long k, const float *a, long sa_row, long sa_
                    long ldc, int accumulate);
 /// 1 when nn_gemm_direct computes on this CPU.
 int nn_gemm_direct_available(void);
+/// Floats of W [n, k] packed for nn_gemm_packed: panels of 64 columns of Wᵀ.
+long nn_gemm_packed_size(long n, long k);
+/// Packs W [n, k] (row-major) as Wᵀ in panels of 64 columns ([p][64] per panel, zeros past n).
+void nn_gemm_pack(const float *w, long n, long k, float *packed);
+/// C [m, n] (row stride ldc) = act(A·Wᵀ + bias) with A [m, k] (row stride lda) and W packed by
+/// nn_gemm_pack; each element 0, then the terms in order of k by fused multiply-adds, then + bias
+/// (may be NULL), then ReLU as `0 >= v ? 0 : v` when relu. Returns 0 and does nothing without AVX-512.
+int nn_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, const float *bias,
+                   int relu);
 /// dst[j·ldd + i] = src[i·lds + j] for a rows × cols matrix.
 void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 

@@ -1,3 +1,4 @@
+import CSupport
 import NNCore
 
 /// Fully connected layer `y = f(x·Wᵀ + b)` with W `[out, in]` (torch.nn.Linear) and the
@@ -5,6 +6,9 @@ import NNCore
 ///
 /// Forward is one sgemm plus one fused pass; backward is f' (fused with the bias gradient),
 /// dW = dzᵀ·x and dx = dz·W — two sgemm calls, the second skipped for the first layer.
+/// During an evaluation pass (`beginEvaluation` … `endEvaluation`) with ReLU or no activation on
+/// an AVX-512 CPU, forward runs nntrain's own kernel on W packed once for the pass, the bias and
+/// ReLU applied in registers (`nn_gemm_packed`).
 /// A dense layer's element-wise work split over the pool (row blocks, or column blocks for the
 /// bias gradient); `bias` is the bias (forward) or its gradient (backward).
 struct DenseJob {
@@ -12,6 +16,12 @@ struct DenseJob {
     var bias: UnsafeMutablePointer<Float>?
     var rows: Int, cols: Int, per: Int
     var f: Activation
+}
+
+/// An evaluation product split over the pool by row blocks.
+struct PackedDenseJob {
+    var a: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?
+    var rows: Int, n: Int, k: Int, relu: Bool, per: Int
 }
 
 public final class Dense: Layer {
@@ -34,6 +44,9 @@ public final class Dense: Layer {
     private var preActivation: BatchBuffer?
     private var lastInput: Tensor?
     private var lastOutput: Tensor?
+    /// Wᵀ in the packed kernel's panels while an evaluation pass runs (nil otherwise).
+    private var packed: TensorStorage?
+    private var packedStorage: TensorStorage?
 
     public init(name: String, inFeatures: Int, outFeatures: Int, activation: Activation = .linear,
                 useBias: Bool = true, initialization: InitSpec, biasInit: Float = 0, weightNorm: Bool = false,
@@ -69,10 +82,38 @@ public final class Dense: Layer {
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample([outFeatures]), maxBatch: maxBatch) }
     }
 
+    /// Packs W for the evaluation pass that starts (ReLU or no activation, AVX-512 CPUs).
+    func beginEvaluation() {
+        guard DirectGEMM.isAvailable, activation == .relu || activation == .linear else { return }
+        if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
+        let size = nn_gemm_packed_size(outFeatures, inFeatures)
+        if packedStorage == nil || packedStorage!.capacity < size { packedStorage = TensorStorage(capacity: size) }
+        nn_gemm_pack(weightMatrix, outFeatures, inFeatures, packedStorage!.base)
+        packed = packedStorage
+    }
+
+    func endEvaluation() { packed = nil }
+
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
         precondition(input.count == batch * inFeatures, "\(name): input \(input.shape) does not match \(inFeatures) features")
         let y = output.view(batch: batch)
+        if mode == .evaluation, let packed {
+            // Row blocks over the pool, each on the kernel with the bias and ReLU in registers.
+            let (parts, per) = Parallel.split(batch, minimum: batch * outFeatures * inFeatures >= 1 << 20 ? 16 : batch + 1, align: 1)
+            var job = PackedDenseJob(a: input.pointer, w: packed.base, y: y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
+                                     rows: batch, n: outFeatures, k: inFeatures, relu: activation == .relu, per: per)
+            withUnsafeMutablePointer(to: &job) { p in
+                Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
+                    let j = raw!.assumingMemoryBound(to: PackedDenseJob.self).pointee
+                    let lo = part * j.per, n = min(j.rows, lo + j.per) - lo
+                    _ = nn_gemm_packed(n, j.n, j.k, j.a + lo * j.k, j.k, j.w, j.y + lo * j.n, j.n, j.bias, j.relu ? 1 : 0)
+                }
+            }
+            lastInput = input
+            lastOutput = y
+            return y
+        }
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weightMatrix, y.pointer)
         // Bias and activation by row blocks over the worker pool (each row on its own).

@@ -150,6 +150,12 @@ public final class Model {
         return x
     }
 
+    /// Brackets an evaluation pass over fixed weights (`Trainer.evaluate`): dense layers pack
+    /// their weights once for the pass (`Dense.beginEvaluation`); `endEvaluation` drops that, so
+    /// any later forward sees the weights as they are then.
+    public func beginEvaluation() { for case let d as Dense in allLayers { d.beginEvaluation() } }
+    public func endEvaluation() { for case let d as Dense in allLayers { d.endEvaluation() } }
+
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         var x = input
         for l in layers { x = l.forward(x, mode: mode) }

@@ -333,6 +333,8 @@ public final class Trainer {
     public func evaluate(_ split: DataSplit) -> (loss: Double, accuracy: Double?) {
         var lossSum = 0.0, correct = 0, weight = 0.0
         var start = 0
+        model.beginEvaluation()
+        defer { model.endEvaluation() }
         while start < split.count {
             let b = min(evalBatch, split.count - start)
             let x = input.view(batch: b)
