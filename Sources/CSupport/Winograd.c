@@ -17,96 +17,18 @@
    Tile (ty, tx) of a sample reads padded rows 2ty..2ty+3 and columns 2tx..2tx+3, padded
    coordinates being image coordinates + (ph, pw) (padding ≥ 0); the padded plane is (2·th + 2) × (2·tw + 2) with
    th = ⌈oh/2⌉, tw = ⌈ow/2⌉, zero outside the image. Outputs of a tile past oh or ow are dropped
-   (forward) or taken as 0 (adjoint). */
+   (forward) or taken as 0 (adjoint).
+
+   The tile loops run on 16 channels per AVX-512 vector (masked at the end); Conv2D takes this
+   path only where nntrain's AVX-512 kernel runs (nn_gemm_direct_available). */
 #include "CSupport.h"
 #include <string.h>
-
 
 /* The 1-D pieces, on 4 (or 2, 3) values. */
 #define BT(d0, d1, d2, d3, v0, v1, v2, v3) do { v0 = d0 - d2; v1 = d1 + d2; v2 = d2 - d1; v3 = d1 - d3; } while (0)
 #define B_(v0, v1, v2, v3, d0, d1, d2, d3) do { d0 = v0; d1 = v1 - v2 + v3; d2 = v1 + v2 - v0; d3 = -v3; } while (0)
 #define AT(m0, m1, m2, m3, y0, y1) do { y0 = m0 + m1 + m2; y1 = m1 - m2 - m3; } while (0)
 #define A_(y0, y1, m0, m1, m2, m3) do { m0 = y0; m1 = y0 + y1; m2 = y0 - y1; m3 = -y1; } while (0)
-
-/* The tile loops, one channel at a time (CPUs without AVX-512; the AVX-512 versions below do the
-   same operations in the same order on 16 channels at once). */
-static void input_tiles_scalar(const float *xp, long C, long th, long tw, float *v, long xi_stride) {
-    const long wp = 2 * tw + 2;
-    for (long ty = 0; ty < th; ty++) {
-        for (long tx = 0; tx < tw; tx++) {
-            const float *d = xp + (2 * ty * wp + 2 * tx) * C;
-            float *out = v + (ty * tw + tx) * C;
-            const long r1 = wp * C;
-            for (long c = 0; c < C; c++) {
-                float t[4][4], s[4][4];
-                for (int q = 0; q < 4; q++)
-                    BT(d[q * C + c], d[r1 + q * C + c], d[2 * r1 + q * C + c], d[3 * r1 + q * C + c], t[0][q], t[1][q], t[2][q], t[3][q]);
-                for (int r = 0; r < 4; r++) BT(t[r][0], t[r][1], t[r][2], t[r][3], s[r][0], s[r][1], s[r][2], s[r][3]);
-                for (int xi = 0; xi < 16; xi++) out[xi * xi_stride + c] = s[xi / 4][xi % 4];
-            }
-        }
-    }
-}
-
-static void output_tiles_scalar(const float *m, long xi_stride, long O, long oh, long ow, long th, long tw, float *yt) {
-    for (long ty = 0; ty < th; ty++) {
-        for (long tx = 0; tx < tw; tx++) {
-            const float *in = m + (ty * tw + tx) * O;
-            const long y0 = 2 * ty, x0 = 2 * tx;
-            const int rows = y0 + 1 < oh ? 2 : 1, cols = x0 + 1 < ow ? 2 : 1;
-            float *o00 = yt + (y0 * ow + x0) * O;
-            for (long o = 0; o < O; o++) {
-                float s[2][4], y[2][2];
-                for (int q = 0; q < 4; q++)
-                    AT(in[q * xi_stride + o], in[(4 + q) * xi_stride + o], in[(8 + q) * xi_stride + o], in[(12 + q) * xi_stride + o],
-                       s[0][q], s[1][q]);
-                for (int a = 0; a < 2; a++) AT(s[a][0], s[a][1], s[a][2], s[a][3], y[a][0], y[a][1]);
-                for (int a = 0; a < rows; a++)
-                    for (int b = 0; b < cols; b++) o00[(a * ow + b) * O + o] = y[a][b];
-            }
-        }
-    }
-}
-
-static void output_grad_tiles_scalar(const float *yt, long O, long oh, long ow, long th, long tw, float *m, long xi_stride) {
-    for (long ty = 0; ty < th; ty++) {
-        for (long tx = 0; tx < tw; tx++) {
-            float *out = m + (ty * tw + tx) * O;
-            const long y0 = 2 * ty, x0 = 2 * tx;
-            const int rows = y0 + 1 < oh ? 2 : 1, cols = x0 + 1 < ow ? 2 : 1;
-            const float *o00 = yt + (y0 * ow + x0) * O;
-            for (long o = 0; o < O; o++) {
-                float dy[2][2] = {{0, 0}, {0, 0}}, s[4][2], d[4][4];
-                for (int a = 0; a < rows; a++)
-                    for (int b = 0; b < cols; b++) dy[a][b] = o00[(a * ow + b) * O + o];
-                for (int b = 0; b < 2; b++) A_(dy[0][b], dy[1][b], s[0][b], s[1][b], s[2][b], s[3][b]);
-                for (int r = 0; r < 4; r++) A_(s[r][0], s[r][1], d[r][0], d[r][1], d[r][2], d[r][3]);
-                for (int xi = 0; xi < 16; xi++) out[xi * xi_stride + o] = d[xi / 4][xi % 4];
-            }
-        }
-    }
-}
-
-static void input_grad_tiles_scalar(const float *v, long xi_stride, long C, long th, long tw, float *xp) {
-    const long wp = 2 * tw + 2, hp = 2 * th + 2;
-    memset(xp, 0, sizeof(float) * (size_t)(hp * wp * C));
-    for (long ty = 0; ty < th; ty++) {
-        for (long tx = 0; tx < tw; tx++) {
-            const float *in = v + (ty * tw + tx) * C;
-            float *d = xp + (2 * ty * wp + 2 * tx) * C;
-            const long r1 = wp * C;
-            for (long c = 0; c < C; c++) {
-                float s[4][4], e[4][4];
-                for (int q = 0; q < 4; q++)
-                    B_(in[q * xi_stride + c], in[(4 + q) * xi_stride + c], in[(8 + q) * xi_stride + c], in[(12 + q) * xi_stride + c],
-                       s[0][q], s[1][q], s[2][q], s[3][q]);
-                for (int i = 0; i < 4; i++) B_(s[i][0], s[i][1], s[i][2], s[i][3], e[i][0], e[i][1], e[i][2], e[i][3]);
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) d[i * r1 + j * C + c] += e[i][j];
-            }
-        }
-    }
-}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -195,35 +117,39 @@ static NN_AVX512 void input_grad_tiles_avx512(const float *v, long xi_stride, lo
         }
     }
 }
-#define WIDE nn_gemm_direct_available()
 #else
-#define WIDE 0
-#define input_tiles_avx512 input_tiles_scalar
-#define output_tiles_avx512 output_tiles_scalar
-#define output_grad_tiles_avx512 output_grad_tiles_scalar
-#define input_grad_tiles_avx512 input_grad_tiles_scalar
+/* Conv2D takes the Winograd path only where nntrain's AVX-512 kernel runs
+   (nn_gemm_direct_available); elsewhere these are never called and do nothing. */
+static void input_tiles_avx512(const float *xp, long C, long th, long tw, float *v, long xi_stride) {
+    (void)xp; (void)C; (void)th; (void)tw; (void)v; (void)xi_stride;
+}
+static void output_tiles_avx512(const float *m, long xi_stride, long O, long oh, long ow, long th, long tw, float *yt) {
+    (void)m; (void)xi_stride; (void)O; (void)oh; (void)ow; (void)th; (void)tw; (void)yt;
+}
+static void output_grad_tiles_avx512(const float *yt, long O, long oh, long ow, long th, long tw, float *m, long xi_stride) {
+    (void)yt; (void)O; (void)oh; (void)ow; (void)th; (void)tw; (void)m; (void)xi_stride;
+}
+static void input_grad_tiles_avx512(const float *v, long xi_stride, long C, long th, long tw, float *xp) {
+    (void)v; (void)xi_stride; (void)C; (void)th; (void)tw; (void)xp;
+}
 #endif
 
 void nn_wino_input_tiles(const float *xp, long C, long th, long tw, float *v, long xi_stride) {
-    if (WIDE) input_tiles_avx512(xp, C, th, tw, v, xi_stride);
-    else input_tiles_scalar(xp, C, th, tw, v, xi_stride);
+    input_tiles_avx512(xp, C, th, tw, v, xi_stride);
 }
 
 void nn_wino_input_grad_tiles(const float *v, long xi_stride, long C, long th, long tw, float *xp) {
-    if (WIDE) input_grad_tiles_avx512(v, xi_stride, C, th, tw, xp);
-    else input_grad_tiles_scalar(v, xi_stride, C, th, tw, xp);
+    input_grad_tiles_avx512(v, xi_stride, C, th, tw, xp);
 }
 
 void nn_wino_output(const float *m, long xi_stride, long O, long oh, long ow, long th, long tw, float *yt, float *z, long ldz) {
-    if (WIDE) output_tiles_avx512(m, xi_stride, O, oh, ow, th, tw, yt);
-    else output_tiles_scalar(m, xi_stride, O, oh, ow, th, tw, yt);
+    output_tiles_avx512(m, xi_stride, O, oh, ow, th, tw, yt);
     nn_transpose(yt, oh * ow, O, O, z, ldz);                 /* [S][O] → z [O][S] at a row stride */
 }
 
 void nn_wino_output_grad(const float *z, long ldz, long O, long oh, long ow, long th, long tw, float *yt, float *m, long xi_stride) {
     nn_transpose(z, O, oh * ow, ldz, yt, O);                 /* z [O][S] → yt [S][O] */
-    if (WIDE) output_grad_tiles_avx512(yt, O, oh, ow, th, tw, m, xi_stride);
-    else output_grad_tiles_scalar(yt, O, oh, ow, th, tw, m, xi_stride);
+    output_grad_tiles_avx512(yt, O, oh, ow, th, tw, m, xi_stride);
 }
 
 void nn_wino_input(const float *x, long C, long H, long W, long ph, long pw, long th, long tw, float *xp, float *tmp, float *v,

@@ -237,6 +237,25 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
     #expect(!convs[0].fusionSuspended)
 }
 
+/// One training pass of a ReLU convolution over 5 samples (biases random, `configure` choosing
+/// the path before the buffers are sized): [y, dx, dW, db].
+func convPass(_ shape: [Int], out: Int, padding: (Int, Int), dilation: (Int, Int) = (1, 1), blocks: Int, chunk: Int,
+              configure: (Conv2D) -> Void) -> [[Float]] {
+    let conv = makeConv(shape, out: out, k: (3, 3), p: padding, d: dilation, act: .relu)
+    _ = ParameterStore(conv.parameters)
+    var rng = Xoshiro256(seed: 2, streamID: 9)
+    for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
+    configure(conv)
+    conv.blockCount = blocks
+    conv.allocate(maxBatch: 5)
+    conv.chunkSamples = chunk
+    let x = randomTensor([5] + shape, seed: 31)
+    let y = conv.forward(x, mode: .training).scalars
+    let g = randomTensor([5] + conv.outputShape.dims, seed: 32)
+    let dx = conv.backward(g, needsInputGradient: true)!.scalars
+    return [y, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars]
+}
+
 /// The chunk products on nntrain's own kernel (where the CPU has AVX-512) and on sgemm give the
 /// same forward and gradients up to rounding: chunks of several samples, two sample blocks, 64
 /// output channels (the kernel's 4-vector panels), dW on sgemm (patch < 32) and on the kernel as
@@ -245,20 +264,10 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
                   ([4, 9, 8], 16, 1, (2, 1), (2, 1)), ([5, 7, 7], 20, 2, (0, 0), (1, 1))])
 func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int, padding: (Int, Int), dilation: (Int, Int)) {
     func run(direct: Bool) -> [[Float]] {
-        let conv = makeConv(shape, out: out, k: (3, 3), p: padding, d: dilation, act: .relu)
-        _ = ParameterStore(conv.parameters)
-        var rng = Xoshiro256(seed: 2, streamID: 9)
-        for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
-        conv.directGEMM = direct
-        conv.winogradAllowed = false
-        conv.blockCount = blocks
-        conv.allocate(maxBatch: 5)
-        conv.chunkSamples = 2
-        let x = randomTensor([5] + shape, seed: 31)
-        let y = conv.forward(x, mode: .training).scalars
-        let g = randomTensor([5] + conv.outputShape.dims, seed: 32)
-        let dx = conv.backward(g, needsInputGradient: true)!.scalars
-        return [y, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars]
+        convPass(shape, out: out, padding: padding, dilation: dilation, blocks: blocks, chunk: 2) { conv in
+            conv.directGEMM = direct
+            conv.winogradAllowed = false
+        }
     }
     let sgemm = run(direct: false), direct = run(direct: true)
     for (name, (a, b)) in zip(["y", "dx", "dW", "db"], zip(direct, sgemm)) {
@@ -277,20 +286,10 @@ func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int, padd
 func winogradConvMatchesIm2col(shape: [Int], out: Int, blocks: Int, padding: (Int, Int), chunk: Int) {
     guard DirectGEMM.isAvailable else { return }
     func run(winograd: Bool) -> [[Float]] {
-        let conv = makeConv(shape, out: out, k: (3, 3), p: padding, act: .relu)
-        _ = ParameterStore(conv.parameters)
-        var rng = Xoshiro256(seed: 2, streamID: 9)
-        for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
-        conv.winogradAllowed = winograd
-        #expect(conv.winograd == winograd)
-        conv.blockCount = blocks
-        conv.allocate(maxBatch: 5)
-        conv.chunkSamples = chunk
-        let x = randomTensor([5] + shape, seed: 31)
-        let y = conv.forward(x, mode: .training).scalars
-        let g = randomTensor([5] + conv.outputShape.dims, seed: 32)
-        let dx = conv.backward(g, needsInputGradient: true)!.scalars
-        return [y, dx, conv.weight.grad.scalars, conv.bias!.grad.scalars]
+        convPass(shape, out: out, padding: padding, blocks: blocks, chunk: chunk) { conv in
+            conv.winogradAllowed = winograd
+            #expect(conv.winograd == winograd)
+        }
     }
     let im2col = run(winograd: false), wino = run(winograd: true)
     for (name, (a, b)) in zip(["y", "dx", "dW", "db"], zip(wino, im2col)) {

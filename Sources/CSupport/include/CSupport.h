@@ -117,7 +117,8 @@ int nn_gemm_packed(long m, long n, long k, const float *a, long lda, const float
 /// dst[j·ldd + i] = src[i·lds + j] for a rows × cols matrix.
 void nn_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 
-/* Winograd F(2×2, 3×3) for a 3×3, stride-1 convolution (Winograd.c). A sample's output is
+/* Winograd F(2×2, 3×3) for a 3×3, stride-1 convolution (Winograd.c; the tile transforms need
+   AVX-512: call only where nn_gemm_direct_available()). A sample's output is
    th × tw tiles of 2×2 (th = ⌈oh/2⌉, tw = ⌈ow/2⌉); transformed data are [16][tiles][channels]
    with xi_stride floats between the 16 positions. Scratch: xp (2·th + 2)·(2·tw + 2)·C floats,
    tmp H·W·C (input) or oh·ow·O (output) floats. */
