@@ -114,6 +114,13 @@ for model in mlp cnn eval; do
   done
 done
 echo "(eval: forward passes in batches of 1000 over the 54,000 training images, samples/s)"
+echo "per round, in order (a limit far above its run marks a phase change of the machine between the two):"
+for model in mlp cnn; do
+  for t in 1 2; do
+    [ -n "${S["$model limit $t"]:-}" ] || continue
+    echo "  $model $t: nntrain ${S["$model nntrain $t"]}| limit ${S["$model limit $t"]}| reached ${S["$model reached $t"]}"
+  done
+done
 echo
 echo "peak RSS of a fashion-mlp epoch (2 threads): nntrain $((rss_nntrain / 1024)) MB$([ -n "$rss_torch" ] && echo ", PyTorch $rss_torch MB")"
 read -r fs fslo fshi <<<"$(tr ' ' '\n' <<<"${S["start first_step"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
