@@ -303,10 +303,12 @@ func winogradConvMatchesIm2col(shape: [Int], out: Int, blocks: Int, padding: (In
 }
 
 /// The Winograd path's gradients are those of its forward function (finite differences), with
-/// padding on one axis only and an odd output width.
-@Test func winogradConvMatchesFiniteDifferences() {
+/// padding on one axis only and an odd output width, and with weight normalisation (the filter
+/// transform of g·v/‖v‖, dW back through it).
+@Test(arguments: [false, true])
+func winogradConvMatchesFiniteDifferences(weightNorm: Bool) {
     guard DirectGEMM.isAvailable else { return }
-    let conv = makeConv([8, 5, 6], out: 3, k: (3, 3), p: (1, 0), act: .tanh)
+    let conv = makeConv([8, 5, 6], out: 3, k: (3, 3), p: (1, 0), act: .tanh, weightNorm: weightNorm)
     #expect(conv.winograd)
     let report = checkGradients(of: conv, input: randomTensor([2, 8, 5, 6], seed: 3))
     #expect(report.worstError < 1e-3, "\(report)")
