@@ -142,7 +142,7 @@ public final class Conv2D: Layer {
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
         chunkSamples = max(1, min(maxBatch, (1 << 17) / max(1, (patch + outChannels) * outH * outW)))
-        weightT = TensorStorage(capacity: outChannels * patch)
+        weightT = TensorStorage(capacity: winograd ? 0 : outChannels * patch)
         if winograd {
             // The chunk's V and M (16 floats per tile and channel) near 512 KB.
             chunkSamples = max(1, min(maxBatch, (1 << 17) / (16 * tileRows * tileCols * (inChannels + outChannels))))
@@ -262,7 +262,7 @@ public final class Conv2D: Layer {
                                 zt: TensorStorage(capacity: wino ? 0 : outChannels * width),
                                 dw: TensorStorage(capacity: wino ? 16 * outChannels * inChannels : outChannels * patch),
                                 db: TensorStorage(capacity: outChannels),
-                                pad: TensorStorage(capacity: (inH + 2 * padding.0) * (inW + 2 * padding.1)))
+                                pad: TensorStorage(capacity: wino ? 0 : (inH + 2 * padding.0) * (inW + 2 * padding.1)))
             if wino {
                 let tiles = chunkSamples * tileRows * tileCols
                 s.v = TensorStorage(capacity: 16 * tiles * inChannels)
@@ -349,19 +349,18 @@ public final class Conv2D: Layer {
                 j.layer.takeUnretainedValue().backwardBlock(j, part: part)
             }
         }
-        // dW and db: the blocks' partial sums, added in block order (dWᵀ with the direct kernel).
-        let dw = weight.grad.pointer, count = outChannels * patch
+        // dW and db: the blocks' partial sums, added in block order — in the layout the products
+        // left them (dWᵀ on the direct kernel, dUᵀ with Winograd), then turned into dW.
+        let dw = weight.grad.pointer
+        let size = job.winograd ? 16 * outChannels * inChannels : outChannels * patch
+        let inPlace = job.winograd || job.directWeightGradient
+        let sum = inPlace ? scratch[0].dw.base : dw
+        if !inPlace { dw.update(from: scratch[0].dw.base, count: size) }
+        for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<size { sum[i] += src[i] } }
         if job.winograd {
-            let sum = scratch[0].dw.base, size = 16 * outChannels * inChannels
-            for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<size { sum[i] += src[i] } }
             nn_wino_filter_grad(sum, outChannels, inChannels, dw)
         } else if job.directWeightGradient {
-            let sum = scratch[0].dw.base
-            for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { sum[i] += src[i] } }
             transpose(sum, rows: patch, cols: outChannels, dw)
-        } else {
-            dw.update(from: scratch[0].dw.base, count: count)
-            for t in 1..<max(1, parts) { let src = scratch[t].dw.base; for i in 0..<count { dw[i] += src[i] } }
         }
         if let bias {
             let db = bias.grad.pointer
