@@ -20,7 +20,10 @@ public func gemm(
     let lda = transposeA ? m : k
     let ldb = transposeB ? k : n
     let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
-    if nn_thread_tag() == GEMMTrace.tag { GEMMTrace.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)) }
+    if nn_thread_tag() == GEMMTrace.tag {
+        GEMMTrace.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                               operands: .init(a: a, b: b, c: c, alpha: alpha, beta: beta)))
+    }
     let threads = parts ?? gemmThreads
     // Large products split over the worker pool along the larger side of C, each part a
     // single-threaded sgemm: every element keeps its order of summation over k, and no BLAS
@@ -87,10 +90,24 @@ public enum GEMMTrace {
         public var transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
         /// Computed by `gemmDirect` (one thread's product) rather than `gemm`.
         public var direct: Bool
+        /// The matrices and scalars a `gemm` call ran on, so that a replay runs the same product
+        /// on the same memory (nil for direct calls and for calls built by hand).
+        public var operands: Operands?
         public var multiplyAdds: Int { m * n * k }
-        public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, direct: Bool = false) {
+        public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, direct: Bool = false, operands: Operands? = nil) {
             self.transposeA = transposeA; self.transposeB = transposeB
-            self.m = m; self.n = n; self.k = k; self.direct = direct
+            self.m = m; self.n = n; self.k = k; self.direct = direct; self.operands = operands
+        }
+    }
+
+    /// A recorded product's matrices, as addresses (valid while the buffers they name live: a
+    /// replay must keep the recorded model alive) and alpha, beta.
+    public struct Operands: Sendable, Equatable {
+        public var a: UInt, b: UInt, c: UInt
+        public var alpha: Float, beta: Float
+        public init(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
+            self.a = UInt(bitPattern: a); self.b = UInt(bitPattern: b); self.c = UInt(bitPattern: c)
+            self.alpha = alpha; self.beta = beta
         }
     }
     /// The thread tag (CSupport) of the recording thread and of the pool tasks it hands out, so
@@ -102,17 +119,21 @@ public enum GEMMTrace {
     static func append(_ call: Call) { calls.withLock { $0.append(call) } }
 
     /// The calls `body` makes on this thread and in the pool tasks it starts (those made in
-    /// parallel in the order they started). One recording at a time.
+    /// parallel in the order they started). Recordings on other threads wait for this one (they
+    /// would share the list): `body` must not record.
     public static func record(_ body: () -> Void) -> [Call] {
-        calls.withLock { $0 = [] }
-        let previous = nn_thread_tag()
-        nn_set_thread_tag(tag)
-        body()
-        nn_set_thread_tag(previous)
-        return calls.withLock { list in defer { list = [] }; return list }
+        recording.withLock { _ in
+            calls.withLock { $0 = [] }
+            let previous = nn_thread_tag()
+            nn_set_thread_tag(tag)
+            body()
+            nn_set_thread_tag(previous)
+            return calls.withLock { list in defer { list = [] }; return list }
+        }
     }
+    static let recording = Mutex<Void>(())
 
-    /// Runs `calls` on scratch matrices `repeats` times; returns the seconds per repeat.
+    /// Runs `calls` `repeats` times (see `Replayer`); returns the seconds per repeat.
     public static func replay(_ calls: [Call], repeats: Int) -> Double {
         let replayer = Replayer(calls)
         replayer.run()
@@ -121,11 +142,15 @@ public enum GEMMTrace {
         return (Clock.now() - start) / Double(max(1, repeats))
     }
 
-    /// A list of products and scratch matrices to run them on, again and again.
+    /// A list of products and the matrices to run them on, again and again.
     ///
-    /// `gemm` products run as in a step (split over the pool when large); each run of consecutive
-    /// `gemmDirect` products (a convolution's sample blocks, one per thread in the step) is dealt
-    /// out in contiguous shares to the pool's threads, each with its own output matrix.
+    /// `gemm` products run as in a step (split over the pool when large), on the very matrices
+    /// they were recorded with: the replay overwrites their outputs (a benchmark's activations
+    /// and gradients, recomputed by its next step), and its cache behaviour is the step's — one
+    /// scratch matrix shared by every product would stay in cache where the step's many do not.
+    /// Calls without operands, and each run of consecutive `gemmDirect` products (a convolution's
+    /// sample blocks on per-thread scratch in the step), run on scratch matrices instead, the
+    /// direct runs dealt out in contiguous shares to the pool's threads, each with its own output.
     public final class Replayer {
         let calls: [Call]
         let threads: Int
@@ -136,7 +161,7 @@ public enum GEMMTrace {
 
         public init(_ calls: [Call]) {
             self.calls = calls
-            let size = calls.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
+            let size = calls.filter { $0.operands == nil }.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
             threads = max(1, gemmThreads)
             a = TensorStorage(capacity: size)
             b = TensorStorage(capacity: size)
@@ -181,8 +206,14 @@ public enum GEMMTrace {
                     continue
                 }
                 let call = calls[i]
-                gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
-                     a.base, b.base, c[0].base)
+                if let o = call.operands, let pa = UnsafePointer<Float>(bitPattern: o.a),
+                   let pb = UnsafePointer<Float>(bitPattern: o.b), let pc = UnsafeMutablePointer<Float>(bitPattern: o.c) {
+                    gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
+                         alpha: o.alpha, pa, pb, beta: o.beta, pc)
+                } else {
+                    gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
+                         a.base, b.base, c[0].base)
+                }
                 i += 1
             }
             return Clock.now() - start

@@ -147,8 +147,9 @@ enum Help {
     Builds the config's model and optimizer (no data is read: random inputs of the config's
     batch size), runs --steps training steps (default 50) after 5 warm-up steps, and prints the
     median time of each phase (forward, loss, backward, optimizer). After each timed step it
-    replays the step's matrix products alone: their median time is the GEMM-bound limit, the
-    speed the step would have if everything but its GEMMs were free; --verbose also lists each
+    replays the step's matrix products alone, on the step's own matrices: their median time is
+    the GEMM-bound limit, the speed the step would have if everything but its GEMMs were free
+    (an untimed step comes between a replay and the next timed step); --verbose also lists each
     product with its shape and time on its own. --json prints the figures as one JSON object.
     """
 }

@@ -261,3 +261,24 @@ func gemmDirectSumsInOrderOfK(transposeA: Bool) {
         #expect(replayed.map(key).sorted() == calls.map(key).sorted(), "threads \(threads)")
     }
 }
+
+/// A traced `gemm` keeps its matrices, alpha and beta, and the replay runs it on them (the
+/// bench's limit is the step's own products on the step's own memory): the replay of
+/// C = 2·A·B + 0·C rewrites C with the same bits, and of C = A·B + 1·C adds the product again.
+@Test func replayRunsTracedProductsOnTheirOwnMatrices() {
+    let a = randomTensor([5, 7], seed: 61), b = randomTensor([7, 6], seed: 62)
+    let c = Tensor(zeros: [5, 6]), d = Tensor(shape: [5, 6], scalars: [Float](repeating: 1, count: 30))
+    let calls = GEMMTrace.record {
+        gemm(m: 5, n: 6, k: 7, alpha: 2, a.pointer, b.pointer, c.pointer)
+        gemm(m: 5, n: 6, k: 7, a.pointer, b.pointer, beta: 1, d.pointer)
+    }
+    #expect(calls.count == 2 && calls.allSatisfy { $0.operands != nil })
+    #expect(calls[0].operands?.alpha == 2 && calls[0].operands?.beta == 0 && calls[1].operands?.beta == 1)
+    let first = c.scalars, once = d.scalars
+    c.pointer.update(repeating: .nan, count: 30)
+    let replayer = GEMMTrace.Replayer(calls)
+    withExtendedLifetime((a, b, c, d)) { replayer.run() }
+    #expect(c.scalars.map(\.bitPattern) == first.map(\.bitPattern))
+    let product = matmul(a, b).scalars
+    #expect(zip(d.scalars, zip(once, product)).allSatisfy { abs($0 - ($1.0 + $1.1)) <= 1e-5 })
+}

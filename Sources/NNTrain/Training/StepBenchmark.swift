@@ -2,7 +2,8 @@ import NNCore
 
 /// `nntrain bench CONFIG`: the time of one training step of a config's model and optimizer on
 /// random inputs, by phase, and its GEMM-bound limit — the step's matrix products replayed
-/// alone — so a benchmark can say how close training comes to the cost of its GEMMs.
+/// alone on the step's own matrices — so a benchmark can say how close training comes to the
+/// cost of its GEMMs.
 public enum StepBenchmark {
     public struct Result: Sendable {
         public var batch: Int
@@ -70,15 +71,22 @@ public enum StepBenchmark {
         for _ in 0..<warmup { step(timed: false) }
         let calls = GEMMTrace.record { step(timed: false) }
         // Steps and replays of the step's products alternate, so that both medians come from the
-        // same minutes of a machine whose speed drifts.
+        // same minutes of a machine whose speed drifts. The replays run on the step's own matrices
+        // (the model's weights, activations and gradients), which must outlive them. A replay
+        // leaves those matrices in cache, so an untimed step comes between it and the next timed
+        // one: each timed step follows a step, as in training.
         let replayer = GEMMTrace.Replayer(calls)
         replayer.run()
         var replays: [Double] = []
-        for _ in 0..<steps {
-            step(timed: true)
-            replays.append(replayer.run())
+        var products: [(call: GEMMTrace.Call, seconds: Double)] = []
+        withExtendedLifetime((model, input, outputGrad)) {
+            for _ in 0..<steps {
+                step(timed: false)
+                step(timed: true)
+                replays.append(replayer.run())
+            }
+            if verbose { products = calls.map { ($0, GEMMTrace.replay([$0], repeats: max(3, steps / 2))) } }
         }
-        let products = verbose ? calls.map { ($0, GEMMTrace.replay([$0], repeats: max(3, steps / 2))) } : []
         func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         return Result(batch: batch, threads: Parallel.threads, steps: steps, forward: median(phases[0]), loss: median(phases[1]),
                       backward: median(phases[2]), optimizer: median(phases[3]), gemm: median(replays), gemmCalls: calls.count,
