@@ -23,6 +23,15 @@ static void adam_scalar(float *w, const float *g, float *m, float *v, float *vma
 }
 
 #if defined(__x86_64__)
+/* The state (w, g, m, v: 8.6 MB for fashion-mlp) streams from L3 or memory once per step, and
+   the hardware prefetchers alone keep too few lines in flight: asking for each stream's line
+   1 KB ahead into L1 cut the pass by about a tenth here. Prefetches past the end are harmless
+   (a prefetch never faults). */
+#define ADAM_PREFETCH(j) \
+    _mm_prefetch((const char *)(w + (j)), _MM_HINT_T0); _mm_prefetch((const char *)(g + (j)), _MM_HINT_T0); \
+    _mm_prefetch((const char *)(m + (j)), _MM_HINT_T0); _mm_prefetch((const char *)(v + (j)), _MM_HINT_T0); \
+    if (vmax) _mm_prefetch((const char *)(vmax + (j)), _MM_HINT_T0);
+
 __attribute__((target("avx512f")))
 static void adam_avx512(float *w, const float *g, float *m, float *v, float *vmax, long n, float b1, float b2,
                         float l2, float decay, float step, float ibc2, float eps) {
@@ -30,6 +39,7 @@ static void adam_avx512(float *w, const float *g, float *m, float *v, float *vma
     const __m512 L2 = _mm512_set1_ps(l2), D = _mm512_set1_ps(decay), S = _mm512_set1_ps(step), I = _mm512_set1_ps(ibc2), E = _mm512_set1_ps(eps);
     long i = 0;
     for (; i + 16 <= n; i += 16) {
+        ADAM_PREFETCH(i + 256)
         __m512 wi = _mm512_loadu_ps(w + i);
         __m512 gi = _mm512_add_ps(_mm512_loadu_ps(g + i), _mm512_mul_ps(L2, wi));
         __m512 mi = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(C1, gi));
@@ -50,6 +60,7 @@ static void adam_avx2(float *w, const float *g, float *m, float *v, float *vmax,
     const __m256 L2 = _mm256_set1_ps(l2), D = _mm256_set1_ps(decay), S = _mm256_set1_ps(step), I = _mm256_set1_ps(ibc2), E = _mm256_set1_ps(eps);
     long i = 0;
     for (; i + 8 <= n; i += 8) {
+        if ((i & 15) == 0) { ADAM_PREFETCH(i + 256) }
         __m256 wi = _mm256_loadu_ps(w + i);
         __m256 gi = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(L2, wi));
         __m256 mi = _mm256_add_ps(_mm256_mul_ps(B1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(C1, gi));
@@ -199,6 +210,12 @@ void nn_bias_activate(float *y, const float *bias, long rows, long cols, int rel
             for (long c = 0; c < cols; c++) { float v = row[c]; row[c] = 0 >= v ? 0 : v; }
         }
     }
+}
+
+void nn_prefetch(const void *p, long bytes) {
+    const char *c = (const char *)p;
+    for (long i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 2);
+    if (bytes > 0) __builtin_prefetch(c + bytes - 1, 0, 2);
 }
 
 NN_ROW_CLONES

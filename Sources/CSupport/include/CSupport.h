@@ -61,6 +61,8 @@ void nn_dropout_forward(const float *x, float *out, float *mask, long start, lon
 /// A dense layer's output pass on a row-major rows × cols matrix: y = y + bias (bias may be NULL),
 /// then max(·, 0) as Swift's max(v, 0) when `relu` (a NaN stays NaN).
 void nn_bias_activate(float *y, const float *bias, long rows, long cols, int relu);
+/// Asks for the cache lines of [p, p + bytes) ahead of their use (into L2; no effect on results).
+void nn_prefetch(const void *p, long bytes);
 /// out[i] = Float(x[i]) · scale[i] + shift[i] (a multiply, then an add).
 void nn_bytes_affine(const uint8_t *x, const float *scale, const float *shift, float *out, long n);
 

@@ -211,7 +211,12 @@ public struct Preprocessor: Sendable, Equatable {
                                 Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
                                     let j = raw!.assumingMemoryBound(to: FillJob.self).pointee
                                     let f = j.features
-                                    for r in (part * j.per)..<min(j.rows, (part + 1) * j.per) {
+                                    let end = min(j.rows, (part + 1) * j.per)
+                                    for r in (part * j.per)..<end {
+                                        // The rows are scattered over the whole dataset (tens of
+                                        // MB): ask for the one 8 rows ahead while this one converts
+                                        // (the fill took about a tenth less time for it).
+                                        if r + 8 < end { nn_prefetch(j.src + Int(j.idx[r + 8]) * f, f) }
                                         // Float(byte) · a + b, in C for AVX-512 (the same bits).
                                         nn_bytes_affine(j.src + Int(j.idx[r]) * f, j.a, j.b, j.out + r * f, f)
                                     }
