@@ -9,7 +9,7 @@
 #   EVAL forward passes in batches of 1000 over the 54,000 images (nntrain eval / torch no_grad).
 #   START seconds from data read to the first training step (quickstart), and `nntrain --version`.
 #
-# The sides alternate (nntrain, torch, torch fused, nntrain, …) REPEATS times (default 3; CNN:
+# The sides alternate (nntrain, torch, torch fused, nntrain, …) REPEATS times (default 5; CNN:
 # REPEATS_CNN, default 3); the table shows medians with [min–max], so a noisy neighbour shows up
 # as spread. "reached" is the median over the rounds of (real run ÷ limit measured right after it). PyTorch runs when PYTHON (default python3) can import torch (README, "Benchmarks");
 # it is never needed to build or test. Appends every figure to bench/results.csv.
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/nntrain
 PYTHON=${PYTHON:-python3}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 REPEATS_CNN=${REPEATS_CNN:-3}
 BENCH_CNN=${BENCH_CNN:-1}
 OUT=$(mktemp -d)
@@ -114,11 +114,19 @@ for model in mlp cnn eval; do
   done
 done
 echo "(eval: forward passes in batches of 1000 over the 54,000 training images, samples/s)"
-echo "per round, in order (a limit far above its run marks a phase change of the machine between the two):"
-for model in mlp cnn; do
+echo "per round, in order (a limit far above its run marks a phase change of the machine between the two;"
+echo "× eager and × fused: each round's nntrain ÷ the PyTorch runs right after it):"
+rounds() {  # "a1 a2 …" "b1 b2 …" -> "a1/b1 a2/b2 …"
+  awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.2f ", (y[i] > 0 ? x[i] / y[i] : 0)}'
+}
+for model in mlp cnn eval; do
   for t in 1 2; do
-    [ -n "${S["$model limit $t"]:-}" ] || continue
-    echo "  $model $t: nntrain ${S["$model nntrain $t"]}| limit ${S["$model limit $t"]}| reached ${S["$model reached $t"]}"
+    [ -n "${S["$model nntrain $t"]:-}" ] || continue
+    line="  $model $t: nntrain ${S["$model nntrain $t"]}"
+    [ -n "${S["$model limit $t"]:-}" ] && line+="| limit ${S["$model limit $t"]}| reached ${S["$model reached $t"]}"
+    [ -n "${S["$model torch $t"]:-}" ] && line+="| × eager $(rounds "${S["$model nntrain $t"]}" "${S["$model torch $t"]}")"
+    [ -n "${S["$model torchfused $t"]:-}" ] && line+="| × fused $(rounds "${S["$model nntrain $t"]}" "${S["$model torchfused $t"]}")"
+    echo "$line"
   done
 done
 echo
