@@ -9,10 +9,15 @@
 #   EVAL forward passes in batches of 1000 over the 54,000 images (nntrain eval / torch no_grad).
 #   START seconds from data read to the first training step (quickstart), and `nntrain --version`.
 #
-# The sides alternate (nntrain, torch, torch fused, nntrain, …) REPEATS times (default 5; CNN:
-# REPEATS_CNN, default 3); the table shows medians with [min–max], so a noisy neighbour shows up
-# as spread. "reached" is the median over the rounds of (real run ÷ limit measured right after it). PyTorch runs when PYTHON (default python3) can import torch (README, "Benchmarks");
-# it is never needed to build or test. Appends every figure to bench/results.csv.
+# The sides alternate REPEATS times (default 5; CNN: REPEATS_CNN, default 3), odd rounds nntrain
+# first (nntrain, PyTorch eager, PyTorch fused), even rounds in the mirrored order, so that a
+# machine that speeds up or slows down over a pair of rounds favours neither side. The table shows
+# medians with [min–max], so a noisy neighbour shows up as spread. The ratios are paired: each
+# round's nntrain run ÷ the same round's PyTorch run, the median over the rounds [min–max] (the
+# ratios of the medians are printed below the table); "reached" likewise: the median over the
+# rounds of (real run ÷ limit measured right after it). PyTorch runs when PYTHON (default python3)
+# can import torch (README, "Benchmarks"); it is never needed to build or test. Appends every
+# figure to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/nntrain
@@ -46,20 +51,34 @@ nntrain_train() {  # config threads extra-sets... -> samples/s
 torch_run() { "$PYTHON" bench/"$1" "${@:2}" | json "$JSONKEY"; }
 
 echo "nntrain $($BIN --version | cut -d' ' -f2), $(nproc) cores; PyTorch: $([ $have_torch = 1 ] && "$PYTHON" -c 'import torch; print(torch.__version__)' || echo 'not importable')" >&2
+JSONKEY='["samples_per_second"]'
+mlp_nntrain() {  # the training run, its limit right after it, the fraction reached
+  local t=$1 n lim
+  n=$(nntrain_train configs/fashion-mlp.json "$t" --set training.eval_batch_size=1000)
+  lim=$("$BIN" bench configs/fashion-mlp.json --threads "$t" --steps 100 --json | json '["gemm_limit_samples_per_second"]')
+  add "mlp nntrain $t" "$n"; add "mlp limit $t" "$lim"
+  add "mlp reached $t" "$(awk -v a="$n" -v b="$lim" 'BEGIN {printf "%.3f", a / b}')"
+}
+eval_nntrain() {  # evaluates the last training run's weights (round 1 trains before it evaluates)
+  add "eval nntrain $1" "$("$BIN" eval "$OUT/run" --threads "$1" --json --data '{"format": "idx", "images": "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "labels": "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz"}' | json '["samples_per_second"]')"
+}
 for ((r = 1; r <= REPEATS; r++)); do
   for t in 1 2; do
     echo "MLP round $r/$REPEATS, $t thread(s)" >&2
-    n=$(nntrain_train configs/fashion-mlp.json "$t" --set training.eval_batch_size=1000)
-    lim=$("$BIN" bench configs/fashion-mlp.json --threads "$t" --steps 100 --json | json '["gemm_limit_samples_per_second"]')
-    add "mlp nntrain $t" "$n"; add "mlp limit $t" "$lim"
-    # The fraction of the limit per round (run and limit measured back to back), then its median.
-    add "mlp reached $t" "$(awk -v a="$n" -v b="$lim" 'BEGIN {printf "%.3f", a / b}')"
-    add "eval nntrain $t" "$("$BIN" eval "$OUT/run" --threads "$t" --json --data '{"format": "idx", "images": "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "labels": "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz"}' | json '["samples_per_second"]')"
-    if [ $have_torch = 1 ]; then
-      JSONKEY='["samples_per_second"]'
-      add "mlp torch $t" "$(torch_run torch_mlp.py --threads "$t")"
-      add "mlp torchfused $t" "$(torch_run torch_mlp.py --threads "$t" --fused)"
-      add "eval torch $t" "$(torch_run torch_mlp.py --threads "$t" --eval)"
+    if ((r % 2)); then  # nntrain first: train, limit, eval; then PyTorch: eval, eager, fused
+      mlp_nntrain "$t"; eval_nntrain "$t"
+      if [ $have_torch = 1 ]; then
+        add "eval torch $t" "$(torch_run torch_mlp.py --threads "$t" --eval)"
+        add "mlp torch $t" "$(torch_run torch_mlp.py --threads "$t")"
+        add "mlp torchfused $t" "$(torch_run torch_mlp.py --threads "$t" --fused)"
+      fi
+    else                # mirrored: PyTorch fused, eager, eval; then nntrain eval, train, limit
+      if [ $have_torch = 1 ]; then
+        add "mlp torchfused $t" "$(torch_run torch_mlp.py --threads "$t" --fused)"
+        add "mlp torch $t" "$(torch_run torch_mlp.py --threads "$t")"
+        add "eval torch $t" "$(torch_run torch_mlp.py --threads "$t" --eval)"
+      fi
+      eval_nntrain "$t"; mlp_nntrain "$t"
     fi
   done
 done
@@ -71,11 +90,12 @@ if [ "$BENCH_CNN" = 1 ]; then
   for ((r = 1; r <= REPEATS_CNN; r++)); do
     for t in 1 2; do
       echo "CNN round $r/$REPEATS_CNN, $t thread(s) (about a minute a side)" >&2
+      ((r % 2)) || { [ $have_torch = 0 ] || add "cnn torch $t" "$(torch_run torch_cnn.py --threads "$t")"; }
       n=$(nntrain_train configs/fashion-cnn.json "$t" --set 'data.augment=[]')
       lim=$("$BIN" bench configs/fashion-cnn.json --threads "$t" --steps 10 --json | json '["gemm_limit_samples_per_second"]')
       add "cnn nntrain $t" "$n"; add "cnn limit $t" "$lim"
       add "cnn reached $t" "$(awk -v a="$n" -v b="$lim" 'BEGIN {printf "%.3f", a / b}')"
-      [ $have_torch = 1 ] && { JSONKEY='["samples_per_second"]'; add "cnn torch $t" "$(torch_run torch_cnn.py --threads "$t")"; }
+      ((r % 2 == 0)) || { [ $have_torch = 0 ] || add "cnn torch $t" "$(torch_run torch_cnn.py --threads "$t")"; }
     done
   done
 fi
@@ -94,11 +114,25 @@ date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/,/ /g')
 blas=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown)
 torchv=$([ $have_torch = 1 ] && "$PYTHON" -c "import torch; print(torch.__version__)" || echo none)
-[ -f bench/results.csv ] || echo "date,machine,cores,openblas,torch,benchmark,threads,nntrain,torch_eager,torch_fused,ratio_eager,ratio_fused,gemm_limit,fraction_of_limit,repeats" > bench/results.csv
+header="date,machine,cores,openblas,torch,benchmark,threads,nntrain,torch_eager,torch_fused,ratio_eager,ratio_fused,gemm_limit,fraction_of_limit,repeats,paired_eager,paired_fused"
+if [ -f bench/results.csv ] && [ "$(head -1 bench/results.csv)" != "$header" ]; then  # columns of an older version
+  mv bench/results.csv "bench/results-before-$date.csv"; echo "(bench/results.csv had other columns: moved to bench/results-before-$date.csv)"
+fi
+[ -f bench/results.csv ] || echo "$header" > bench/results.csv
 
 echo
-echo "Training throughput, samples/s: median [min–max] of $REPEATS (CNN: $REPEATS_CNN); ratio = nntrain / PyTorch"
-printf "%-5s %-3s %-22s %-22s %-22s %-7s %-7s %-20s %-8s\n" model thr nntrain "pytorch eager" "pytorch fused+FTZ" "×eager" "×fused" "GEMM-bound limit" "reached"
+echo "Training throughput, samples/s: median [min–max] of $REPEATS (CNN: $REPEATS_CNN)"
+echo "×eager, ×fused: nntrain ÷ PyTorch per round (the same round's runs), median [min–max]"
+printf "%-5s %-3s %-22s %-22s %-22s %-17s %-17s %-22s %-8s\n" model thr nntrain "pytorch eager" "pytorch fused+FTZ" "×eager" "×fused" "GEMM-bound limit" "reached"
+rounds() {  # "a1 a2 …" "b1 b2 …" -> "a1/b1 a2/b2 …"
+  awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.3f ", (y[i] > 0 ? x[i] / y[i] : 0)}'
+}
+fmed() {  # "r1 r2 …" -> "median min max" (two decimals), or "n/a n/a n/a"
+  tr ' ' '\n' <<<"$1" | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "n/a n/a n/a"; exit}
+    m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f %.2f %.2f\n", m, a[1], a[NR]}'
+}
+pcell() { [ "$1" = "n/a" ] && echo "n/a" || echo "$1 [$2–$3]"; }
+declare -A OFMED  # ratios of the medians, printed after the table
 for model in mlp cnn eval; do
   for t in 1 2; do
     [ -n "${S["$model nntrain $t"]:-}" ] || continue
@@ -107,18 +141,20 @@ for model in mlp cnn eval; do
     read -r tf _ _ <<<"$(med "$model torchfused $t")"
     read -r lim _ _ <<<"$(med "$model limit $t")"
     re=$(ratio "$n" "$te"); rf=$(ratio "$n" "$tf")
-    reached=$(tr ' ' '\n' <<<"${S["$model reached $t"]:-}" | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}')
-    printf "%-5s %-3s %-22s %-22s %-22s %-7s %-7s %-20s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
-      "$(cell "$model torchfused $t")" "$re" "$rf" "$(cell "$model limit $t")" "$reached"
-    echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS)" >> bench/results.csv
+    OFMED["$model $t"]="$re / $rf"
+    read -r pe pelo pehi <<<"$(fmed "$([ -n "${S["$model torch $t"]:-}" ] && rounds "${S["$model nntrain $t"]}" "${S["$model torch $t"]}")")"
+    read -r pf pflo pfhi <<<"$(fmed "$([ -n "${S["$model torchfused $t"]:-}" ] && rounds "${S["$model nntrain $t"]}" "${S["$model torchfused $t"]}")")"
+    read -r reached _ _ <<<"$(fmed "${S["$model reached $t"]:-}")"
+    printf "%-5s %-3s %-22s %-22s %-22s %-17s %-17s %-22s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
+      "$(cell "$model torchfused $t")" "$(pcell "$pe" "$pelo" "$pehi")" "$(pcell "$pf" "$pflo" "$pfhi")" "$(cell "$model limit $t")" "$reached"
+    echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS),$pe,$pf" >> bench/results.csv
   done
 done
 echo "(eval: forward passes in batches of 1000 over the 54,000 training images, samples/s)"
-echo "per round, in order (a limit far above its run marks a phase change of the machine between the two;"
-echo "× eager and × fused: each round's nntrain ÷ the PyTorch runs right after it):"
-rounds() {  # "a1 a2 …" "b1 b2 …" -> "a1/b1 a2/b2 …"
-  awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.2f ", (y[i] > 0 ? x[i] / y[i] : 0)}'
-}
+[ $have_torch = 1 ] && echo "ratios of the medians (× eager / × fused): $(for k in "mlp 1" "mlp 2" "cnn 1" "cnn 2" "eval 1" "eval 2"; do
+  [ -n "${OFMED[$k]:-}" ] && printf "%s %s; " "$k" "${OFMED[$k]}"; done)"
+echo "per round, in order (odd rounds nntrain first, even rounds PyTorch first; a limit far above its run"
+echo "marks a phase change of the machine between the two):"
 for model in mlp cnn eval; do
   for t in 1 2; do
     [ -n "${S["$model nntrain $t"]:-}" ] || continue
@@ -134,8 +170,8 @@ echo "peak RSS of a fashion-mlp epoch (2 threads): nntrain $((rss_nntrain / 1024
 read -r fs fslo fshi <<<"$(tr ' ' '\n' <<<"${S["start first_step"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
 read -r vs vslo vshi <<<"$(tr ' ' '\n' <<<"${S["start version"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
 echo "start-up: data read → first training step $fs ms [$fslo–$fshi] (quickstart); nntrain --version $vs ms [$vslo–$vshi]"
-echo "$date,$cpu,$(nproc),$blas,$torchv,rss_mb,2,$((rss_nntrain / 1024)),$rss_torch,,,,,,1" >> bench/results.csv
-echo "$date,$cpu,$(nproc),$blas,$torchv,first_step_ms,1,$fs,,,,,,,5" >> bench/results.csv
-echo "$date,$cpu,$(nproc),$blas,$torchv,version_ms,1,$vs,,,,,,,5" >> bench/results.csv
+echo "$date,$cpu,$(nproc),$blas,$torchv,rss_mb,2,$((rss_nntrain / 1024)),$rss_torch,,,,,,1,," >> bench/results.csv
+echo "$date,$cpu,$(nproc),$blas,$torchv,first_step_ms,1,$fs,,,,,,,5,," >> bench/results.csv
+echo "$date,$cpu,$(nproc),$blas,$torchv,version_ms,1,$vs,,,,,,,5,," >> bench/results.csv
 [ $have_torch = 1 ] || echo "(PyTorch not importable by $PYTHON: see README, 'Benchmarks', to compare side by side)"
 echo "appended to bench/results.csv"
