@@ -6,7 +6,7 @@
 #        with flush-to-zero; nntrain's GEMM-bound limit (`nntrain bench`: the step's sgemm calls
 #        replayed alone) and the fraction of it the real run reaches; peak RSS of both.
 #   CNN  configs/fashion-cnn.json without augmentation: one epoch at 1 and 2 threads, eager Adam.
-#   EVAL forward passes in batches of 1000 over the 54,000 images (nntrain eval / torch no_grad).
+#   EVAL forward passes in batches of 1000 over the 60,000 images of the training file (nntrain eval / torch no_grad).
 #   START seconds from data read to the first training step (quickstart), and `nntrain --version`.
 #
 # The sides alternate REPEATS times (default 5; CNN: REPEATS_CNN, default 3), odd rounds nntrain
@@ -150,7 +150,7 @@ for model in mlp cnn eval; do
     echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS),$pe,$pf" >> bench/results.csv
   done
 done
-echo "(eval: forward passes in batches of 1000 over the 54,000 training images, samples/s)"
+echo "(eval: forward passes in batches of 1000 over the 60,000 images of the training file, samples/s)"
 [ $have_torch = 1 ] && echo "ratios of the medians (× eager / × fused): $(for k in "mlp 1" "mlp 2" "cnn 1" "cnn 2" "eval 1" "eval 2"; do
   [ -n "${OFMED[$k]:-}" ] && printf "%s %s; " "$k" "${OFMED[$k]}"; done)"
 echo "per round, in order (odd rounds nntrain first, even rounds PyTorch first; a limit far above its run"
