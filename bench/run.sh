@@ -7,6 +7,8 @@
 #        replayed alone) and the fraction of it the real run reaches; peak RSS of both.
 #   CNN  configs/fashion-cnn.json without augmentation: one epoch at 1 and 2 threads, eager Adam.
 #   EVAL forward passes in batches of 1000 over the 60,000 images of the training file (nntrain eval / torch no_grad).
+#   ACC  test accuracy of configs/fashion-mlp.json (10 epochs) against its PyTorch transcription
+#        (bench/torch_accuracy.py), ACCURACY_SEEDS seeds (default 3; BENCH_ACCURACY=0 skips it).
 #   START seconds from data read to the first training step (quickstart), and `nntrain --version`.
 #
 # The sides alternate REPEATS times (default 5; CNN: REPEATS_CNN, default 3), odd rounds nntrain
@@ -99,6 +101,17 @@ if [ "$BENCH_CNN" = 1 ]; then
     done
   done
 fi
+# Same accuracy: configs/fashion-mlp.json in full (10 epochs, early stopping) and its PyTorch
+# transcription (bench/torch_accuracy.py), ACCURACY_SEEDS seeds each, test accuracy.
+ACCURACY_SEEDS=${ACCURACY_SEEDS:-3}
+if [ $have_torch = 1 ] && [ "${BENCH_ACCURACY:-1}" = 1 ]; then
+  for ((s = 1; s <= ACCURACY_SEEDS; s++)); do
+    echo "accuracy, seed $s/$ACCURACY_SEEDS (about a minute)" >&2
+    "$BIN" run configs/fashion-mlp.json --quiet --force --out "$OUT/acc" --threads 2 --set seed=$s >/dev/null
+    add "acc nntrain" "$(json '["test_accuracy"]' < "$OUT/acc/summary.json")"
+    add "acc torch" "$("$PYTHON" bench/torch_accuracy.py --seed $s --threads 2 | json '["test_accuracy"]')"
+  done
+fi
 # Start-up: seconds from data read to the first step (median of 5), and --version.
 for i in 1 2 3 4 5; do
   "$BIN" run configs/quickstart.json --quiet --force --out "$OUT/q" --threads 1 >/dev/null
@@ -170,6 +183,13 @@ echo "peak RSS of a fashion-mlp epoch (2 threads): nntrain $((rss_nntrain / 1024
 read -r fs fslo fshi <<<"$(tr ' ' '\n' <<<"${S["start first_step"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
 read -r vs vslo vshi <<<"$(tr ' ' '\n' <<<"${S["start version"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
 echo "start-up: data read → first training step $fs ms [$fslo–$fshi] (quickstart); nntrain --version $vs ms [$vslo–$vshi]"
+if [ -n "${S["acc nntrain"]:-}" ]; then
+  meanrange() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1; t+=$1} END {printf "%.4f %.4f %.4f\n", t/NR, a[1], a[NR]}'; }
+  read -r an anlo anhi <<<"$(meanrange "${S["acc nntrain"]}")"
+  read -r at atlo athi <<<"$(meanrange "${S["acc torch"]}")"
+  echo "test accuracy of configs/fashion-mlp.json, mean [min–max] of $ACCURACY_SEEDS seeds: nntrain $an [$anlo–$anhi], PyTorch $at [$atlo–$athi]; difference $(awk -v a="$an" -v b="$at" 'BEGIN {printf "%+.2f", (a - b) * 100}') points"
+  echo "$date,$cpu,$(nproc),$blas,$torchv,test_accuracy,2,$an,$at,,,,,,$ACCURACY_SEEDS,," >> bench/results.csv
+fi
 echo "$date,$cpu,$(nproc),$blas,$torchv,rss_mb,2,$((rss_nntrain / 1024)),$rss_torch,,,,,,1,," >> bench/results.csv
 echo "$date,$cpu,$(nproc),$blas,$torchv,first_step_ms,1,$fs,,,,,,,5,," >> bench/results.csv
 echo "$date,$cpu,$(nproc),$blas,$torchv,version_ms,1,$vs,,,,,,,5,," >> bench/results.csv
