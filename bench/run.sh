@@ -40,7 +40,10 @@ try: d = json.loads(t)
 except ValueError: d = json.loads(t.splitlines()[-1])
 print(d$1)"
 }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "- - -"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.0f %.0f %.0f\n", m, a[1], a[NR]}'; }
+summary() {  # printf format, "v1 v2 …" -> "median min max" in that format, or "n/a n/a n/a" when empty
+  tr ' ' '\n' <<<"$2" | { grep . || true; } | sort -g | awk -v f="$1" '{a[NR]=$1} END {if (NR==0) {print "n/a n/a n/a"; exit}
+    m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf f " " f " " f "\n", m, a[1], a[NR]}'
+}
 declare -A S    # samples per side: "name threads" -> "v1 v2 ..."
 add() { S["$1"]+="$2 "; }
 
@@ -120,9 +123,9 @@ for i in 1 2 3 4 5; do
   add "start version" "$(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.1f", (b - a) / 1e6}')"
 done
 
-med() { tr ' ' '\n' <<<"${S[$1]:-}" | { grep . || true; } | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "-") printf "%.2f", a / b; else printf "n/a"}'; }
-cell() { read -r m lo hi <<<"$(med "$1")"; [ "$m" = "-" ] && echo "n/a" || echo "$m [$lo–$hi]"; }
+med() { summary %.0f "${S[$1]:-}"; }
+ratio() { [ "$1" = n/a ] || [ "$2" = n/a ] && printf "n/a" || awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "n/a"}'; }
+cell() { read -r m lo hi <<<"$(med "$1")"; [ "$m" = "n/a" ] && echo "n/a" || echo "$m [$lo–$hi]"; }
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//;s/,/ /g')
 blas=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown)
@@ -140,10 +143,6 @@ printf "%-5s %-3s %-22s %-22s %-22s %-17s %-17s %-22s %-8s\n" model thr nntrain 
 rounds() {  # "a1 a2 …" "b1 b2 …" -> "a1/b1 a2/b2 …"
   awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.3f ", (y[i] > 0 ? x[i] / y[i] : 0)}'
 }
-fmed() {  # "r1 r2 …" -> "median min max" (two decimals), or "n/a n/a n/a"
-  tr ' ' '\n' <<<"$1" | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "n/a n/a n/a"; exit}
-    m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f %.2f %.2f\n", m, a[1], a[NR]}'
-}
 pcell() { [ "$1" = "n/a" ] && echo "n/a" || echo "$1 [$2–$3]"; }
 declare -A OFMED  # ratios of the medians, printed after the table
 for model in mlp cnn eval; do
@@ -155,9 +154,9 @@ for model in mlp cnn eval; do
     read -r lim _ _ <<<"$(med "$model limit $t")"
     re=$(ratio "$n" "$te"); rf=$(ratio "$n" "$tf")
     OFMED["$model $t"]="$re / $rf"
-    read -r pe pelo pehi <<<"$(fmed "$([ -n "${S["$model torch $t"]:-}" ] && rounds "${S["$model nntrain $t"]}" "${S["$model torch $t"]}")")"
-    read -r pf pflo pfhi <<<"$(fmed "$([ -n "${S["$model torchfused $t"]:-}" ] && rounds "${S["$model nntrain $t"]}" "${S["$model torchfused $t"]}")")"
-    read -r reached _ _ <<<"$(fmed "${S["$model reached $t"]:-}")"
+    read -r pe pelo pehi <<<"$(summary %.2f "$([ -n "${S["$model torch $t"]:-}" ] && rounds "${S["$model nntrain $t"]}" "${S["$model torch $t"]}")")"
+    read -r pf pflo pfhi <<<"$(summary %.2f "$([ -n "${S["$model torchfused $t"]:-}" ] && rounds "${S["$model nntrain $t"]}" "${S["$model torchfused $t"]}")")"
+    read -r reached _ _ <<<"$(summary %.2f "${S["$model reached $t"]:-}")"
     printf "%-5s %-3s %-22s %-22s %-22s %-17s %-17s %-22s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
       "$(cell "$model torchfused $t")" "$(pcell "$pe" "$pelo" "$pehi")" "$(pcell "$pf" "$pflo" "$pfhi")" "$(cell "$model limit $t")" "$reached"
     echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS),$pe,$pf" >> bench/results.csv
@@ -180,8 +179,8 @@ for model in mlp cnn eval; do
 done
 echo
 echo "peak RSS of a fashion-mlp epoch (2 threads): nntrain $((rss_nntrain / 1024)) MB$([ -n "$rss_torch" ] && echo ", PyTorch $rss_torch MB")"
-read -r fs fslo fshi <<<"$(tr ' ' '\n' <<<"${S["start first_step"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
-read -r vs vslo vshi <<<"$(tr ' ' '\n' <<<"${S["start version"]}" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}')"
+read -r fs fslo fshi <<<"$(summary %.1f "${S["start first_step"]}")"
+read -r vs vslo vshi <<<"$(summary %.1f "${S["start version"]}")"
 echo "start-up: data read → first training step $fs ms [$fslo–$fshi] (quickstart); nntrain --version $vs ms [$vslo–$vshi]"
 if [ -n "${S["acc nntrain"]:-}" ]; then
   meanrange() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1; t+=$1} END {printf "%.4f %.4f %.4f\n", t/NR, a[1], a[NR]}'; }
