@@ -27,7 +27,7 @@ func evalCommand(_ args: ArraySlice<String>) -> Int32 {
         let e = try Experiment.evaluate(directory: dir, data: source, threads: threads)
         if parsed.has("--json") {
             let json = JSONValue.object([
-                ("examples", .number(Double(e.examples))), ("loss", .number(e.loss)),
+                ("examples", .number(Double(e.examples))), ("loss", e.loss.isFinite ? .number(e.loss) : .null),
                 ("accuracy", e.accuracy.map { .number($0) } ?? .null), ("data", .string(e.source)),
                 ("seconds", .number((e.seconds * 1e4).rounded() / 1e4)), ("samples_per_second", .number(e.samplesPerSecond.rounded())),
             ])
@@ -35,6 +35,11 @@ func evalCommand(_ args: ArraySlice<String>) -> Int32 {
         } else {
             printOut("\(e.examples) examples from \(e.source)")
             printOut("loss \(fmt(e.loss, 4))" + (e.accuracy.map { "  accuracy \(fmt($0, 4))" } ?? ""))
+        }
+        if !e.loss.isFinite {
+            // NaN/Inf weights or inputs: no figure of this evaluation means anything.
+            printError("error: the loss on \(e.source) is \(e.loss): the model's outputs are not finite (NaN or infinite weights or inputs)")
+            return 4
         }
         return 0
     } catch {

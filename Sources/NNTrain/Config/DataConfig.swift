@@ -46,7 +46,12 @@ public enum DataSource: Sendable, Equatable {
             let path = r.requiredString("path")
             let column = r.int("label_column", default: 0, check: .atLeast(-1))
             var header: Bool? = nil
-            if r.has("header") { header = r.bool("header", default: true) } else { _ = r.raw("header"); r.record("header", .string("auto")) }
+            // "auto" (what the resolved config records for an absent key) detects a header row.
+            switch r.raw("header") {
+            case nil, .null?, .string("auto")?: r.record("header", .string("auto"))
+            case .bool(let b)?: header = b; r.record("header", .bool(b))
+            case let v?: r.diagnostics.error(r.childPath("header"), "expected true, false or \"auto\", got \(v.brief)")
+            }
             let delim = r.string("delimiter", default: ",") ?? ","
             if delim.utf8.count != 1 { r.diagnostics.error(r.childPath("delimiter"), "expected a single character, got \(JSONValue.quote(delim))") }
             guard let path else { return nil }
@@ -96,12 +101,17 @@ public struct PreprocessStep: Sendable, Equatable {
     /// PCA: divide each component by √(λ + eps) (whitening).
     public var whiten = false
     public var eps: Float = 1e-5
+    /// standardize: the smallest std a feature (group) is divided by; `nil` ("auto") is a tenth
+    /// of the mean std over the groups, so a near-constant feature (a border pixel that is
+    /// almost always 0) cannot turn a rare value in validation data into a huge input.
+    public var minStd: Double? = nil
 
     public init(kind: Kind, per: Per, range: (Float, Float)) { self.kind = kind; self.per = per; self.range = range }
 
     public static func == (a: PreprocessStep, b: PreprocessStep) -> Bool {
         a.kind == b.kind && a.per == b.per && a.range == b.range && a.components == b.components
             && a.varianceFraction == b.varianceFraction && a.whiten == b.whiten && a.eps == b.eps
+            && a.minStd == b.minStd
     }
 
     var isLinearProjection: Bool { kind == .pca || kind == .zca }
@@ -132,7 +142,19 @@ public struct PreprocessStep: Sendable, Equatable {
                 r.diagnostics.error(r.childPath("range"), "expected [low, high] with low < high, e.g. [0, 1] or [-1, 1]")
             }
         }
-        return PreprocessStep(kind: kind, per: per, range: range)
+        var step = PreprocessStep(kind: kind, per: per, range: range)
+        if kind == .standardize {
+            switch r.raw("min_std") {
+            case nil, .null?, .string("auto")?:
+                r.record("min_std", .string("auto"))
+            case .number(let d)? where d >= 0 && d.isFinite:
+                step.minStd = d
+                r.record("min_std", .number(d))
+            case let v?:
+                r.diagnostics.error(r.childPath("min_std"), "expected \"auto\" or a number >= 0, got \(v.brief)")
+            }
+        }
+        return step
     }
 }
 
@@ -145,6 +167,9 @@ public struct DataConfig: Sendable, Equatable {
     public var validation: DataSource?
     public var test: DataSource?
     public var validationSplit: Double
+    /// Seeds the validation split, apart from the training seed, so that runs and sweep trials
+    /// with different training seeds are compared on the same validation examples.
+    public var splitSeed: UInt64
     public var task: Task
     public var preprocess: [PreprocessStep]
     /// Class rebalancing of the training split: oversample every class to the largest count,
@@ -168,6 +193,7 @@ public struct DataConfig: Sendable, Equatable {
         if validation != nil && validationSplit > 0 {
             r.diagnostics.error(r.childPath("validation_split"), "expected 0 when data.validation names a file, got \(validationSplit)")
         }
+        splitSeed = UInt64(r.int("split_seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
         task = Task(rawValue: r.choice("task", ["classification", "regression"], default: "classification") ?? "") ?? .classification
         balance = Balance(rawValue: r.choice("balance", ["none", "oversample", "undersample"], default: "none") ?? "none") ?? .none
         if balance != .none && task == .regression {

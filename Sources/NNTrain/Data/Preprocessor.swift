@@ -7,7 +7,8 @@ import NNCore
 /// Statistics are fitted on the training split only (mean, population variance, min, max over
 /// the training examples) and applied unchanged to validation and test data.
 /// - center: x − mean
-/// - standardize: (x − mean) / std  (std = 0 leaves the feature unscaled, as scikit-learn does)
+/// - standardize: (x − mean) / max(std, min_std), min_std ("auto") a tenth of the mean std over
+///   the groups; a group whose divisor is still 0 is only centred, as scikit-learn does
 /// - minmax: lo + (x − min)·(hi − lo)/(max − min)
 /// `per`: statistics per feature, per channel (images `[C, H, W]`) or one for all features.
 public struct Preprocessor: Sendable, Equatable {
@@ -84,6 +85,8 @@ public struct Preprocessor: Sendable, Equatable {
                 gMin[g] = min(gMin[g], mn[j]); gMax[g] = max(gMax[g], mx[j])
             }
             for g in 0..<groups { gMean[g] /= gCount[g]; gSecond[g] /= gCount[g] }
+            let gStd = (0..<groups).map { max(0, gSecond[$0] - gMean[$0] * gMean[$0]).squareRoot() }
+            let minStd = step.minStd ?? 0.1 * gStd.reduce(0, +) / Double(max(1, groups))
             for j in 0..<f {
                 let g = groupOf(j)
                 var a = Double(p.scale[j]), b = Double(p.shift[j])
@@ -91,7 +94,7 @@ public struct Preprocessor: Sendable, Equatable {
                 case .center:
                     b -= gMean[g]
                 case .standardize:
-                    let std = max(0, gSecond[g] - gMean[g] * gMean[g]).squareRoot()
+                    let std = max(gStd[g], minStd)
                     b -= gMean[g]
                     if std > 1e-7 { a /= std; b /= std }
                 case .minmax:

@@ -120,7 +120,8 @@ public final class RunFiles {
     }
 
     /// `model.safetensors` (PyTorch state-dict names) and `preprocess.safetensors`.
-    public func writeModel(_ model: Model, preprocessor: Preprocessor, metadata: [(String, String)]) throws(FileError) {
+    public func writeModel(_ model: Model, preprocessor: Preprocessor, classWeights: [Float]? = nil,
+                           metadata: [(String, String)]) throws(FileError) {
         let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
             + model.buffers.map { Safetensors.Entry(name: $0.0, shape: $0.1.shape.dims, values: $0.1.scalars) }
         try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: metadata))
@@ -131,6 +132,9 @@ public final class RunFiles {
         if let p = preprocessor.projection {
             pre.append(Safetensors.Entry(name: "projection", shape: [preprocessor.outputCount, preprocessor.scale.count], values: p))
         }
+        // The loss's class weights ("balanced" ones are fitted on the training split), so that
+        // `eval` computes the same weighted loss as the run's test_loss.
+        if let w = classWeights { pre.append(Safetensors.Entry(name: "class_weights", shape: [w.count], values: w)) }
         try FileIO.writeAtomically(directory + "/preprocess.safetensors",
                                    Safetensors.encode(pre, metadata: [("formula", "input = projection · (stored_value * scale + shift) (projection only after PCA/ZCA); IDX and CIFAR pixels are stored as bytes 0..255")]))
     }

@@ -56,6 +56,12 @@ extension Experiment {
         try checkCompatibility(config, plan: ModelPlan(config: config), data: dataset, features: preprocessor.outputCount)
         let split = DataSplit(all: dataset)
         let trainer = Trainer(config: config, model: model, train: split, validation: nil, test: nil, preprocessor: preprocessor)
+        if let w = preByName["class_weights"] {
+            guard w.count == model.outputShape.reduce(1, *) else {
+                throw .data(DataError(file: directory + "/preprocess.safetensors", "has \(w.count) class weights, the model \(model.outputShape.reduce(1, *)) outputs"))
+            }
+            trainer.loss.classWeights = w
+        }
         let start = Clock.now()
         let (loss, accuracy) = trainer.evaluate(split)
         return Evaluation(loss: loss, accuracy: accuracy, examples: dataset.count, source: dataset.origin, seconds: Clock.now() - start)

@@ -42,7 +42,7 @@ public enum Experiment {
             if let v = config.data.validation {
                 validation = DataSplit(all: try Dataset.load(v, task: config.data.task))
             } else if config.data.validationSplit > 0 {
-                let (t, v) = DataSplit.split(trainSet, validationFraction: config.data.validationSplit, seed: config.seed)
+                let (t, v) = DataSplit.split(trainSet, validationFraction: config.data.validationSplit, seed: config.data.splitSeed)
                 train = t
                 validation = v
             }
@@ -252,7 +252,7 @@ public enum Experiment {
         let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads)
         do {
             if outcome.stopReason != .diverged {
-                try files.writeModel(s.model, preprocessor: s.preprocessor, metadata: [
+                try files.writeModel(s.model, preprocessor: s.preprocessor, classWeights: s.trainer.loss.classWeights, metadata: [
                     ("format", "pt"), ("nntrain_version", version), ("input_shape", "\(s.config.model.input)"),
                     ("note", "names follow the config's layer list: layers.N.weight is model.layers[N]"),
                 ])

@@ -100,6 +100,9 @@ public final class Trainer {
         augmenter?.apply(x, batch: b, rng: &augmentRNG)
     }
 
+    /// The epoch and step of the checkpoint on disk (written or resumed from), if any.
+    var savedCheckpoint: (epoch: Int, step: Int)?
+
     public var stepsPerEpoch: Int { schedule.stepsPerEpoch }
     public var globalStep: Int { state.globalStep }
 
@@ -151,6 +154,14 @@ public final class Trainer {
                 if stopReason == .interrupted { saveCheckpoint(files) }
                 break
             }
+            // An epoch whose every batch was skipped (on_nan "skip_batch") trained nothing: the
+            // run is dead, whatever the exit of the loop says.
+            if state.epochSeen == 0 && train.count > 0 {
+                stopReason = .diverged
+                message = "training diverged: every batch of epoch \(epoch + 1) had a NaN or infinite loss or gradient and was skipped "
+                    + "(training.on_nan \"skip_batch\", \(state.skippedBatches) skipped in all). " + divergenceAdvice(lr: state.lastLR) + onDisk()
+                break
+            }
             // The epoch is complete: validation, the curves row, early stopping, a checkpoint.
             let classification = config.data.task == .classification
             let seen = Double(max(state.epochSeen, 1))
@@ -175,6 +186,12 @@ public final class Trainer {
             state.epochsDone = epoch + 1
             state.stepInEpoch = 0
             onEvent(.epochEnded(row, epochs: epochs))
+            if let l = row.valLoss, !l.isFinite {
+                // Weights that give a NaN/Inf validation loss are not worth a checkpoint.
+                stopReason = .diverged
+                message = "training diverged: the validation loss is \(l) after epoch \(epoch + 1). " + divergenceAdvice(lr: state.lastLR) + onDisk()
+                break
+            }
 
             // Best epoch: the early-stopping metric, else val_loss, else training loss.
             let monitor = es?.monitor ?? (validation != nil ? "val_loss" : "loss")
@@ -221,6 +238,10 @@ public final class Trainer {
             let (l, a) = evaluate(t)
             outcome.testLoss = l
             outcome.testAccuracy = a
+            if !l.isFinite {
+                outcome.stopReason = .diverged
+                outcome.message = "training diverged: the test loss is \(l) with the final weights. " + divergenceAdvice(lr: state.lastLR) + onDisk()
+            }
         }
         outcome.seconds = Clock.now() - start
         return outcome
@@ -352,9 +373,20 @@ public final class Trainer {
 
     func divergenceMessage(step: Int, epoch: Int, lr: Float) -> String {
         "training diverged: the loss became NaN or infinite at step \(step) (epoch \(epoch), lr \(lr)). "
-            + "A learning rate that is too high is the usual cause: try a lower optimizer.lr (e.g. \(lr / 10)), "
+            + divergenceAdvice(lr: lr) + onDisk()
+    }
+
+    func divergenceAdvice(lr: Float) -> String {
+        "A learning rate that is too high is the usual cause: try a lower optimizer.lr (e.g. \(lr / 10)), "
             + "a warmup (schedule.warmup_epochs) or gradient clipping (regularization.clip.norm). "
-            + "The last checkpoint (end of epoch \(state.epochsDone)) is kept."
+    }
+
+    /// What a diverged run leaves on disk, as it is: the last checkpoint written, or none.
+    func onDisk() -> String {
+        guard let saved = savedCheckpoint else {
+            return "No checkpoint was written before the divergence and no weights are saved."
+        }
+        return "No weights are saved; checkpoint/ holds the state after epoch \(saved.epoch) (step \(saved.step))."
     }
 
     // MARK: - Checkpoints
@@ -380,7 +412,10 @@ public final class Trainer {
 
     private func saveCheckpoint(_ files: RunFiles?) {
         guard let files else { return }
-        do { try checkpoint().write(to: files.directory) } catch {
+        do {
+            try checkpoint().write(to: files.directory)
+            savedCheckpoint = (state.epochsDone, state.globalStep)
+        } catch {
             onEvent(.message("warning: could not write the checkpoint: \(error)"))
         }
     }
@@ -415,6 +450,7 @@ public final class Trainer {
             values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
         state = c.state
+        savedCheckpoint = (c.state.epochsDone, c.state.globalStep)
         return nil
     }
 }
