@@ -38,7 +38,7 @@ func evalCommand(_ args: ArraySlice<String>) -> Int32 {
         }
         if !e.loss.isFinite {
             // NaN/Inf weights or inputs: no figure of this evaluation means anything.
-            printError("error: the loss on \(e.source) is \(e.loss): the model's outputs are not finite (NaN or infinite weights or inputs)")
+            printError("error: the loss on \(e.source) is \(e.loss.isNaN ? "NaN" : "infinite"): the model's outputs are not finite (NaN or infinite weights or inputs)")
             return 4
         }
         return 0

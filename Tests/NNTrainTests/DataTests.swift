@@ -146,3 +146,27 @@ func floatDataset(_ values: [Float], features f: Int, shape: [Int]? = nil) -> Da
     #expect(Set(v1.indices).isDisjoint(with: Set(t1.indices)))
     #expect(v1.indices == v2.indices && v1.indices != v3.indices)
 }
+
+/// A feature that is almost always 0 in training (a border pixel) has a tiny std; dividing by it
+/// turns a rare nonzero value in validation data into a huge input. `min_std` ("auto": a tenth of
+/// the mean std) bounds the divisor; 0 restores plain (x − mean)/std.
+@Test func standardizeFloorsTheStdOfNearConstantFeatures() {
+    // Feature 0 varies (std 1.5 over the 100 rows), feature 1 is 0 except one row of 0.01.
+    var values: [Float] = []
+    for i in 0..<100 { values += [Float(i % 4), i == 7 ? 0.01 : 0] }
+    let train = DataSplit(all: floatDataset(values, features: 2))
+    var step = PreprocessStep(kind: .standardize, per: .feature, range: (0, 1))
+    let auto = Preprocessor.fit([step], on: train)
+    let std0 = Double(1.25).squareRoot(), std1 = (0.0001 / 100 - 0.0001 * 0.0001).squareRoot()
+    let floor = 0.1 * (std0 + std1) / 2
+    #expect(abs(Double(auto.scale[0]) - 1 / std0) < 1e-5, "feature 0 keeps its own std")
+    #expect(abs(Double(auto.scale[1]) - 1 / floor) / (1 / floor) < 1e-4, "feature 1 is divided by the floor: \(auto.scale[1])")
+    // A validation value of 1 in feature 1 stays moderate (≈ 1/0.056 ≈ 18, not ≈ 1000).
+    #expect(auto.scale[1] * 1 + auto.shift[1] < 20)
+    step.minStd = 0
+    let plain = Preprocessor.fit([step], on: train)
+    #expect(abs(Double(plain.scale[1]) - 1 / std1) / (1 / std1) < 1e-3)
+    step.minStd = 3
+    let fixed = Preprocessor.fit([step], on: train)
+    #expect(abs(Double(fixed.scale[0]) - 1.0 / 3) < 1e-6 && abs(Double(fixed.scale[1]) - 1.0 / 3) < 1e-6)
+}

@@ -189,7 +189,7 @@ public final class Trainer {
             if let l = row.valLoss, !l.isFinite {
                 // Weights that give a NaN/Inf validation loss are not worth a checkpoint.
                 stopReason = .diverged
-                message = "training diverged: the validation loss is \(l) after epoch \(epoch + 1). " + divergenceAdvice(lr: state.lastLR) + onDisk()
+                message = "training diverged: the validation loss is \(l.isNaN ? "NaN" : "infinite") after epoch \(epoch + 1). " + divergenceAdvice(lr: state.lastLR) + onDisk()
                 break
             }
 
@@ -240,7 +240,7 @@ public final class Trainer {
             outcome.testAccuracy = a
             if !l.isFinite {
                 outcome.stopReason = .diverged
-                outcome.message = "training diverged: the test loss is \(l) with the final weights. " + divergenceAdvice(lr: state.lastLR) + onDisk()
+                outcome.message = "training diverged: the test loss is \(l.isNaN ? "NaN" : "infinite") with the final weights. " + divergenceAdvice(lr: state.lastLR) + onDisk()
             }
         }
         outcome.seconds = Clock.now() - start

@@ -1,0 +1,83 @@
+import Foundation
+import NNCore
+import Testing
+
+/// A verdict a user acts on (exit code, `stop_reason`, the validation figures) is never wrong:
+/// dead runs are not "completed", and runs that differ only in their training seed are compared
+/// on the same validation examples.
+
+private func summary(_ dir: String) throws -> JSONValue { try JSONValue.parse(try FileIO.read(dir + "/summary.json")) }
+
+/// SGD at lr 50 with `on_nan: "skip_batch"` skips almost every batch.
+private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}"#, "--set", "training.on_nan=skip_batch",
+                       "--set", "training.epochs=3"]
+
+@Test func aNaNValidationLossEndsTheRunAsDiverged() throws {
+    let dir = tempDir("nan-val")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir] + deadRun)
+    #expect(r.status == 4, "\(r.stderr)")
+    let s = try summary(dir)
+    #expect(s["stop_reason"] == .string("diverged"))
+    #expect(r.stderr.contains("the validation loss is NaN after epoch 1"), "\(r.stderr)")
+    // It says what is on disk, and that is what is on disk.
+    #expect(r.stderr.contains("No checkpoint was written before the divergence and no weights are saved."), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/checkpoint/checkpoint.safetensors"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/model.safetensors"))
+}
+
+@Test func anEpochWhoseEveryBatchWasSkippedIsDivergedNotAZeroLoss() throws {
+    let dir = tempDir("all-skipped")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--set", "data.validation_split=0"] + deadRun)
+    #expect(r.status == 4, "\(r.stderr)")
+    #expect(try summary(dir)["stop_reason"] == .string("diverged"))
+    #expect(r.stderr.contains("every batch of epoch 2 had a NaN or infinite loss or gradient and was skipped"), "\(r.stderr)")
+    // Epoch 1 trained some batches and was checkpointed; epoch 2 wrote no row of zeros.
+    #expect(r.stderr.contains("checkpoint/ holds the state after epoch 1 (step 47)"), "\(r.stderr)")
+    let rows = try read(dir + "/curves.csv").split(separator: "\n").dropFirst()
+    #expect(rows.count == 1, "\(rows)")
+    for row in rows { #expect(!row.split(separator: ",")[3].hasPrefix("0.0"), "\(row)") }
+}
+
+@Test func divergenceAtTheFirstStepSaysNoCheckpointExists() throws {
+    let dir = tempDir("diverge-first")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", "model.init={\"type\": \"constant\", \"value\": 1e30}"])
+    #expect(r.status == 4, "\(r.stderr)")
+    #expect(!r.stderr.contains("checkpoint (end of epoch 0) is kept"), "\(r.stderr)")
+    #expect(r.stderr.contains("No checkpoint was written before the divergence"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/checkpoint/checkpoint.safetensors"))
+}
+
+@Test func evalWithNaNWeightsExitsFour() throws {
+    let dir = tempDir("eval-nan")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", "training.epochs=1"])
+    try #require(r.status == 0, "\(r.stderr)")
+    // Poison the first weight of the file: a NaN in the data section.
+    var bytes = try FileIO.read(dir + "/model.safetensors")
+    let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+    for (i, b) in [0x00, 0x00, 0xC0, 0x7F].enumerated() { bytes[8 + headerLength + i] = UInt8(b) }
+    FileManager.default.createFile(atPath: dir + "/model.safetensors", contents: Data(bytes))
+    let e = try nntrain(["eval", dir, "--json"])
+    #expect(e.status == 4, "\(e.stdout) \(e.stderr)")
+    #expect(e.stderr.contains("is NaN: the model's outputs are not finite"), "\(e.stderr)")
+    #expect(e.stdout.contains("\"loss\": null"), "\(e.stdout)")
+}
+
+/// Runs that differ only in their training seed, and whose training does not depend on it (a
+/// constant init, no shuffling, no dropout), see the same validation examples: identical
+/// validation losses. Before `data.split_seed` each drew its own split from its seed.
+@Test func theValidationSplitComesFromTheSplitSeedNotTheTrainingSeed() throws {
+    func valLosses(seed: Int, splitSeed: Int? = nil) throws -> [Substring] {
+        let dir = tempDir("split-\(seed)-\(splitSeed ?? -1)")
+        var args = ["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", "seed=\(seed)", "--set", "training.epochs=2",
+                    "--set", "training.shuffle=false", "--set", "model.layers.2.rate=0",
+                    "--set", #"model.init={"type": "constant", "value": 0.001}"#]
+        if let splitSeed { args += ["--set", "data.split_seed=\(splitSeed)"] }
+        let r = try nntrain(args)
+        try #require(r.status == 0, "\(r.stderr)")
+        return try read(dir + "/curves.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",")[5] }
+    }
+    let a = try valLosses(seed: 1), b = try valLosses(seed: 2)
+    #expect(a == b, "val_loss with seeds 1 and 2: \(a) vs \(b)")
+    // The split seed does change the split.
+    #expect(try valLosses(seed: 1, splitSeed: 9) != a)
+}
