@@ -81,3 +81,42 @@ private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}
     // The split seed does change the split.
     #expect(try valLosses(seed: 1, splitSeed: 9) != a)
 }
+
+/// Two processes on one run directory: the second exits 2 naming the first's pid, and the
+/// first's files stay its own.
+@Test func aSecondWriterOfARunDirectoryExitsTwoNamingTheHolder() throws {
+    let dir = tempDir("locked")
+    let first = Process()
+    first.executableURL = URL(fileURLWithPath: binary)
+    first.arguments = ["run", root + "configs/quickstart.json", "--out", dir, "--quiet", "--set", "training.epochs=40", "--set", "seed=1"]
+    first.environment = ["NNTRAIN_THREADS": "1"]
+    try first.run()
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: dir + "/curves.csv") && first.isRunning && Date() < deadline {
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    for args in [["run", "configs/quickstart.json", "--out", dir, "--force", "--set", "seed=2"], ["run", "--resume", dir]] {
+        let second = try nntrain(args)
+        #expect(second.status == 2, "\(args): \(second.stderr)")
+        #expect(second.stderr.contains("is being written by another nntrain process (pid \(first.processIdentifier))"), "\(second.stderr)")
+    }
+    first.waitUntilExit()
+    #expect(first.terminationStatus == 0)
+    let config = try JSONValue.parse(try FileIO.read(dir + "/config.json"))
+    #expect(config["seed"] == .number(1))
+    let rows = try read(dir + "/curves.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }
+    #expect(rows == (1...40).map { Substring(String($0)) })
+    // Once the first is done the directory is free again.
+    let after = try nntrain(["run", "--resume", dir, "--set", "training.epochs=41", "--quiet"])
+    #expect(after.status == 0, "\(after.stderr)")
+}
+
+@Test func anEmptyOutputPathIsAUsageError() throws {
+    let empty = try nntrain(["run", "configs/quickstart.json", "--out", "", "--quiet"])
+    #expect(empty.status == 2, "\(empty.stderr)")
+    #expect(empty.stderr.contains("the run directory is an empty path"), "\(empty.stderr)")
+    let set = try nntrain(["run", "configs/quickstart.json", "--set", "output.dir=", "--quiet"])
+    #expect(set.status == 2, "\(set.stderr)")
+    #expect(set.stderr.contains("$.output.dir: expected a directory path or null, got an empty string"), "\(set.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: root + "configs/curves.csv"))
+}

@@ -42,6 +42,10 @@ public struct ExperimentConfig: Sendable {
         let training = TrainingConfig(r.object("training"))
         let out = r.object("output")
         let dir = out.string("dir", default: nil)
+        if dir?.isEmpty == true {
+            // An empty path would resolve to the config's own folder.
+            diag.error("$.output.dir", "expected a directory path or null, got an empty string")
+        }
         out.finish()
         r.finish()
 

@@ -89,8 +89,37 @@ public enum Experiment {
         if !errors.isEmpty { throw .config(errors) }
     }
 
-    /// Runs a whole experiment and writes its run directory.
+    /// Locks `directory` for this process (created if missing): a second writer exits 2 naming
+    /// the holder, instead of mixing its files with the first one's.
+    static func lockRunDirectory(_ directory: String) throws(RunError) -> FileLock {
+        guard !directory.isEmpty else {
+            throw .config(["the run directory is an empty path: give --out DIR (or output.dir) a directory"])
+        }
+        do { return try FileLock(directory: directory) } catch {
+            switch error {
+            case .held(let path, let pid):
+                throw .config(["\(path) is being written by another nntrain process" + (pid.map { " (pid \($0))" } ?? "")
+                               + "; wait for it to finish, or write elsewhere with --out DIR"])
+            case .file(let e):
+                throw .io("cannot write the run directory: \(e)")
+            }
+        }
+    }
+
+    /// Runs a whole experiment and writes its run directory (locked while it does).
     public static func run(_ config: ExperimentConfig, options: Options) throws(RunError) -> Result {
+        let lock = try lockRunDirectory(options.outputDirectory ?? config.runDirectory)
+        do {
+            let result = try runLocked(config, options: options)
+            withExtendedLifetime(lock) {}
+            return result
+        } catch {
+            withExtendedLifetime(lock) {}
+            throw error
+        }
+    }
+
+    static func runLocked(_ config: ExperimentConfig, options: Options) throws(RunError) -> Result {
         let directory = options.outputDirectory ?? config.runDirectory
         if FileIO.exists(directory + "/curves.csv") || FileIO.exists(directory + "/summary.json")
             || FileIO.exists(Checkpoint.path(in: directory)) {
@@ -114,6 +143,21 @@ public enum Experiment {
     /// Continues the run in `directory` from its checkpoint, with its own `config.json`
     /// (`overrides` may change `training.epochs`; other changes need `force`).
     public static func resume(directory: String, overrides: [String], options: Options) throws(RunError) -> Result {
+        guard FileIO.isDirectory(directory) else {
+            throw .config(["\(directory) holds no run to resume (no such directory); start one with `nntrain run CONFIG --out \(directory)`"])
+        }
+        let lock = try lockRunDirectory(directory)
+        do {
+            let result = try resumeLocked(directory: directory, overrides: overrides, options: options)
+            withExtendedLifetime(lock) {}
+            return result
+        } catch {
+            withExtendedLifetime(lock) {}
+            throw error
+        }
+    }
+
+    static func resumeLocked(directory: String, overrides: [String], options: Options) throws(RunError) -> Result {
         let configPath = directory + "/config.json"
         guard FileIO.exists(configPath) else {
             throw .config(["\(directory) holds no run to resume (no config.json); start one with `nntrain run CONFIG --out \(directory)`"])
@@ -130,7 +174,7 @@ public enum Experiment {
             // Stopped before its first checkpoint: nothing to continue, so start over.
             options.onEvent(.message("\(directory) has no checkpoint yet; training from the beginning"))
             options.force = true
-            return try run(config, options: options)
+            return try runLocked(config, options: options)
         }
         let changed = configDifferences(configForComparison(checkpoint.config), configForComparison(config.resolved))
         if !changed.isEmpty && !options.force {
