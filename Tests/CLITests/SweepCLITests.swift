@@ -283,3 +283,16 @@ private let lrSweep = #""metric": {"name": "val_loss"}, "seed": 5, "parameters":
     let twice = try nntrain(["sweep", "configs/quickstart.json", "--param", "optimizer.lr=0.1", "--param", "optimizer.lr=0.01"])
     #expect(twice.status == 2 && twice.stderr.contains("--param optimizer.lr: sets the same config value as --param optimizer.lr; give it once"))
 }
+
+@Test func everyShippedSweepFilePlansAsShipped() throws {
+    let dir = tempDir("sweep-shipped")
+    let files = try FileManager.default.contentsOfDirectory(atPath: root + "configs/sweep").filter { $0.hasSuffix(".json") }.sorted()
+    #expect(files.contains("quickstart-lr-repeats.json") && files.count >= 4)
+    for f in files {
+        let out = try nntrain(["sweep", "plan", root + "configs/sweep/" + f, "--out", dir + "/" + f, "--json"])
+        #expect(out.status == 0 && out.stderr.isEmpty, "\(f): \(out.stderr)")
+        if f == "quickstart-lr-repeats.json" {
+            #expect(try JSONValue.parse(Array(out.stdout.utf8))["trials"]?.doubleValue == 12)   // 4 configurations × 3 repeats
+        }
+    }
+}
