@@ -314,6 +314,18 @@ private func complete(_ ledger: SweepLedger, _ trial: Int, rung: Int, _ metric: 
     #expect(report.json["leaderboard"]?.arrayValue?.first?["config"]?.doubleValue == 2)
 }
 
+@Test func ledgerFilesWithNumbersOutOfRangeAreIgnoredNotATrap() throws {
+    let dir = tempSweepDirectory("ledger-garbage")
+    try FileIO.makeDirectories(dir + "/ledger")
+    try FileIO.writeAtomically(dir + "/ledger/result-0000-r0-a1.json", text: #"{"trial": 1e300, "rung": 0, "attempt": 1, "status": "completed", "metric": 0.5}"#)
+    try FileIO.writeAtomically(dir + "/ledger/claim-0001-r0-a1.json", text: #"{"trial": 1, "rung": 0, "attempt": 1, "host": "h", "pid": -1e20, "time": 0}"#)
+    try FileIO.writeAtomically(dir + "/ledger/result-0002-r0-a1.json", text: #"{"trial": 2, "rung": 0, "attempt": 1, "status": "completed", "metric": 0.5, "best_epoch": 1e99, "exit_code": -7}"#)
+    let s = SweepLedger(directory: dir).snapshot()
+    #expect(s.claims.isEmpty)
+    #expect(s.results.keys.map(\.trial) == [2])
+    #expect(s.results[SweepTask(trial: 2, rung: 0)]?[1]?.bestEpoch == nil && s.results[SweepTask(trial: 2, rung: 0)]?[1]?.exitCode == 0)
+}
+
 // MARK: Overlapping parameters
 
 @Test func parametersThatSetTheSameConfigValueAreRefusedNamingBoth() throws {

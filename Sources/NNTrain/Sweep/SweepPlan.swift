@@ -106,7 +106,7 @@ public struct SweepPlan: Sendable {
         var trials: [PlannedTrial] = []
         for (c, row) in rows.enumerated() {
             for k in 0..<repeats {
-                let seed = seedParam.flatMap { row[$0].doubleValue.map { UInt64(max(0, $0)) } }
+                let seed = seedParam.flatMap { row[$0].doubleValue.flatMap { $0.isFinite && $0 < 9_007_199_254_740_992 ? UInt64(max(0, $0)) : nil } }
                     ?? repeatSeed(seed: spec.seed, config: c, repeatIndex: k)
                 trials.append(PlannedTrial(index: c * repeats + k, seed: seed, values: row, config: c, repeatIndex: k))
             }

@@ -337,7 +337,15 @@ public final class SweepDriver {
             if k.rung == r.task.rung, case .done(let x) = s, x.status == .completed, x.metric != nil { return x }
             return nil
         }
-        if let best = sameRung.min(by: { plan.spec.metric.better($0.metric!, than: $1.metric!) || ($0.metric! == $1.metric! && $0.task.trial < $1.task.trial) }) {
+        if plan.spec.repeats > 1 {
+            // The best configuration so far by its mean over the repeats finished at this rung.
+            var byConfig: [Int: [Double]] = [:]
+            for x in sameRung { byConfig[plan.trials[x.task.trial].config, default: []].append(x.metric!) }
+            let means = byConfig.map { (config: $0.key, mean: $0.value.reduce(0, +) / Double($0.value.count), n: $0.value.count) }
+            if let best = means.min(by: { plan.spec.metric.better($0.mean, than: $1.mean) || ($0.mean == $1.mean && $0.config < $1.config) }) {
+                line += "  best mean \(formatSignificant(best.mean, 4)) (config \(best.config), \(best.n)/\(plan.spec.repeats))"
+            }
+        } else if let best = sameRung.min(by: { plan.spec.metric.better($0.metric!, than: $1.metric!) || ($0.metric! == $1.metric! && $0.task.trial < $1.task.trial) }) {
             line += "  best \(formatSignificant(best.metric!, 4)) (trial \(SweepPlan.trialName(best.task.trial)))"
         }
         line += "  \(formatSignificant(r.seconds, 3)) s"
