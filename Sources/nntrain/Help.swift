@@ -110,6 +110,8 @@ enum Help {
       --metric NAME[:GOAL]  val_loss (default with validation data), val_accuracy, loss,
                           accuracy; GOAL minimize|maximize (default: maximize for accuracy)
       --seed N            sweep seed: trial i's values and seed depend on (seed, i) only
+      --repeats R         train each configuration R times with different seeds, ranked by
+                          the mean of the metric (default 1; trials.csv + configs.csv)
       --name NAME         sweep name (directory sweeps/NAME)
       --min-epochs N --max-epochs N --eta N   successive halving's rungs (default 1, 9, 3)
       --jobs N            trials at once, each in its own process (default: the file's jobs, 1)
@@ -129,6 +131,7 @@ enum Help {
       trials/NNNN/ each trial's run directory (curves.csv, summary.json, checkpoint/, log.txt)
       trials.csv   trial,status,[rung,]<parameters>,<metric>,best_epoch,epochs_run,seconds,run_dir,reason
       best.json    the best trial's resolved config: nntrain run sweeps/<name>/best.json
+      configs.csv  (repeats > 1) one row per configuration: the metric's mean, std, min, max
 
     Re-running the same command continues an interrupted sweep: finished trials are kept,
     interrupted ones resume from their checkpoints, nothing is sampled twice.

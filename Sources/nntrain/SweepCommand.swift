@@ -16,7 +16,8 @@ func sweepCommand(_ args: ArraySlice<String>) -> Int32 {
     }
 }
 
-private let specOptions = ["--param", "--trials", "--method", "--metric", "--seed", "--name", "--min-epochs", "--max-epochs", "--eta"]
+private let specOptions = ["--param", "--trials", "--method", "--metric", "--seed", "--name", "--min-epochs", "--max-epochs", "--eta",
+                           "--repeats"]
 
 /// Reads the sweep options shared by `sweep` and `sweep plan`.
 private func overrides(_ p: Arguments, command: String) throws(UsageError) -> SweepOverrides {
@@ -30,6 +31,7 @@ private func overrides(_ p: Arguments, command: String) throws(UsageError) -> Sw
     o.minEpochs = try p.int("--min-epochs", range: 1...1_000_000, command: command)
     o.maxEpochs = try p.int("--max-epochs", range: 1...1_000_000, command: command)
     o.eta = try p.int("--eta", range: 2...100, command: command)
+    o.repeats = try p.int("--repeats", range: 1...1000, command: command)
     return o
 }
 
@@ -53,7 +55,7 @@ private func establish(_ plan: SweepPlan, in dir: String, quiet: Bool) -> SweepP
         let (chosen, extended) = try SweepLoader.reconcile(plan, with: existing, directory: dir)
         if extended {
             try chosen.overwrite(directory: dir)
-            if !quiet { printError("\(dir): run_cap \(existing.trials.count) → \(chosen.trials.count); the first \(existing.trials.count) trials are unchanged") }
+            if !quiet { printError("\(dir): run_cap \(existing.configurationCount) → \(chosen.configurationCount); the first \(existing.trials.count) trials are unchanged") }
         }
         return chosen
     } catch let e as SweepLoadError {
@@ -103,7 +105,7 @@ private func sweepRunCommand(_ args: ArraySlice<String>) -> Int32 {
     let dir: String
     if FileIO.isDirectory(target) {
         guard o.isEmpty, p.value("--out") == nil else {
-            return usage(UsageError(message: "\(target) is a sweep directory: it continues with its own plan; give no --param/--trials/--out", command: "sweep"))
+            return usage(UsageError(message: "\(target) is a sweep directory: it continues with its own plan; give no --param/--trials/--repeats/--out", command: "sweep"))
         }
         guard let existing = loadPlan(target) else { return 2 }
         plan = existing
@@ -131,6 +133,7 @@ private func sweepRunCommand(_ args: ArraySlice<String>) -> Int32 {
     driver.pendingSignal = { Runtime.pendingSignal }
     if !quiet {
         var head = "sweep \(plan.spec.name): \(plan.spec.method.rawValue), \(plan.trials.count) trials"
+        if plan.spec.repeats > 1 { head += " (\(plan.configurationCount) configurations × \(plan.spec.repeats) repeats)" }
         if plan.spec.method == .halving { head += " at rung 0, rungs of \(plan.rungs.map(String.init).joined(separator: "/")) epochs, eta \(plan.spec.eta)" }
         head += ", \(plan.spec.metric.goal) \(plan.spec.metric.name); \(jobs) job\(jobs == 1 ? "" : "s") × \(threads) thread\(threads == 1 ? "" : "s") → \(dir)/"
         printError(head)
@@ -158,7 +161,8 @@ private func finishReport(_ report: SweepReport, dir: String, json: Bool, quiet:
     if !quiet {
         for w in report.warnings { printError("warning: \(w)") }
         if report.best != nil {
-            printError("results: \(dir)/trials.csv, best config: \(dir)/best.json (nntrain run \(dir)/best.json)")
+            let files = report.repeats > 1 ? "\(dir)/trials.csv, \(dir)/configs.csv" : "\(dir)/trials.csv"
+            printError("results: \(files), best config: \(dir)/best.json (nntrain run \(dir)/best.json)")
         } else {
             printError("results: \(dir)/trials.csv")
         }
@@ -194,7 +198,8 @@ private func sweepPlanCommand(_ args: ArraySlice<String>) -> Int32 {
         printOut(JSONValue.object([("directory", .string(dir)), ("trials", .number(Double(plan.trials.count))),
                                    ("last_index", .number(Double(plan.trials.count - 1)))]).serialized())
     } else if !quiet {
-        printOut("planned \(plan.trials.count) trials in \(dir)/\(SweepPlan.fileName)")
+        let each = plan.spec.repeats > 1 ? " (\(plan.configurationCount) configurations × \(plan.spec.repeats) repeats)" : ""
+        printOut("planned \(plan.trials.count) trials\(each) in \(dir)/\(SweepPlan.fileName)")
         printOut("run each with:   nntrain sweep trial \(dir) --index I    (I = 0…\(plan.trials.count - 1))")
         printOut("  Slurm:         sbatch --array=0-\(plan.trials.count - 1) configs/sweep/slurm-array.sbatch \(dir)")
         printOut("  GNU parallel:  parallel -j 2 nntrain sweep trial \(dir) --threads 1 --index {} ::: $(seq 0 \(plan.trials.count - 1))")

@@ -13,9 +13,9 @@ private func sweepFile(_ dir: String, _ body: String) throws -> String {
     return path
 }
 
-/// trials.csv without the seconds column (times differ between runs).
-private func trialsWithoutSeconds(_ dir: String) throws -> [String] {
-    let lines = try read(dir + "/trials.csv").split(separator: "\n").map(String.init)
+/// trials.csv (or another of the sweep's CSV files) without the seconds column (times differ between runs).
+private func trialsWithoutSeconds(_ dir: String, file: String = "trials.csv") throws -> [String] {
+    let lines = try read(dir + "/" + file).split(separator: "\n").map(String.init)
     guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false),
           let s = header.firstIndex(of: "seconds") else { return lines }
     return lines.map { line in
@@ -214,4 +214,85 @@ private let lrSweep = #""metric": {"name": "val_loss"}, "seed": 5, "parameters":
     let a = try read(runDir + "/curves.csv").split(separator: "\n").map { $0.split(separator: ",").prefix(7) }
     let b = try read(dir + "/best/curves.csv").split(separator: "\n").map { $0.split(separator: ",").prefix(7) }
     #expect(a == b && a.count == 10)
+}
+
+@Test func repeatsRankConfigurationsByTheirMeanThroughPlanTrialAndAResumedSweep() throws {
+    let dir = tempDir("sweep-repeats")
+    let file = try sweepFile(dir, #""seed": 5, "run_cap": 2, "repeats": 2, "metric": {"name": "val_loss"}, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}, "training.epochs": {"value": 1}}"#)
+    let local = try nntrain(["sweep", file, "--out", dir + "/local", "--jobs", "1", "--threads", "1"])
+    #expect(local.status == 0, "\(local.stderr)")
+    #expect(local.stderr.contains("4 trials (2 configurations × 2 repeats)") && local.stderr.contains("trial 0003 (config 1, repeat 1)"))
+    #expect(local.stdout.contains("rank  config  optimizer.lr  training.epochs  val_loss_mean  val_loss_std")
+            && local.stdout.contains("(minimize the mean val_loss of 2 repeats per configuration)"))
+    // A job array ranges over the 4 trials; two run, then the sweep continues from its directory.
+    let plan = try nntrain(["sweep", "plan", file, "--out", dir + "/array", "--json"])
+    let planned = try JSONValue.parse(Array(plan.stdout.utf8))
+    #expect(plan.status == 0 && planned["trials"]?.doubleValue == 4 && planned["last_index"]?.doubleValue == 3)
+    let again = try nntrain(["sweep", "plan", file, "--out", dir + "/array"])
+    #expect(again.stdout.contains("planned 4 trials (2 configurations × 2 repeats)") && again.stdout.contains("--array=0-3"))
+    for i in ["0", "3"] {
+        let t = try nntrain(["sweep", "trial", dir + "/array", "--index", i, "--threads", "1", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+    }
+    let resumed = try nntrain(["sweep", dir + "/array", "--threads", "1"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("trial 0001 (config 0, repeat 1)") && !resumed.stderr.contains("trial 0000"))
+    #expect(try trialsWithoutSeconds(dir + "/array") == trialsWithoutSeconds(dir + "/local"))
+    #expect(try trialsWithoutSeconds(dir + "/array", file: "configs.csv") == trialsWithoutSeconds(dir + "/local", file: "configs.csv"))
+    #expect(try read(dir + "/array/best.json") == read(dir + "/local/best.json"))
+    // One row per trial; the repeats of a configuration share its values, not its seed.
+    let rows = try csvRows(dir + "/local")
+    #expect(rows.map { $0["config"]! + "/" + $0["repeat"]! } == ["0/0", "0/1", "1/0", "1/1"])
+    var means: [Double] = []
+    for c in 0..<2 {
+        let a = rows[2 * c], b = rows[2 * c + 1]
+        #expect(a["optimizer.lr"] == b["optimizer.lr"])
+        let mean = (Double(a["val_loss"]!)! + Double(b["val_loss"]!)!) / 2
+        #expect(abs(Double(a["val_loss_mean"]!)! - mean) < 1e-12 && a["val_loss_mean"] == b["val_loss_mean"])
+        means.append(mean)
+        let seedA = try JSONValue.parse(try FileIO.read(dir + "/local/" + a["run_dir"]! + "/config.json"))["seed"]
+        let seedB = try JSONValue.parse(try FileIO.read(dir + "/local/" + b["run_dir"]! + "/config.json"))["seed"]
+        #expect(seedA != nil && seedA != seedB)
+    }
+    // best.json: the configuration with the better mean, trained with its first repeat's seed.
+    let bestConfig = means[0] <= means[1] ? 0 : 1
+    let best = try JSONValue.parse(try FileIO.read(dir + "/local/best.json"))
+    let first = try JSONValue.parse(try FileIO.read(dir + "/local/" + rows[2 * bestConfig]["run_dir"]! + "/config.json"))
+    #expect(best["seed"] != nil && best["seed"] == first["seed"])
+    let json = try JSONValue.parse(Array(try nntrain(["sweep", "collect", dir + "/local", "--json"]).stdout.utf8))
+    #expect(json["repeats"]?.doubleValue == 2 && json["best"]?["config"]?.doubleValue == Double(bestConfig))
+    #expect(json["trials"]?.arrayValue?.count == 4 && json["configs"]?.arrayValue?.count == 2)
+    // Another number of repeats is another sweep; repeats and a seed parameter contradict each other.
+    let more = try nntrain(["sweep", file, "--out", dir + "/local", "--repeats", "3"])
+    #expect(more.status == 2 && more.stderr.contains("holds a different sweep") && more.stderr.contains("repeats"))
+    let seeded = try nntrain(["sweep", "configs/quickstart.json", "--param", "seed=1,2", "--repeats", "2", "--out", dir + "/seeded"])
+    #expect(seeded.status == 2 && seeded.stderr.contains("$.parameters.seed: repeats 2 trains each configuration with seeds of its own"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/seeded"))
+}
+
+@Test func overlappingParametersAreRefusedBeforeAnythingRuns() throws {
+    let dir = tempDir("sweep-overlap")
+    let out = try nntrain(["sweep", "configs/quickstart.json", "--param", "model.layers.1.activation=relu,tanh",
+                           "--param", #"model.layers=[{"type": "flatten"}, {"type": "dense", "units": 10}]"#,
+                           "--param", "optimizer.lr=log:1e-3:1e-1", "--param", #"optimizer={"value": {"type": "sgd", "lr": 0.1}}"#,
+                           "--out", dir + "/s"])
+    #expect(out.status == 2)
+    #expect(out.stderr.contains("$.parameters.model.layers: contains parameter model.layers.1.activation (it sets the whole of model.layers)"))
+    #expect(out.stderr.contains("$.parameters.optimizer: contains parameter optimizer.lr (it sets the whole of optimizer)"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/s"))
+    let twice = try nntrain(["sweep", "configs/quickstart.json", "--param", "optimizer.lr=0.1", "--param", "optimizer.lr=0.01"])
+    #expect(twice.status == 2 && twice.stderr.contains("--param optimizer.lr: sets the same config value as --param optimizer.lr; give it once"))
+}
+
+@Test func everyShippedSweepFilePlansAsShipped() throws {
+    let dir = tempDir("sweep-shipped")
+    let files = try FileManager.default.contentsOfDirectory(atPath: root + "configs/sweep").filter { $0.hasSuffix(".json") }.sorted()
+    #expect(files.contains("quickstart-lr-repeats.json") && files.count >= 4)
+    for f in files {
+        let out = try nntrain(["sweep", "plan", root + "configs/sweep/" + f, "--out", dir + "/" + f, "--json"])
+        #expect(out.status == 0 && out.stderr.isEmpty, "\(f): \(out.stderr)")
+        if f == "quickstart-lr-repeats.json" {
+            #expect(try JSONValue.parse(Array(out.stdout.utf8))["trials"]?.doubleValue == 12)   // 4 configurations × 3 repeats
+        }
+    }
 }

@@ -245,6 +245,156 @@ private let deadPID: Int32 = 0x7FFF_FFF0
     #expect(bottom[1].contains("model.layers.1.units") && bottom[1].contains("largest of the values"))
 }
 
+// MARK: Repeats
+
+private let lrSpace = #""optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1}, "model.layers.1.units": {"values": [32, 64, 128]}"#
+
+@Test func repeatsTrainEachConfigurationSeveralTimesWithSeedsOfItsOwn() throws {
+    let single = try plan(#"{"config": "../quickstart.json", "run_cap": 4, "seed": 3, "parameters": {"# + lrSpace + "}}")
+    let repeated = try plan(#"{"config": "../quickstart.json", "run_cap": 4, "seed": 3, "repeats": 3, "parameters": {"# + lrSpace + "}}")
+    #expect(single.trials.count == 4 && single.configurationCount == 4 && single.spec.repeats == 1)
+    #expect(repeated.trials.count == 12 && repeated.configurationCount == 4)
+    for t in repeated.trials {
+        // Trial c·3 + k is repeat k of configuration c: the values of the configuration's trial without repeats.
+        #expect(t.config == t.index / 3 && t.repeatIndex == t.index % 3)
+        #expect(t.values == single.trials[t.config].values)
+    }
+    // Repeat 0 trains with the seed the configuration has without repeats; every trial has its own seed.
+    #expect(repeated.trials.filter { $0.repeatIndex == 0 }.map(\.seed) == single.trials.map(\.seed))
+    #expect(Set(repeated.trials.map(\.seed)).count == 12)
+    #expect(repeated.trials[7].seed == SweepPlan.repeatSeed(seed: 3, config: 2, repeatIndex: 1))
+    // The trial's config carries its seed; plan.json reads back the same trials.
+    let config = try repeated.config(for: repeated.trials[5], runDirectory: "/tmp/x")
+    #expect(config.seed == repeated.trials[5].seed && config.name == "s-0005")
+    #expect(repeated.json["repeats"]?.doubleValue == 3 && repeated.json["run_cap"]?.doubleValue == 4)
+    // A seed parameter and repeats contradict each other; repeats must be 1…1000.
+    let seedErrors = specErrors(#"{"config": "../quickstart.json", "repeats": 2, "parameters": {"seed": {"values": [1, 2]}}}"#)
+    #expect(seedErrors == [#"$.parameters.seed: repeats 2 trains each configuration with seeds of its own, and seed is a parameter of this sweep: remove seed from the parameters, or set repeats to 1"#])
+    #expect(specErrors(#"{"config": "../quickstart.json", "repeats": 0, "parameters": {"seed": {"values": [1, 2]}}}"#)
+            == ["$.repeats: expected integer in 1...1000, got 0"])
+}
+
+/// Records a completed result for `trial` at `rung`.
+private func complete(_ ledger: SweepLedger, _ trial: Int, rung: Int, _ metric: Double) throws {
+    let task = SweepTask(trial: trial, rung: rung)
+    _ = try ledger.claim(task, attempt: 1, pid: deadPID)
+    try ledger.record(SweepResult(task: task, attempt: 1, status: .completed, metric: metric, bestEpoch: 1, epochsRun: 1,
+                                  seconds: 1, stopReason: "paused", reason: nil, exitCode: 0))
+}
+
+@Test func halvingWithRepeatsPromotesConfigurationsOnTheirMean() throws {
+    let p = try plan(#"{"config": "../quickstart.json", "method": "halving", "min_epochs": 1, "max_epochs": 3, "eta": 3, "repeats": 2, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}}"#)
+    #expect(p.rungs == [1, 3] && p.configurationCount == 3 && p.trials.count == 6)
+    let dir = tempSweepDirectory("halving-repeats")
+    let ledger = SweepLedger(directory: dir)
+    // Configuration 0 has the single best run (0.1) but the worst mean (0.55); configuration 2 the best mean (0.3).
+    let rung0: [Double] = [0.1, 1.0, 0.4, 0.45, 0.35, 0.25]
+    for (trial, m) in rung0.enumerated() { try complete(ledger, trial, rung: 0, m) }
+    var status = SweepStatus(plan: p, ledger: ledger)
+    // Both repeats of the best-mean configuration go on together; a per-trial ranking would promote trial 0.
+    #expect(status.tasks.keys.filter { $0.rung == 1 }.map(\.trial).sorted() == [4, 5])
+    try complete(ledger, 4, rung: 1, 0.2)
+    try complete(ledger, 5, rung: 1, 0.3)
+    status = SweepStatus(plan: p, ledger: ledger)
+    #expect(status.isFinished)
+    let report = SweepReport.collect(plan: p, directory: dir, ledger: ledger)
+    #expect(report.rankedConfigs.map(\.config) == [2, 1, 0])
+    let top = report.rankedConfigs[0]
+    #expect(top.rung == 1 && top.metrics == [0.2, 0.3] && abs(top.mean! - 0.25) < 1e-12)
+    #expect(abs(top.std! - (0.005).squareRoot()) < 1e-12)      // sample std: √(((0.05)² + (0.05)²) / 1)
+    #expect(report.best?.trial == 4)                               // best.json: the configuration's first repeat
+    let csv = report.csv.split(separator: "\n")
+    #expect(csv[0] == "trial,config,repeat,status,rung,optimizer.lr,val_loss,val_loss_mean,val_loss_std,best_epoch,epochs_run,seconds,run_dir,reason")
+    #expect(csv[1].hasPrefix("0,0,0,completed,0,") && csv[1].contains(",0.1,0.55,"))
+    let configs = report.configsCSV.split(separator: "\n")
+    #expect(configs[0] == "config,status,rung,optimizer.lr,val_loss_mean,val_loss_std,val_loss_min,val_loss_max,completed,repeats,seconds,trials")
+    #expect(configs[3].hasPrefix("2,completed,1,") && configs[3].contains(",0.25,0.0707106781186547")
+            && configs[3].hasSuffix(",0.2,0.3,2,2,4,0004 0005"))
+    #expect(report.table().contains("(minimize the mean val_loss of 2 repeats per configuration)"))
+    #expect(report.json["leaderboard"]?.arrayValue?.first?["config"]?.doubleValue == 2)
+}
+
+@Test func ledgerFilesWithNumbersOutOfRangeAreIgnoredNotATrap() throws {
+    let dir = tempSweepDirectory("ledger-garbage")
+    try FileIO.makeDirectories(dir + "/ledger")
+    try FileIO.writeAtomically(dir + "/ledger/result-0000-r0-a1.json", text: #"{"trial": 1e300, "rung": 0, "attempt": 1, "status": "completed", "metric": 0.5}"#)
+    try FileIO.writeAtomically(dir + "/ledger/claim-0001-r0-a1.json", text: #"{"trial": 1, "rung": 0, "attempt": 1, "host": "h", "pid": -1e20, "time": 0}"#)
+    try FileIO.writeAtomically(dir + "/ledger/result-0002-r0-a1.json", text: #"{"trial": 2, "rung": 0, "attempt": 1, "status": "completed", "metric": 0.5, "best_epoch": 1e99, "exit_code": -7}"#)
+    let s = SweepLedger(directory: dir).snapshot()
+    #expect(s.claims.isEmpty)
+    #expect(s.results.keys.map(\.trial) == [2])
+    #expect(s.results[SweepTask(trial: 2, rung: 0)]?[1]?.bestEpoch == nil && s.results[SweepTask(trial: 2, rung: 0)]?[1]?.exitCode == 0)
+}
+
+// MARK: Overlapping parameters
+
+@Test func parametersThatSetTheSameConfigValueAreRefusedNamingBoth() throws {
+    let cases: [(String, String)] = [
+        (#""model.layers": {"value": [{"type": "flatten"}]}, "model.layers.1.activation": {"values": ["relu", "tanh"]}"#,
+         "$.parameters.model.layers.1.activation: lies inside parameter model.layers, which sets the whole of model.layers: one would overwrite the other in every trial; keep one of them"),
+        (#""optimizer.lr": {"values": [0.1, 0.01]}, "optimizer": {"value": {"type": "sgd", "lr": 0.5}}"#,
+         "$.parameters.optimizer: contains parameter optimizer.lr (it sets the whole of optimizer): one would overwrite the other in every trial; keep one of them"),
+        (#""model.layers.1.units": {"values": [16, 32]}, "model.layers.01.units": {"values": [64]}"#,
+         "$.parameters.model.layers.01.units: sets the same config value as parameter model.layers.1.units; keep one of them"),
+        // W&B's nested form flattens first: model.layers (nested) against model.layers.1.units.
+        (#""model": {"parameters": {"layers": {"value": []}}}, "model.layers.1.units": {"values": [16, 32]}"#,
+         "$.parameters.model.layers.1.units: lies inside parameter model.layers, which sets the whole of model.layers: one would overwrite the other in every trial; keep one of them"),
+    ]
+    for (params, expected) in cases {
+        let errors = specErrors(#"{"config": "../quickstart.json", "parameters": {"# + params + "}}")
+        #expect(errors == [expected], "\(params)")
+    }
+    // Sibling paths and prefixes of a key name are fine (optimizer.lr vs optimizer.lr_decay is not a prefix).
+    #expect(specErrors(#"{"config": "../quickstart.json", "parameters": {"model.layers.1.units": {"values": [16]}, "model.layers.10.units": {"values": [16]}, "optimizer.lr": {"values": [0.1]}, "optimizer.lr_x": {"values": [1]}}}"#).isEmpty)
+    // --param: against another --param, and against the sweep file's parameters.
+    func loadErrors(_ params: [String], file: String = "configs/quickstart.json") -> [String] {
+        var o = SweepOverrides()
+        o.params = params
+        do { _ = try SweepLoader.plan(path: repositoryRoot + file, overrides: o); return [] } catch { return error.lines }
+    }
+    #expect(loadErrors(["optimizer.lr=log:1e-4:1e-1", "optimizer=" + #"{"value": {"type": "sgd"}}"#]).contains {
+        $0.contains("$.parameters.optimizer: contains parameter optimizer.lr") })
+    #expect(loadErrors(["optimizer.lr=log:1e-4:1e-1", "optimizer.lr=0.1"]) == ["--param optimizer.lr: sets the same config value as --param optimizer.lr; give it once"])
+    #expect(loadErrors(["regularization=" + #"{"value": {"l2": 0.1}}"#], file: "configs/sweep/quickstart-lr.json").contains {
+        $0.contains("$.parameters.regularization: contains parameter regularization.l2") })
+}
+
+// MARK: The smallest or largest value sampled
+
+@Test func extremeRuleWarnsWhenTheBestIsTheLargestValueDrawnInsideTheRange() throws {
+    let p = try plan(#"{"config": "../quickstart.json", "run_cap": 8, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}, "regularization.l2": {"distribution": "uniform", "min": 0, "max": 0.01}}}"#)
+    /// A report whose trials have these learning rates (fractions of the log range) and the metric
+    /// falling steadily as lr grows; l2 sits in the middle of its range.
+    func warnings(_ fractions: [Double], l2: [Double]? = nil, metrics: [Double]? = nil) -> [String] {
+        var plan = p
+        var rows: [SweepReport.Row] = []
+        for (i, f) in fractions.enumerated() {
+            let values: [JSONValue] = [.number(Distribution.logUniform(1e-5, 1e-1, f)), .number(l2?[i] ?? 0.005)]
+            rows.append(SweepReport.Row(trial: i, status: "completed", rung: 0, values: values, metric: metrics?[i] ?? 2 - f, bestEpoch: 1,
+                                        epochsRun: 1, seconds: 1, runDirectory: "trials/000\(i)", reason: nil))
+        }
+        plan.trials = rows.map { PlannedTrial(index: $0.trial, seed: 1, values: $0.values) }
+        let ranked = rows.sorted { $0.metric! < $1.metric! }
+        var r = SweepReport(plan: plan, rows: rows, ranked: ranked, warnings: [], finished: true)
+        r.warnings = r.boundaryWarnings()
+        return r.warnings
+    }
+    // Eight trials, the best at the largest lr drawn, 70% of the way up the log range (0.0063).
+    let eight = warnings([0.1, 0.2, 0.3, 0.35, 0.45, 0.5, 0.6, 0.7])
+    #expect(eight == ["optimizer.lr: the best value 0.00631 is the largest of the 8 values tried, at 70% of [1e-05, 0.1] (log scale); the optimum may lie beyond it: search again with min 1e-05, max 10 (--param optimizer.lr=log:1e-05:10)"])
+    // The smallest drawn, on a linear range.
+    let low = warnings([0.3, 0.4, 0.5, 0.6, 0.7], l2: [0.006, 0.007, 0.008, 0.009, 0.003])
+    #expect(low.count == 2 && low[1] == "regularization.l2: the best value 0.003 is the smallest of the 5 values tried, at 30% of [0, 0.01]; the range cannot widen past 0 there")
+    // Fewer than five completed trials: no verdict from the sampled extremes.
+    #expect(warnings([0.3, 0.5, 0.6, 0.7]).isEmpty)
+    // The best (lr at 50%) not at an extreme of what was drawn: nothing.
+    #expect(warnings([0.2, 0.3, 0.5, 0.6, 0.7], metrics: [1.5, 1.2, 0.9, 1.0, 1.1]).isEmpty)
+    #expect(warnings([0.75, 0.2, 0.3, 0.6, 0.45], l2: [0.005, 0.001, 0.009, 0.004, 0.006]).count == 1)
+    // In the top 10% and the largest drawn: one warning (the edge one), not two.
+    let edge = warnings([0.1, 0.2, 0.3, 0.4, 0.95])
+    #expect(edge.count == 1 && edge[0].contains("lies in the top 10% of [1e-05, 0.1]"))
+}
+
 private extension String {
     /// Replaces every `a` with `b` (no Foundation in this test target).
     func replacingOccurrences(_ a: String, _ b: String) -> String {

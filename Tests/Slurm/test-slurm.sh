@@ -121,3 +121,27 @@ fi
 cmp -s "$WORK/slurm/best.json" "$WORK/local/best.json" || fail "best.json differs"
 echo "test-slurm: $(($(wc -l < "$WORK/slurm/trials.csv") - 1)) trials through sbatch --array match the local sweep (values and metrics)"
 strip "$WORK/slurm/trials.csv"
+
+# --- a sweep with repeats: the array ranges over run_cap × repeats trials, and configs.csv
+# (the mean over the repeats) through Slurm equals the local one.
+cat > "$WORK/repeats.json" <<JSON
+{"name": "slurm-repeats", "config": "$ROOT/configs/quickstart.json", "seed": 11, "run_cap": 2, "repeats": 2,
+ "metric": {"name": "val_accuracy"},
+ "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}, "training.epochs": {"value": 1}}}
+JSON
+NNTRAIN="$BIN" bash "$ROOT/configs/sweep/slurm-sweep.sh" "$WORK/repeats.json" "$WORK/slurm-repeats" --output="$WORK/repeats-%a.out" >/dev/null \
+  || fail "slurm-sweep.sh failed for the sweep with repeats"
+for _ in $(seq 1 300); do
+  [ -z "$(squeue -h 2>/dev/null)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h 2>/dev/null)" ] || fail "jobs of the sweep with repeats still queued after 300 s: $(squeue -h | head -3)"
+[ -f "$WORK/slurm-repeats/configs.csv" ] || fail "collect wrote no configs.csv ($(cat "$WORK/slurm-repeats/collect.out" 2>/dev/null))"
+"$BIN" sweep "$WORK/repeats.json" --out "$WORK/local-repeats" --jobs 1 --threads 1 --quiet || fail "the local sweep with repeats failed"
+for f in trials.csv configs.csv; do
+  diff <(strip "$WORK/slurm-repeats/$f") <(strip "$WORK/local-repeats/$f") \
+    || fail "$f of the sweep with repeats through Slurm differs from the local sweep"
+done
+cmp -s "$WORK/slurm-repeats/best.json" "$WORK/local-repeats/best.json" || fail "best.json of the sweep with repeats differs"
+[ "$(($(wc -l < "$WORK/slurm-repeats/trials.csv") - 1))" = 4 ] || fail "expected 4 trials (2 configurations × 2 repeats) in trials.csv"
+echo "test-slurm: 2 configurations × 2 repeats through sbatch --array=0-3 match the local sweep (trials.csv, configs.csv, best.json)"

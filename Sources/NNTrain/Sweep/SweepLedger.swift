@@ -27,9 +27,9 @@ public struct SweepClaim: Sendable, Equatable {
     }
 
     init?(_ j: JSONValue) {
-        guard let t = j["trial"]?.doubleValue, let r = j["rung"]?.doubleValue, let a = j["attempt"]?.doubleValue,
-              case .string(let h)? = j["host"], let p = j["pid"]?.doubleValue, let time = j["time"]?.doubleValue else { return nil }
-        self.init(task: SweepTask(trial: Int(t), rung: Int(r)), attempt: Int(a), host: h, pid: Int32(p), time: time)
+        guard let t = ledgerInt(j["trial"]), let r = ledgerInt(j["rung"]), let a = ledgerInt(j["attempt"]),
+              case .string(let h)? = j["host"], let p = ledgerInt(j["pid"], max: Int(Int32.max)), let time = j["time"]?.doubleValue else { return nil }
+        self.init(task: SweepTask(trial: t, rung: r), attempt: a, host: h, pid: Int32(p), time: time)
     }
 }
 
@@ -67,13 +67,19 @@ public struct SweepResult: Sendable, Equatable {
     }
 
     init?(_ j: JSONValue) {
-        guard let t = j["trial"]?.doubleValue, let r = j["rung"]?.doubleValue, let a = j["attempt"]?.doubleValue,
+        guard let t = ledgerInt(j["trial"]), let r = ledgerInt(j["rung"]), let a = ledgerInt(j["attempt"]),
               case .string(let s)? = j["status"], let status = Status(rawValue: s) else { return nil }
-        self.init(task: SweepTask(trial: Int(t), rung: Int(r)), attempt: Int(a), status: status, metric: j["metric"]?.doubleValue,
-                  bestEpoch: j["best_epoch"]?.doubleValue.map { Int($0) }, epochsRun: Int(j["epochs_run"]?.doubleValue ?? 0),
+        self.init(task: SweepTask(trial: t, rung: r), attempt: a, status: status, metric: j["metric"]?.doubleValue,
+                  bestEpoch: ledgerInt(j["best_epoch"]), epochsRun: ledgerInt(j["epochs_run"]) ?? 0,
                   seconds: j["seconds"]?.doubleValue ?? 0, stopReason: j["stop_reason"]?.stringValue, reason: j["reason"]?.stringValue,
-                  exitCode: Int32(j["exit_code"]?.doubleValue ?? 0))
+                  exitCode: Int32(ledgerInt(j["exit_code"], max: 255) ?? 0))
     }
+}
+
+/// A whole number in 0...max from a ledger file (which anything may have edited), else nil.
+func ledgerInt(_ v: JSONValue?, max: Int = 1 << 40) -> Int? {
+    guard let d = v?.doubleValue, d.isFinite, d == d.rounded(), d >= 0, d <= Double(max) else { return nil }
+    return Int(d)
 }
 
 /// Where a task stands, read from the ledger.

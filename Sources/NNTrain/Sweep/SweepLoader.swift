@@ -20,10 +20,11 @@ public struct SweepOverrides: Sendable {
     public var minEpochs: Int?
     public var maxEpochs: Int?
     public var eta: Int?
+    public var repeats: Int?
     public init() {}
     public var isEmpty: Bool {
         params.isEmpty && trials == nil && method == nil && metric == nil && seed == nil && name == nil
-            && minEpochs == nil && maxEpochs == nil && eta == nil
+            && minEpochs == nil && maxEpochs == nil && eta == nil && repeats == nil
     }
 }
 
@@ -70,6 +71,7 @@ public enum SweepLoader {
         if !o.params.isEmpty {
             var params: [(String, JSONValue)] = []
             if case .object(let p)? = sweep.first(where: { $0.0 == "parameters" })?.1 { params = p }
+            var given: [String: String] = [:]
             for text in o.params {
                 guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
                     diag.error("--param \(text)", "expected key.path=DIST, e.g. optimizer.lr=log:1e-6:1 or model.layers.1.units=128,256,512")
@@ -77,8 +79,15 @@ public enum SweepLoader {
                 }
                 let key = String(text[..<eq])
                 let spec = String(text[text.index(after: eq)...])
+                // Two --param for one path: refused, not the last silently winning.
+                if let earlier = given[normalizedPath(key)] {
+                    diag.error("--param \(key)", "sets the same config value as --param \(earlier); give it once")
+                    continue
+                }
+                given[normalizedPath(key)] = key
                 if let d = SweepReader.parseShorthand(spec, path: "--param \(key)", diag: diag) {
-                    params.removeAll { $0.0 == key }
+                    // A --param replaces the sweep file's parameter of the same path.
+                    params.removeAll { normalizedPath($0.0) == normalizedPath(key) }
                     params.append((key, d.json))
                 }
             }
@@ -91,6 +100,7 @@ public enum SweepLoader {
         if let v = o.minEpochs { set("min_epochs", .number(Double(v))) }
         if let v = o.maxEpochs { set("max_epochs", .number(Double(v))) }
         if let v = o.eta { set("eta", .number(Double(v))) }
+        if let v = o.repeats { set("repeats", .number(Double(v))) }
         if let m = o.metric {
             let parts = m.split(separator: ":").map(String.init)
             var obj: [(String, JSONValue)] = [("name", .string(parts.first ?? m))]
@@ -125,14 +135,14 @@ public enum SweepLoader {
     /// run_cap (earlier trials are unchanged); throws when they differ otherwise.
     public static func reconcile(_ plan: SweepPlan, with existing: SweepPlan, directory: String) throws(SweepLoadError) -> (plan: SweepPlan, extended: Bool) {
         var a = existing.spec.resolved, b = plan.spec.resolved
-        let capA = existing.trials.count, capB = plan.trials.count
+        let capA = existing.configurationCount, capB = plan.configurationCount
         a = (try? applyOverride(path: "run_cap", value: .number(0), to: a)) ?? a
         b = (try? applyOverride(path: "run_cap", value: .number(0), to: b)) ?? b
         var diffs = configDifferences(a, b).map { "sweep: " + $0 }
         diffs += configDifferences(existing.base, plan.base).map { "base config: " + $0 }
         if existing.baseDirectory != plan.baseDirectory { diffs.append("base config folder: \(existing.baseDirectory) → \(plan.baseDirectory)") }
         if diffs.isEmpty && capA == capB { return (existing, false) }
-        if diffs.isEmpty && capB > capA && plan.spec.method != .halving && Array(plan.trials.prefix(capA)) == existing.trials {
+        if diffs.isEmpty && capB > capA && plan.spec.method != .halving && Array(plan.trials.prefix(existing.trials.count)) == existing.trials {
             return (plan, true)
         }
         if diffs.isEmpty {

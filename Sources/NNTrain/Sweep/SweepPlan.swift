@@ -1,11 +1,22 @@
 import NNCore
 
-/// One trial of a plan: its index, training seed and the value of every parameter.
+/// One trial of a plan (one training run): its index, training seed and the value of every
+/// parameter. With `repeats` R, trial `config·R + repeat` is repeat `repeat` of configuration
+/// `config`; the R trials of a configuration share their values and differ in their seed.
 public struct PlannedTrial: Sendable, Equatable {
     public var index: Int
     public var seed: UInt64
     /// Parallel to the spec's parameters.
     public var values: [JSONValue]
+    /// The configuration this trial trains (its index when repeats is 1).
+    public var config: Int
+    /// Which of the configuration's repeats (0 when repeats is 1).
+    public var repeatIndex: Int
+
+    public init(index: Int, seed: UInt64, values: [JSONValue], config: Int? = nil, repeatIndex: Int = 0) {
+        self.index = index; self.seed = seed; self.values = values
+        self.config = config ?? index; self.repeatIndex = repeatIndex
+    }
 }
 
 /// A sweep's trial list and everything a worker on any machine needs to run one trial:
@@ -33,6 +44,19 @@ public struct SweepPlan: Sendable {
         var sm = SplitMix64(seed: seed &+ 0x5EED &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
         return sm.next() & ((1 << 53) - 1)
     }
+
+    /// The training seed of repeat `repeatIndex` of configuration `config`: repeat 0 trains with
+    /// the seed the configuration's trial has without repeats (`trialSeed(seed:index: config)`),
+    /// each further repeat with a seed drawn from (sweep seed, config, repeat).
+    public static func repeatSeed(seed: UInt64, config: Int, repeatIndex: Int) -> UInt64 {
+        let first = trialSeed(seed: seed, index: config)
+        guard repeatIndex > 0 else { return first }
+        var sm = SplitMix64(seed: first ^ (UInt64(repeatIndex) &* 0x9E37_79B9_7F4A_7C15))
+        return sm.next() & ((1 << 53) - 1)
+    }
+
+    /// The number of configurations (trials / repeats).
+    public var configurationCount: Int { trials.count / max(1, spec.repeats) }
 
     /// Samples (random, halving) or enumerates (grid) the trials.
     public static func make(spec: SweepSpec, base: JSONValue, baseDirectory: String) -> SweepPlan {
@@ -77,9 +101,15 @@ public struct SweepPlan: Sendable {
             }
         }
         let seedParam = ps.firstIndex { $0.path == "seed" }
-        let trials = rows.enumerated().map { i, row in
-            PlannedTrial(index: i, seed: seedParam.flatMap { row[$0].doubleValue.map { UInt64(max(0, $0)) } }
-                                         ?? trialSeed(seed: spec.seed, index: i), values: row)
+        // Each configuration runs `repeats` times in a row: trial c·R + k is repeat k of configuration c.
+        let repeats = max(1, spec.repeats)
+        var trials: [PlannedTrial] = []
+        for (c, row) in rows.enumerated() {
+            for k in 0..<repeats {
+                let seed = seedParam.flatMap { row[$0].doubleValue.flatMap { $0.isFinite && $0 < 9_007_199_254_740_992 ? UInt64(max(0, $0)) : nil } }
+                    ?? repeatSeed(seed: spec.seed, config: c, repeatIndex: k)
+                trials.append(PlannedTrial(index: c * repeats + k, seed: seed, values: row, config: c, repeatIndex: k))
+            }
         }
         return SweepPlan(spec: spec, base: base, baseDirectory: baseDirectory, trials: trials)
     }
@@ -219,8 +249,12 @@ public struct SweepPlan: Sendable {
             ("method", .string(spec.method.rawValue)),
             ("metric", .object([("name", .string(spec.metric.name)), ("goal", .string(spec.metric.goal))])),
             ("seed", .number(Double(spec.seed))),
-            ("run_cap", .number(Double(trials.count))),
+            ("run_cap", .number(Double(configurationCount))),
         ]
+        if spec.repeats > 1 {
+            o.append(("repeats", .number(Double(spec.repeats))))
+            o.append(("trial_count", .number(Double(trials.count))))
+        }
         if spec.method == .halving {
             o.append(("rungs", .array(rungs.map { .number(Double($0)) })))
             o.append(("eta", .number(Double(spec.eta))))
@@ -232,8 +266,10 @@ public struct SweepPlan: Sendable {
             ("config_directory", .string(baseDirectory)),
             ("base_config", base),
             ("trials", .array(trials.map { t in
-                .object([("trial", .number(Double(t.index))), ("seed", .number(Double(t.seed))),
-                         ("params", .object(zip(spec.parameters, t.values).map { ($0.path, $1) }))])
+                var o: [(String, JSONValue)] = [("trial", .number(Double(t.index)))]
+                if spec.repeats > 1 { o += [("config", .number(Double(t.config))), ("repeat", .number(Double(t.repeatIndex)))] }
+                o += [("seed", .number(Double(t.seed))), ("params", .object(zip(spec.parameters, t.values).map { ($0.path, $1) }))]
+                return .object(o)
             })),
         ]
         return .object(o)
@@ -254,14 +290,20 @@ public struct SweepPlan: Sendable {
         do { spec = try SweepReader.read(sweep, baseDirectory: dir, defaultName: "sweep") } catch { throw .invalid(path: path, error) }
         if case .string(let cp)? = json["config_path"] { spec.configPath = cp }
         var trials: [PlannedTrial] = []
+        let repeats = max(1, spec.repeats)
+        guard ts.count % repeats == 0 else {
+            throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials", message: "expected a multiple of repeats (\(repeats)) trials, got \(ts.count)")]))
+        }
         for (i, t) in ts.enumerated() {
-            guard case .object? = t["params"], let seed = t["seed"]?.doubleValue else {
-                throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials.\(i)", message: "expected {trial, seed, params}")]))
+            guard case .object? = t["params"], let seed = t["seed"]?.doubleValue, seed >= 0, seed < 9_007_199_254_740_992,
+                  seed == seed.rounded() else {
+                throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials.\(i)", message: "expected {trial, seed, params} with an integer seed in 0..<2^53")]))
             }
             let values = spec.parameters.map { t["params"]?[$0.path] ?? .null }
-            trials.append(PlannedTrial(index: i, seed: UInt64(seed), values: values))
+            // The configuration and repeat follow from the position (trial c·R + k).
+            trials.append(PlannedTrial(index: i, seed: UInt64(seed), values: values, config: i / repeats, repeatIndex: i % repeats))
         }
-        spec.runCap = trials.count
+        spec.runCap = trials.count / repeats
         return SweepPlan(spec: spec, base: base, baseDirectory: dir, trials: trials)
     }
 

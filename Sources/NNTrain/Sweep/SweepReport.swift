@@ -16,6 +16,48 @@ public struct SweepReport {
         /// The run directory, relative to the sweep directory.
         public var runDirectory: String
         public var reason: String?
+        /// The configuration the trial trains and which of its repeats it is (repeats > 1).
+        public var config: Int
+        public var repeatIndex: Int
+
+        public init(trial: Int, status: String, rung: Int, values: [JSONValue], metric: Double?, bestEpoch: Int?,
+                    epochsRun: Int, seconds: Double, runDirectory: String, reason: String?,
+                    config: Int? = nil, repeatIndex: Int = 0) {
+            self.trial = trial; self.status = status; self.rung = rung; self.values = values; self.metric = metric
+            self.bestEpoch = bestEpoch; self.epochsRun = epochsRun; self.seconds = seconds
+            self.runDirectory = runDirectory; self.reason = reason
+            self.config = config ?? trial; self.repeatIndex = repeatIndex
+        }
+    }
+
+    /// One configuration of a sweep with repeats: the metric of its completed repeats summarised.
+    ///
+    /// `mean` = Σ mᵢ / n and `std` = √(Σ (mᵢ − mean)² / (n − 1)) (the sample standard deviation,
+    /// as pandas' `std()`; nil for n < 2) over the n repeats completed at the configuration's
+    /// highest rung.
+    public struct ConfigRow {
+        public var config: Int
+        /// completed (every repeat finished, at least one completed), failed (every repeat
+        /// failed), else running, interrupted or pending (the least finished of its repeats).
+        public var status: String
+        public var rung: Int
+        public var values: [JSONValue]
+        public var trials: [Row]
+        public var metrics: [Double]
+        public var seconds: Double
+
+        public var mean: Double? { metrics.isEmpty ? nil : metrics.reduce(0, +) / Double(metrics.count) }
+        public var std: Double? {
+            guard let m = mean, metrics.count > 1 else { return nil }
+            return (metrics.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(metrics.count - 1)).squareRoot()
+        }
+        public var min: Double? { metrics.min() }
+        public var max: Double? { metrics.max() }
+        /// The trial that stands for the configuration in `best.json`: its first repeat that
+        /// completed at the configuration's highest rung.
+        public var representative: Row? {
+            trials.first { $0.status == "completed" && $0.rung == rung && $0.metric != nil }
+        }
     }
 
     public var plan: SweepPlan
@@ -25,7 +67,38 @@ public struct SweepReport {
     public var warnings: [String]
     public var finished: Bool
 
-    public var best: Row? { ranked.first }
+    /// The best trial: with repeats, the representative of the best configuration.
+    public var best: Row? { repeats > 1 ? rankedConfigs.first?.representative : ranked.first }
+    public var repeats: Int { max(1, plan.spec.repeats) }
+
+    /// The trials grouped by configuration, in configuration order.
+    public var configs: [ConfigRow] {
+        var order: [Int] = []
+        var groups: [Int: [Row]] = [:]
+        for r in rows {
+            if groups[r.config] == nil { order.append(r.config) }
+            groups[r.config, default: []].append(r)
+        }
+        return order.map { c in
+            let trials = groups[c] ?? []
+            let rung = trials.map(\.rung).max() ?? 0
+            let done = trials.filter { $0.status == "completed" && $0.rung == rung && $0.metric != nil }
+            var status = done.isEmpty ? "failed" : "completed"
+            for s in ["pending", "interrupted", "running"] where trials.contains(where: { $0.status == s }) { status = s }
+            return ConfigRow(config: c, status: status, rung: rung, values: trials.first?.values ?? [], trials: trials,
+                             metrics: done.compactMap(\.metric), seconds: trials.map(\.seconds).reduce(0, +))
+        }
+    }
+
+    /// Configurations with a completed repeat, best mean first (halving: higher rungs first).
+    public var rankedConfigs: [ConfigRow] {
+        let metric = plan.spec.metric
+        return configs.filter { $0.mean != nil }.sorted { a, b in
+            if a.rung != b.rung { return a.rung > b.rung }
+            if a.mean! != b.mean! { return metric.better(a.mean!, than: b.mean!) }
+            return a.config < b.config
+        }
+    }
     public var completedCount: Int { rows.filter { $0.status == "completed" }.count }
     public var failedCount: Int { rows.filter { $0.status == "failed" }.count }
 
@@ -34,7 +107,8 @@ public struct SweepReport {
         var rows: [Row] = []
         for t in plan.trials {
             var row = Row(trial: t.index, status: "pending", rung: 0, values: t.values, metric: nil, bestEpoch: nil,
-                          epochsRun: 0, seconds: 0, runDirectory: "trials/" + SweepPlan.trialName(t.index), reason: nil)
+                          epochsRun: 0, seconds: 0, runDirectory: "trials/" + SweepPlan.trialName(t.index), reason: nil,
+                          config: t.config, repeatIndex: t.repeatIndex)
             // Seconds over every rung's result.
             for (task, state) in status.tasks where task.trial == t.index {
                 if case .done(let r) = state { row.seconds += r.seconds }
@@ -75,30 +149,49 @@ public struct SweepReport {
     // MARK: The boundary rule
 
     /// For every numeric parameter whose best value lies in the outer 10% of its range (log
-    /// space for log distributions; the smallest or largest of ≥ 3 listed numbers), which edge
-    /// and a widened range to search next.
+    /// space for log distributions; the smallest or largest of ≥ 3 listed numbers), or is the
+    /// smallest or largest value sampled among at least 5 completed trials (configurations,
+    /// with repeats), which edge and a widened range to search next. One warning per parameter.
     public func boundaryWarnings() -> [String] {
         guard let best else { return [] }
+        // The values of the completed trials (configurations): what the search has seen.
+        let seen = repeats > 1 ? rankedConfigs.map(\.values) : ranked.map(\.values)
+        /// Whether `v` is the largest (true) or smallest (false) sampled value of parameter `i`.
+        func extreme(_ i: Int, _ v: Double) -> Bool? {
+            let nums = seen.compactMap { i < $0.count ? $0[i].doubleValue : nil }
+            guard seen.count >= SweepReport.extremeRuleMinimum, nums.count == seen.count,
+                  let lo = nums.min(), let hi = nums.max(), lo < hi else { return nil }
+            return v == hi ? true : v == lo ? false : nil
+        }
         var out: [String] = []
         for (i, p) in plan.spec.parameters.enumerated() {
-            guard case .number(let v) = best.values[i] else { continue }
+            guard i < best.values.count, case .number(let v) = best.values[i] else { continue }
             if let (lo, hi, log) = p.distribution.range {
                 let f = log ? (v.log - lo.log) / (hi.log - lo.log) : (v - lo) / (hi - lo)
-                guard f <= 0.1 || f >= 0.9 else { continue }
-                let upper = f >= 0.9
+                guard f.isFinite else { continue }
                 let scale = log ? " (log scale)" : ""
+                let upper: Bool
+                var msg: String
+                if f <= 0.1 || f >= 0.9 {
+                    upper = f >= 0.9
+                    msg = "\(p.path): the best value \(formatSignificant(v, 3)) lies in the \(upper ? "top" : "bottom") 10% of [\(formatSignificant(lo, 3)), \(formatSignificant(hi, 3))]\(scale)"
+                } else if let e = extreme(i, v) {
+                    upper = e
+                    msg = "\(p.path): the best value \(formatSignificant(v, 3)) is the \(upper ? "largest" : "smallest") of the \(seen.count) values tried, at \(formatSignificant(f * 100, 2))% of [\(formatSignificant(lo, 3)), \(formatSignificant(hi, 3))]\(scale)"
+                } else {
+                    continue
+                }
                 var (nlo, nhi) = (lo, hi)
                 if log {
-                    let decades = max(1, ((hi.log10 - lo.log10) / 2).rounded(.up))
+                    let decades = Swift.max(1, ((hi.log10 - lo.log10) / 2).rounded(.up))
                     var factor = 1.0
-                    for _ in 0..<Int(decades) { factor *= 10 }
+                    for _ in 0..<Int(Swift.min(decades, 300)) { factor *= 10 }
                     if upper { nhi = hi * factor } else { nlo = lo / factor }
                 } else {
                     var half = (hi - lo) / 2
                     if case .intUniform = p.distribution { half = half.rounded(.up) }
-                    if upper { nhi = hi + half } else { nlo = lo >= 0 ? max(0, lo - half) : lo - half }
+                    if upper { nhi = hi + half } else { nlo = lo >= 0 ? Swift.max(0, lo - half) : lo - half }
                 }
-                var msg = "\(p.path): the best value \(formatSignificant(v, 3)) lies in the \(upper ? "top" : "bottom") 10% of [\(formatSignificant(lo, 3)), \(formatSignificant(hi, 3))]\(scale)"
                 if nlo == lo && nhi == hi {
                     msg += "; the range cannot widen past 0 there"
                 } else {
@@ -114,10 +207,22 @@ public struct SweepReport {
                     let upper = v == nums.last
                     out.append("\(p.path): the best value \(formatSignificant(v, 3)) is the \(upper ? "largest" : "smallest") of the values tried; try \(upper ? "larger" : "smaller") ones too")
                 }
+            } else if let upper = extreme(i, v) {
+                // normal, log_normal: no edges, but the best may still be the most extreme draw.
+                var msg = "\(p.path): the best value \(formatSignificant(v, 3)) is the \(upper ? "largest" : "smallest") of the \(seen.count) values tried; the optimum may lie beyond it"
+                if case .normal(_, let sigma) = p.distribution {
+                    msg += ": search again centred there (--param \(p.path)=normal:\(formatSignificant(v, 3)):\(formatSignificant(sigma, 3)))"
+                } else if case .logNormal(_, let sigma) = p.distribution, v > 0 {
+                    msg += ": search again centred there (--param \(p.path)=lognormal:\(formatSignificant(v.log, 3)):\(formatSignificant(sigma, 3)))"
+                }
+                out.append(msg)
             }
         }
         return out
     }
+
+    /// Completed trials (configurations) the smallest-or-largest-sampled rule needs.
+    public static let extremeRuleMinimum = 5
 
     func shorthandName(_ d: Distribution) -> String? {
         switch d {
@@ -132,19 +237,60 @@ public struct SweepReport {
 
     /// `trials.csv`: trial, status, [rung,] each parameter, the metric, best_epoch, epochs_run,
     /// seconds, run_dir, reason.
+    /// With repeats > 1 each row also says its `config` and `repeat` (after `trial`) and the
+    /// configuration's `<metric>_mean` and `<metric>_std` (after the metric).
     public var csv: String {
         let halving = plan.spec.method == .halving
-        var header = ["trial", "status"]
+        let name = plan.spec.metric.name
+        let repeated = repeats > 1
+        var header = ["trial"]
+        if repeated { header += ["config", "repeat"] }
+        header.append("status")
         if halving { header.append("rung") }
         header += plan.spec.parameters.map(\.path)
-        header += [plan.spec.metric.name, "best_epoch", "epochs_run", "seconds", "run_dir", "reason"]
+        header.append(name)
+        if repeated { header += [name + "_mean", name + "_std"] }
+        header += ["best_epoch", "epochs_run", "seconds", "run_dir", "reason"]
         var lines = [header.map(csvCell).joined(separator: ",")]
+        var summaries: [Int: ConfigRow] = [:]
+        if repeated { for c in configs { summaries[c.config] = c } }
         for r in rows {
-            var cells = [String(r.trial), r.status]
+            var cells = [String(r.trial)]
+            if repeated { cells += [String(r.config), String(r.repeatIndex)] }
+            cells.append(r.status)
             if halving { cells.append(String(r.rung)) }
             cells += r.values.map(SweepReport.cellText)
-            cells += [r.metric.map { JSONValue.format($0) } ?? "", r.bestEpoch.map(String.init) ?? "",
+            cells.append(r.metric.map { JSONValue.format($0) } ?? "")
+            if repeated {
+                let c = summaries[r.config]
+                cells += [c?.mean.map { JSONValue.format($0) } ?? "", c?.std.map { JSONValue.format($0) } ?? ""]
+            }
+            cells += [r.bestEpoch.map(String.init) ?? "",
                       String(r.epochsRun), JSONValue.format((r.seconds * 1000).rounded() / 1000), r.runDirectory, r.reason ?? ""]
+            lines.append(cells.map(csvCell).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `configs.csv` (repeats > 1): config, status, [rung,] each parameter, `<metric>_mean`,
+    /// `<metric>_std`, `<metric>_min`, `<metric>_max`, completed (repeats that completed),
+    /// repeats, seconds (all its trials), trials (their numbers, space-separated).
+    public var configsCSV: String {
+        let halving = plan.spec.method == .halving
+        let name = plan.spec.metric.name
+        var header = ["config", "status"]
+        if halving { header.append("rung") }
+        header += plan.spec.parameters.map(\.path)
+        header += [name + "_mean", name + "_std", name + "_min", name + "_max", "completed", "repeats", "seconds", "trials"]
+        var lines = [header.map(csvCell).joined(separator: ",")]
+        func num(_ d: Double?) -> String { d.map { JSONValue.format($0) } ?? "" }
+        for c in configs {
+            var cells = [String(c.config), c.status]
+            if halving { cells.append(String(c.rung)) }
+            cells += c.values.map(SweepReport.cellText)
+            cells += [num(c.mean), num(c.std), num(c.min), num(c.max), String(c.metrics.count), String(c.trials.count),
+                      JSONValue.format((c.seconds * 1000).rounded() / 1000),
+                      c.trials.map { SweepPlan.trialName($0.trial) }.joined(separator: " ")]
             lines.append(cells.map(csvCell).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -171,6 +317,7 @@ public struct SweepReport {
     /// Writes `trials.csv` and (when a trial completed) `best.json`, atomically.
     public func write(directory: String) throws(FileError) {
         try FileIO.writeAtomically(directory + "/trials.csv", text: csv)
+        if repeats > 1 { try FileIO.writeAtomically(directory + "/configs.csv", text: configsCSV) }
         if let config = bestConfig(directory: directory) {
             try FileIO.writeAtomically(directory + "/best.json", text: config.serialized() + "\n")
         }
@@ -187,19 +334,39 @@ public struct SweepReport {
         return cellText(v)
     }
 
-    /// The leaderboard as a text table (top `limit`).
+    /// The leaderboard as a text table (top `limit`). With repeats it ranks configurations:
+    /// the metric's mean, std, min and max over the completed repeats, and how many completed.
     public func table(limit: Int = 10) -> String {
         let halving = plan.spec.method == .halving
-        var header = ["rank", "trial"]
+        let name = plan.spec.metric.name
+        var header = ["rank", repeats > 1 ? "config" : "trial"]
         if halving { header.append("epochs") }
-        header += plan.spec.parameters.map(\.path) + [plan.spec.metric.name, "best_epoch", "seconds"]
+        header += plan.spec.parameters.map(\.path)
         var body: [[String]] = []
-        for (i, r) in ranked.prefix(limit).enumerated() {
-            var cells = [String(i + 1), SweepPlan.trialName(r.trial)]
-            if halving { cells.append(String(r.epochsRun)) }
-            cells += r.values.map(SweepReport.display)
-            cells += [formatSignificant(r.metric!, 5), r.bestEpoch.map(String.init) ?? "", formatSignificant(r.seconds, 3)]
-            body.append(cells)
+        let rankedCount: Int
+        if repeats > 1 {
+            header += [name + "_mean", name + "_std", "min", "max", "runs", "seconds"]
+            let ranked = rankedConfigs
+            rankedCount = ranked.count
+            for (i, c) in ranked.prefix(limit).enumerated() {
+                var cells = [String(i + 1), String(c.config)]
+                if halving { cells.append(String(c.representative?.epochsRun ?? 0)) }
+                cells += c.values.map(SweepReport.display)
+                cells += [formatSignificant(c.mean!, 5), c.std.map { formatSignificant($0, 2) } ?? "",
+                          formatSignificant(c.min!, 5), formatSignificant(c.max!, 5),
+                          "\(c.metrics.count)/\(c.trials.count)", formatSignificant(c.seconds, 3)]
+                body.append(cells)
+            }
+        } else {
+            header += [name, "best_epoch", "seconds"]
+            rankedCount = ranked.count
+            for (i, r) in ranked.prefix(limit).enumerated() {
+                var cells = [String(i + 1), SweepPlan.trialName(r.trial)]
+                if halving { cells.append(String(r.epochsRun)) }
+                cells += r.values.map(SweepReport.display)
+                cells += [formatSignificant(r.metric!, 5), r.bestEpoch.map(String.init) ?? "", formatSignificant(r.seconds, 3)]
+                body.append(cells)
+            }
         }
         var widths = header.map(\.count)
         for row in body { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
@@ -212,8 +379,12 @@ public struct SweepReport {
         if failedCount > 0 { footer += ", \(failedCount) failed" }
         let unfinished = rows.count - completedCount - failedCount
         if unfinished > 0 { footer += ", \(unfinished) not finished" }
-        footer += " (\(plan.spec.metric.goal) \(plan.spec.metric.name))"
-        if ranked.count > limit { footer += "; top \(limit) shown" }
+        if repeats > 1 {
+            footer += " (\(plan.spec.metric.goal) the mean \(plan.spec.metric.name) of \(repeats) repeats per configuration)"
+        } else {
+            footer += " (\(plan.spec.metric.goal) \(plan.spec.metric.name))"
+        }
+        if rankedCount > limit { footer += "; top \(limit) shown" }
         out.append(footer)
         return out.joined(separator: "\n")
     }
@@ -223,7 +394,9 @@ public struct SweepReport {
         func rowJSON(_ r: Row, rank: Int?) -> JSONValue {
             var o: [(String, JSONValue)] = []
             if let rank { o.append(("rank", .number(Double(rank)))) }
-            o += [("trial", .number(Double(r.trial))), ("status", .string(r.status))]
+            o.append(("trial", .number(Double(r.trial))))
+            if repeats > 1 { o += [("config", .number(Double(r.config))), ("repeat", .number(Double(r.repeatIndex)))] }
+            o.append(("status", .string(r.status)))
             if plan.spec.method == .halving { o.append(("rung", .number(Double(r.rung)))) }
             o.append(("params", .object(zip(plan.spec.parameters, r.values).map { ($0.path, $1) })))
             o += [(plan.spec.metric.name, r.metric.map { .number($0) } ?? .null),
@@ -234,18 +407,43 @@ public struct SweepReport {
                   ("reason", r.reason.map { .string($0) } ?? .null)]
             return .object(o)
         }
-        return .object([
+        let name = plan.spec.metric.name
+        func configJSON(_ c: ConfigRow, rank: Int?) -> JSONValue {
+            func num(_ d: Double?) -> JSONValue { d.map { .number($0) } ?? .null }
+            var o: [(String, JSONValue)] = []
+            if let rank { o.append(("rank", .number(Double(rank)))) }
+            o += [("config", .number(Double(c.config))), ("status", .string(c.status))]
+            if plan.spec.method == .halving { o.append(("rung", .number(Double(c.rung)))) }
+            o.append(("params", .object(zip(plan.spec.parameters, c.values).map { ($0.path, $1) })))
+            o += [(name + "_mean", num(c.mean)), (name + "_std", num(c.std)), (name + "_min", num(c.min)), (name + "_max", num(c.max)),
+                  ("completed", .number(Double(c.metrics.count))), ("repeats", .number(Double(c.trials.count))),
+                  ("seconds", .number((c.seconds * 1000).rounded() / 1000)),
+                  ("trials", .array(c.trials.map { .number(Double($0.trial)) })),
+                  ("best_trial", c.representative.map { .number(Double($0.trial)) } ?? .null)]
+            return .object(o)
+        }
+        var o: [(String, JSONValue)] = [
             ("name", .string(plan.spec.name)),
             ("method", .string(plan.spec.method.rawValue)),
-            ("metric", .object([("name", .string(plan.spec.metric.name)), ("goal", .string(plan.spec.metric.goal))])),
+            ("metric", .object([("name", .string(name)), ("goal", .string(plan.spec.metric.goal))])),
             ("finished", .bool(finished)),
             ("completed", .number(Double(completedCount))),
             ("failed", .number(Double(failedCount))),
-            ("best", best.map { rowJSON($0, rank: 1) } ?? .null),
-            ("leaderboard", .array(ranked.enumerated().map { rowJSON($1, rank: $0 + 1) })),
-            ("trials", .array(rows.map { rowJSON($0, rank: nil) })),
-            ("warnings", .array(warnings.map { .string($0) })),
-        ])
+        ]
+        if repeats > 1 {
+            // best and leaderboard are configurations (ranked by their mean); trials are the runs.
+            let ranked = rankedConfigs
+            o += [("repeats", .number(Double(repeats))),
+                  ("best", ranked.first.map { configJSON($0, rank: 1) } ?? .null),
+                  ("leaderboard", .array(ranked.enumerated().map { configJSON($1, rank: $0 + 1) })),
+                  ("configs", .array(configs.map { configJSON($0, rank: nil) }))]
+        } else {
+            o += [("best", best.map { rowJSON($0, rank: 1) } ?? .null),
+                  ("leaderboard", .array(ranked.enumerated().map { rowJSON($1, rank: $0 + 1) }))]
+        }
+        o += [("trials", .array(rows.map { rowJSON($0, rank: nil) })),
+              ("warnings", .array(warnings.map { .string($0) }))]
+        return .object(o)
     }
 }
 

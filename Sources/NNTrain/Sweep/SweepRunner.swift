@@ -22,22 +22,34 @@ public struct SweepStatus {
             for t in current { tasks[t] = ledger.state(of: t, in: snapshot) }
             guard current.allSatisfy({ tasks[$0]!.isFinal }) else { break }
             if r + 1 == rungCount { isFinished = true; break }
-            current = SweepStatus.promoted(from: current.map { tasks[$0]! }, eta: plan.spec.eta, metric: plan.spec.metric)
+            current = SweepStatus.promoted(from: current.map { (plan.trials[$0.trial].config, tasks[$0]!) },
+                                           eta: plan.spec.eta, metric: plan.spec.metric)
                 .map { SweepTask(trial: $0, rung: r + 1) }
             if current.isEmpty { isFinished = true; break }
         }
     }
 
-    /// The best 1/eta of a finished rung (at least one), best first; ties go to the lower trial.
-    static func promoted(from states: [TaskState], eta: Int, metric: SweepMetric) -> [Int] {
-        let keep = max(1, states.count / eta)
-        let ranked = states.compactMap { s -> SweepResult? in
-            if case .done(let r) = s, r.status == .completed, let m = r.metric, m.isFinite { return r }
-            return nil
-        }.sorted { a, b in
-            a.metric! != b.metric! ? metric.better(a.metric!, than: b.metric!) : a.task.trial < b.task.trial
+    /// The trials of the best 1/eta of a finished rung's configurations (at least one), best
+    /// first. A configuration scores the mean of the metric over its completed repeats (its one
+    /// trial's metric when repeats is 1); ties go to the lower configuration. All completed
+    /// repeats of a promoted configuration move on together; a failed repeat stops.
+    static func promoted(from states: [(config: Int, state: TaskState)], eta: Int, metric: SweepMetric) -> [Int] {
+        var order: [Int] = []
+        var completed: [Int: [(trial: Int, metric: Double)]] = [:]
+        for (c, s) in states {
+            if completed[c] == nil { order.append(c); completed[c] = [] }
+            if case .done(let r) = s, r.status == .completed, let m = r.metric, m.isFinite {
+                completed[c, default: []].append((r.task.trial, m))
+            }
         }
-        return ranked.prefix(keep).map(\.task.trial)
+        let keep = max(1, order.count / eta)
+        let scored = order.compactMap { c -> (config: Int, mean: Double)? in
+            guard let runs = completed[c], !runs.isEmpty else { return nil }
+            return (c, runs.map(\.metric).reduce(0, +) / Double(runs.count))
+        }.sorted { a, b in
+            a.mean != b.mean ? metric.better(a.mean, than: b.mean) : a.config < b.config
+        }
+        return scored.prefix(keep).flatMap { s in (completed[s.config] ?? []).map(\.trial).sorted() }
     }
 
     /// Whether every task is finished and no further rung can open.
@@ -311,6 +323,10 @@ public final class SweepDriver {
         let total = status.tasks.keys.filter { $0.rung == r.task.rung }.count
         var line = halving ? "rung \(r.task.rung) (\(plan.rungs[r.task.rung]) epoch\(plan.rungs[r.task.rung] == 1 ? "" : "s")) [\(done)/\(total)]" : "[\(done)/\(total)]"
         line += " trial \(SweepPlan.trialName(r.task.trial)) "
+        if plan.spec.repeats > 1 {
+            let t = plan.trials[r.task.trial]
+            line += "(config \(t.config), repeat \(t.repeatIndex)) "
+        }
         line += SweepReport.describe(plan.trials[r.task.trial], plan.spec.parameters)
         if r.status == .completed, let m = r.metric {
             line += "  \(plan.spec.metric.name) \(formatSignificant(m, 4)) (epoch \(r.bestEpoch ?? 0))"
@@ -321,7 +337,15 @@ public final class SweepDriver {
             if k.rung == r.task.rung, case .done(let x) = s, x.status == .completed, x.metric != nil { return x }
             return nil
         }
-        if let best = sameRung.min(by: { plan.spec.metric.better($0.metric!, than: $1.metric!) || ($0.metric! == $1.metric! && $0.task.trial < $1.task.trial) }) {
+        if plan.spec.repeats > 1 {
+            // The best configuration so far by its mean over the repeats finished at this rung.
+            var byConfig: [Int: [Double]] = [:]
+            for x in sameRung { byConfig[plan.trials[x.task.trial].config, default: []].append(x.metric!) }
+            let means = byConfig.map { (config: $0.key, mean: $0.value.reduce(0, +) / Double($0.value.count), n: $0.value.count) }
+            if let best = means.min(by: { plan.spec.metric.better($0.mean, than: $1.mean) || ($0.mean == $1.mean && $0.config < $1.config) }) {
+                line += "  best mean \(formatSignificant(best.mean, 4)) (config \(best.config), \(best.n)/\(plan.spec.repeats))"
+            }
+        } else if let best = sameRung.min(by: { plan.spec.metric.better($0.metric!, than: $1.metric!) || ($0.metric! == $1.metric! && $0.task.trial < $1.task.trial) }) {
             line += "  best \(formatSignificant(best.metric!, 4)) (trial \(SweepPlan.trialName(best.task.trial)))"
         }
         line += "  \(formatSignificant(r.seconds, 3)) s"

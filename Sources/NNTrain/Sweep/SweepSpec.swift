@@ -226,6 +226,9 @@ public struct SweepSpec: Sendable {
     /// The sweep as read, defaults filled in (written into `plan.json`).
     public var resolved: JSONValue
     public var warnings: [ConfigError] = []
+    /// Runs per configuration, each with its own training seed; configurations are ranked
+    /// (and halving promotes them) by the mean of the metric over their completed repeats.
+    public var repeats: Int = 1
 
     /// The epoch budgets of the halving rungs: min_epochs · eta^k, capped by max_epochs.
     public var rungEpochs: [Int] {
@@ -278,10 +281,15 @@ public enum SweepReader {
             diag.error("$.parameters", "missing required key (expected an object of config paths to search)")
         }
         r.record("parameters", .object(parameters.map { ($0.path, $0.distribution.json) }))
+        checkOverlaps(parameters, diag: diag)
 
         let runCapRaw = r.optionalInt("run_cap", check: .closed(1, 1_000_000))
         let seed = UInt64(r.int("seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
         let jobs = r.int("jobs", default: 1, check: .closed(1, 1024))
+        let repeats = r.int("repeats", default: 1, check: .closed(1, 1000))
+        if repeats > 1, parameters.contains(where: { normalizedPath($0.path) == "seed" }) {
+            diag.error("$.parameters.seed", "repeats \(repeats) trains each configuration with seeds of its own, and seed is a parameter of this sweep: remove seed from the parameters, or set repeats to 1")
+        }
         let halving = method == .halving
         var minEpochs = 1, maxEpochs = 9, eta = 3
         if halving {
@@ -334,8 +342,34 @@ public enum SweepReader {
         let spec = SweepSpec(name: name, configPath: resolvePath(configRel ?? "", baseDirectory), method: method,
                              metric: metric, parameters: parameters, runCap: runCap, seed: seed, jobs: jobs,
                              minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta, resolved: r.resolvedValue,
-                             warnings: diag.warnings)
+                             warnings: diag.warnings, repeats: repeats)
         return spec
+    }
+
+    /// Refuses two parameters that set the same config value: one path inside the other
+    /// (`model.layers` and `model.layers.1.activation`, `optimizer` and `optimizer.lr`) or the
+    /// same path once list indices are read as numbers (`model.layers.01.units`). Applying the
+    /// trial's values one after the other would silently overwrite the earlier one.
+    static func checkOverlaps(_ ps: [SweepParameter], diag: Diagnostics) {
+        let parts = ps.map { normalizedPath($0.path).split(separator: ".").map(String.init) }
+        for j in ps.indices {
+            for i in 0..<j {
+                let (a, b) = (parts[i], parts[j])
+                let here = "$.parameters.\(ps[j].path)"
+                if a == b {
+                    diag.error(here, "sets the same config value as parameter \(ps[i].path); keep one of them")
+                    break
+                }
+                if a.count < b.count && Array(b.prefix(a.count)) == a {
+                    diag.error(here, "lies inside parameter \(ps[i].path), which sets the whole of \(ps[i].path): one would overwrite the other in every trial; keep one of them")
+                    break
+                }
+                if b.count < a.count && Array(a.prefix(b.count)) == b {
+                    diag.error(here, "contains parameter \(ps[i].path) (it sets the whole of \(ps[j].path)): one would overwrite the other in every trial; keep one of them")
+                    break
+                }
+            }
+        }
     }
 
     static func distributionName(_ d: Distribution) -> String {
@@ -582,6 +616,13 @@ extension SweepSpec {
         while Int(e.rounded()) < maxEpochs { e *= Double(eta); n += 1 }
         return n
     }
+}
+
+/// A config path as `--set` applies it: list indices read as numbers (`layers.01` is `layers.1`).
+func normalizedPath(_ path: String) -> String {
+    path.split(separator: ".", omittingEmptySubsequences: false)
+        .map { part in Int(part).map { String($0) } ?? String(part) }
+        .joined(separator: ".")
 }
 
 extension String {
