@@ -30,7 +30,7 @@ public enum Pretrained {
 
         /// The lines a run prints: a heading, each layer, then each warning.
         public var messages: [String] {
-            ["loaded \(tensors) tensors from \(file):"] + lines.map { "  " + $0 } + warnings.map { "warning: " + $0 }
+            ["loaded \(tensors) tensor\(tensors == 1 ? "" : "s") from \(file):"] + lines.map { "  " + $0 } + warnings.map { "warning: " + $0 }
         }
     }
 
@@ -160,7 +160,7 @@ public enum Pretrained {
             let unused = decoded.entries.map(\.name).filter { name in !sources.contains { $0.value.entry.name == name && used.contains($0.key) } }
             if !unused.isEmpty {
                 let shown = unused.prefix(6).joined(separator: ", ") + (unused.count > 6 ? ", …" : "")
-                report.warnings.append("$.model.from: \(unused.count) tensors of \(path) match no tensor of this model: \(shown) (rename them with model.from_map)")
+                report.warnings.append("$.model.from: \(unused.count) tensor\(unused.count == 1 ? "" : "s") of \(path) match\(unused.count == 1 ? "es" : "") no tensor of this model: \(shown) (rename them with model.from_map)")
             }
         }
         return report
