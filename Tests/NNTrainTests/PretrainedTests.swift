@@ -209,3 +209,24 @@ private let withExtraDropout = #"[{"type": "flatten"}, {"type": "dense", "units"
     #expect(problems(#""from_layers": [1e300]"# + from) == ["$.model.from_layers.0: expected number in 0...1000000, got number 1e+300"])
     #expect(problems(#""from_map": {"features.0": "layers.1"}, "from_prefix": "model.""# + from).isEmpty)
 }
+
+@Test func nestedLayersLoadThroughTheMapAndAnUnusedKeyIsAWarning() throws {
+    // A residual block (dense 32 inside, a projection 784 → 32 around it) from torch-style names.
+    let layers = #"[{"type": "flatten"}, {"type": "residual", "layers": [{"type": "dense", "units": 32, "activation": "relu"}]}, {"type": "dense", "units": 10}]"#
+    func entry(_ name: String, _ shape: [Int]) -> Safetensors.Entry {
+        Safetensors.Entry(name: name, shape: shape, values: (0..<shape.reduce(1, *)).map { Float($0 % 5) - 2 })
+    }
+    let entries = [entry("block.fc.weight", [32, 784]), entry("block.fc.bias", [32]), entry("block.shortcut.weight", [32, 784]),
+                   entry("head.weight", [10, 32]), entry("head.bias", [10])]
+    let dir = scratchDirectory("pretrained-nested")
+    try FileIO.makeDirectories(dir)
+    let file = dir + "/block.safetensors"
+    try FileIO.writeAtomically(file, Safetensors.encode(entries))
+    let map = #"model.from_map={"block.fc": "layers.1.layers.0", "block.shortcut": "layers.1.projection", "head": "layers.2", "stem": "layers.0"}"#
+    let (model, report) = try load(try config(layers: layers, ["model.from=\(file)", map]))
+    #expect(report.lines == ["layers.1 (residual): layers.0.weight, layers.0.bias, projection.weight from block.fc, block.shortcut",
+                             "layers.2 (dense): weight, bias from head"])
+    #expect(report.warnings == [#"$.model.from_map.stem: no tensor name in \#(file) is "stem" or starts with "stem.""#])
+    #expect(values(model, "layers.1.projection.weight") == entries[2].values.map(\.bitPattern))
+    #expect(values(model, "layers.1.layers.0.bias") == entries[1].values.map(\.bitPattern))
+}

@@ -53,6 +53,7 @@ public enum Pretrained {
         // The file's tensors under the names of this model.
         struct Source { var entry: Safetensors.Entry; var stripped: String }
         var sources: [String: Source] = [:]
+        var mapKeysUsed = Set<String>()
         for e in decoded.entries {
             var name = e.name
             if !config.model.fromPrefix.isEmpty, name.hasPrefix(config.model.fromPrefix) {
@@ -62,6 +63,7 @@ public enum Pretrained {
             if let key = config.model.fromMap.keys.filter({ name == $0 || name.hasPrefix($0 + ".") }).max(by: { $0.count < $1.count }),
                let target = config.model.fromMap[key] {
                 name = target + name.dropFirst(key.count)
+                mapKeysUsed.insert(key)
             }
             if let other = sources[name] {
                 errors.append("$.model.\(config.model.fromMap.isEmpty ? "from_prefix" : "from_map"): \(other.entry.name) and \(e.name) of \(path) both become \(name)")
@@ -125,7 +127,7 @@ public enum Pretrained {
                 }
                 used.insert(name)
                 loaded.append(short)
-                let origin = String(source.entry.name.dropLast(short.count + 1))
+                let origin = layerPrefix(of: source.entry.name, loadedAs: short)
                 if !origins.contains(origin) { origins.append(origin) }
                 if sourceLayer[i] == nil { sourceLayer[i] = layerIndex(source.stripped) }
             }
@@ -156,6 +158,9 @@ public enum Pretrained {
         errors += checkArchitecture(report: &report, requested: requested, sourceLayer: sourceLayer,
                                     metadata: decoded.metadata, target: config.resolved["model"], path: path)
         if !errors.isEmpty { throw .config(errors) }
+        for key in config.model.fromMap.keys.sorted() where !mapKeysUsed.contains(key) {
+            report.warnings.append("$.model.from_map.\(key): no tensor name in \(path) is \(JSONValue.quote(key)) or starts with \(JSONValue.quote(key + "."))")
+        }
         if config.model.fromLayers == nil {
             let unused = decoded.entries.map(\.name).filter { name in !sources.contains { $0.value.entry.name == name && used.contains($0.key) } }
             if !unused.isEmpty {
@@ -164,6 +169,17 @@ public enum Pretrained {
             }
         }
         return report
+    }
+
+    /// The part of a file's tensor name that names its layer: `features.0` of
+    /// `features.0.weight` loaded as `weight`; for nested renames, the name less the components
+    /// it shares at its end with the loaded name (`block.conv` of `block.conv.weight`).
+    static func layerPrefix(of file: String, loadedAs short: String) -> String {
+        if file.hasSuffix("." + short) { return String(file.dropLast(short.count + 1)) }
+        let f = file.split(separator: "."), n = short.split(separator: ".")
+        var k = 0
+        while k < min(f.count - 1, n.count), f[f.count - 1 - k] == n[n.count - 1 - k] { k += 1 }
+        return f.dropLast(k).joined(separator: ".")
     }
 
     /// N of a name `layers.N…` (nil for other names).
