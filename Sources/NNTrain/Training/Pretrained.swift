@@ -162,7 +162,8 @@ public enum Pretrained {
             report.warnings.append("$.model.from_map.\(key): no tensor name in \(path) is \(JSONValue.quote(key)) or starts with \(JSONValue.quote(key + "."))")
         }
         if config.model.fromLayers == nil {
-            let unused = decoded.entries.map(\.name).filter { name in !sources.contains { $0.value.entry.name == name && used.contains($0.key) } }
+            let loadedFromFile = Set(used.compactMap { sources[$0]?.entry.name })
+            let unused = decoded.entries.map(\.name).filter { !loadedFromFile.contains($0) }
             if !unused.isEmpty {
                 let shown = unused.prefix(6).joined(separator: ", ") + (unused.count > 6 ? ", …" : "")
                 report.warnings.append("$.model.from: \(unused.count) tensor\(unused.count == 1 ? "" : "s") of \(path) match\(unused.count == 1 ? "es" : "") no tensor of this model: \(shown) (rename them with model.from_map)")
