@@ -55,12 +55,15 @@ public final class RunFiles {
     private let curves: LineWriter
     private let steps: LineWriter
     private var layers: LineWriter?
+    /// The resolved `model` object (written into model.safetensors' metadata).
+    private let resolvedModel: JSONValue?
 
     public static let stepsHeader = "step,epoch,lr,loss,grad_norm"
 
     /// Creates the directory and the CSV files with their headers, and writes `config.json`.
     public init(directory: String, resolvedConfig: JSONValue) throws(FileError) {
         self.directory = directory
+        resolvedModel = resolvedConfig["model"]
         try FileIO.makeDirectories(directory)
         try FileIO.writeAtomically(directory + "/config.json", text: resolvedConfig.serialized() + "\n")
         curves = try LineWriter(path: directory + "/curves.csv", append: false)
@@ -86,6 +89,7 @@ public final class RunFiles {
     /// the run had never stopped: `curveRows` rows of curves.csv, steps.csv up to `lastStep`.
     public init(resuming directory: String, resolvedConfig: JSONValue, curveRows: Int, lastStep: Int) throws(FileError) {
         self.directory = directory
+        resolvedModel = resolvedConfig["model"]
         try FileIO.writeAtomically(directory + "/config.json", text: resolvedConfig.serialized() + "\n")
         func keep(_ name: String, header: String, _ keepRow: (Int, Substring) -> Bool) throws(FileError) {
             let path = directory + "/" + name
@@ -119,12 +123,23 @@ public final class RunFiles {
         try FileIO.writeAtomically(directory + "/summary.json", text: summary.serialized() + "\n")
     }
 
-    /// `model.safetensors` (PyTorch state-dict names) and `preprocess.safetensors`.
+    /// `model.safetensors` (PyTorch state-dict names and dtypes: `num_batches_tracked` is an I64
+    /// scalar as torch writes it) and `preprocess.safetensors`. The metadata gains
+    /// `nntrain_model`, the resolved `model` object of `config.json`, so a loader can rebuild
+    /// and check the architecture.
     public func writeModel(_ model: Model, preprocessor: Preprocessor, classWeights: [Float]? = nil,
                            metadata: [(String, String)]) throws(FileError) {
         let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
-            + model.buffers.map { Safetensors.Entry(name: $0.0, shape: $0.1.shape.dims, values: $0.1.scalars) }
-        try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: metadata))
+            + model.buffers.map { name, t in
+                guard name.hasSuffix(".num_batches_tracked"), t.count == 1 else {
+                    return Safetensors.Entry(name: name, shape: t.shape.dims, values: t.scalars)
+                }
+                let n = t.scalars[0]
+                return Safetensors.Entry(name: name, shape: [], int64s: [n.isFinite && abs(n) < 1e18 ? Int64(n) : 0])
+            }
+        var meta = metadata.filter { $0.0 != "nntrain_model" }
+        if let m = resolvedModel { meta.append(("nntrain_model", m.serialized(indent: 0))) }
+        try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: meta))
         var pre = [
             Safetensors.Entry(name: "scale", shape: [preprocessor.scale.count], values: preprocessor.scale),
             Safetensors.Entry(name: "shift", shape: [preprocessor.shift.count], values: preprocessor.shift),

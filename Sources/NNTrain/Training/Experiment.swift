@@ -219,9 +219,8 @@ public enum Experiment {
         options.onEvent(.dataLoaded(train: train.count, validation: validation?.count ?? 0, test: test?.count ?? 0,
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
-        if let from = config.model.from {
-            let n = try loadPretrained(model, from: from, layers: config.model.fromLayers)
-            options.onEvent(.message("loaded \(n) tensors from \(from)"))
+        if config.model.from != nil {
+            for line in try Pretrained.load(into: model, config: config).messages { options.onEvent(.message(line)) }
         }
         let trainer = Trainer(config: config, model: model, train: train, validation: validation, test: test,
                               preprocessor: preprocessor)
@@ -232,40 +231,6 @@ public enum Experiment {
         trainer.dataReadAt = dataRead
         trainer.loss.classWeights = try classWeights(config, train: train, classes: model.outputShape.reduce(1, *))
         return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
-    }
-
-    /// Copies the tensors of a safetensors file into the parameters with the same names
-    /// (only those of `layers` when given). Returns how many were loaded.
-    public static func loadPretrained(_ model: Model, from path: String, layers: [Int]?) throws(RunError) -> Int {
-        let entries: [Safetensors.Entry]
-        do {
-            entries = try Safetensors.decode(try FileIO.read(path)).entries
-        } catch let e as FileError {
-            throw .data(DataError(file: path, e.reason))
-        } catch {
-            throw .data(DataError(file: path, "is not a safetensors file (\(error))"))
-        }
-        let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let wanted = layers.map { Set($0.map { "layers.\($0)" }) }
-        var loaded = 0
-        var errors: [String] = []
-        for p in model.parameters {
-            let layer = String(p.name[..<(p.name.lastIndex(of: ".") ?? p.name.endIndex)])
-            if let wanted, !wanted.contains(layer) { continue }
-            guard let e = byName[p.name] else {
-                if wanted != nil { errors.append("$.model.from_layers: \(path) has no tensor \(p.name)") }
-                continue
-            }
-            guard e.dtype == .f32, e.shape == p.value.shape.dims else {
-                errors.append("$.model.from: \(p.name) has shape \(e.shape) in \(path), the model's is \(p.value.shape.dims)")
-                continue
-            }
-            e.values.withUnsafeBufferPointer { p.value.pointer.update(from: $0.baseAddress!, count: e.values.count) }
-            loaded += 1
-        }
-        if !errors.isEmpty { throw .config(errors) }
-        if loaded == 0 { throw .config(["$.model.from: no tensor of \(path) matches a parameter name of this model (layers.N.weight, layers.N.bias)"]) }
-        return loaded
     }
 
     /// The loss's class weights: given, or "balanced" = N/(K·n_c) over the training split.
