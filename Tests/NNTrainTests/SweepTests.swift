@@ -395,6 +395,19 @@ private func complete(_ ledger: SweepLedger, _ trial: Int, rung: Int, _ metric: 
     #expect(edge.count == 1 && edge[0].contains("lies in the top 10% of [1e-05, 0.1]"))
 }
 
+/// Which seed wins is noise: no edge or extreme warning for `seed`, even at the smallest listed.
+@Test func noRangeWarningForASeedParameter() throws {
+    var p = try plan(#"{"config": "../quickstart.json", "run_cap": 6, "parameters": {"seed": {"values": [1, 2, 3, 4, 5, 6]}}}"#)
+    let rows = (0..<6).map { i in
+        SweepReport.Row(trial: i, status: "completed", rung: 0, values: [.number(Double(i + 1))], metric: Double(i), bestEpoch: 1,
+                        epochsRun: 1, seconds: 1, runDirectory: "trials/000\(i)", reason: nil)
+    }
+    p.trials = rows.map { PlannedTrial(index: $0.trial, seed: 1, values: $0.values) }
+    var r = SweepReport(plan: p, rows: rows, ranked: rows, warnings: [], finished: true)
+    r.warnings = r.boundaryWarnings()
+    #expect(r.warnings.isEmpty, "\(r.warnings)")
+}
+
 private extension String {
     /// Replaces every `a` with `b` (no Foundation in this test target).
     func replacingOccurrences(_ a: String, _ b: String) -> String {

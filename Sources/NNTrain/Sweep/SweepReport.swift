@@ -151,7 +151,8 @@ public struct SweepReport {
     /// For every numeric parameter whose best value lies in the outer 10% of its range (log
     /// space for log distributions; the smallest or largest of ≥ 3 listed numbers), or is the
     /// smallest or largest value sampled among at least 5 completed trials (configurations,
-    /// with repeats), which edge and a widened range to search next. One warning per parameter.
+    /// with repeats), which edge and a widened range to search next. One warning per parameter;
+    /// none for `seed` and `data.split_seed`, whose values have no order that matters.
     public func boundaryWarnings() -> [String] {
         guard let best else { return [] }
         // The values of the completed trials (configurations): what the search has seen.
@@ -165,6 +166,8 @@ public struct SweepReport {
         }
         var out: [String] = []
         for (i, p) in plan.spec.parameters.enumerated() {
+            // A seed has no optimum to lie beyond: which one wins is noise.
+            guard p.path != "seed", p.path != "data.split_seed" else { continue }
             guard i < best.values.count, case .number(let v) = best.values[i] else { continue }
             if let (lo, hi, log) = p.distribution.range {
                 let f = log ? (v.log - lo.log) / (hi.log - lo.log) : (v - lo) / (hi - lo)
