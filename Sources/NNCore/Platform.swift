@@ -10,32 +10,14 @@ public struct FileError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "\(path): \(reason)" }
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
 }
 
 public enum FileIO {
-    /// The whole file as bytes; refuses files larger than `limit` bytes.
+    /// The whole file as bytes; refuses files larger than `limit` bytes. Pipes and FIFOs are
+    /// read to their end (their `fstat` size is 0), within the same limit.
     public static func read(_ path: String, limit: Int = 1 << 34) throws(FileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        if fd < 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw FileError(path: path, reason: "is a directory, expected a file") }
-        let size = Int(st.st_size)
-        if size > limit { throw FileError(path: path, reason: "file is \(size) bytes, more than the \(limit)-byte limit") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { buf in Glibc_read(fd, buf.baseAddress! + done, size - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, reason: String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            done += n
-        }
-        if done < size { bytes.removeLast(size - done) }
-        return bytes
+        try InputFile(path).readToEnd(limit: limit)
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -117,9 +99,6 @@ public enum FileIO {
         if !isDirectory(path) { throw FileError(path: path, reason: "exists and is not a directory") }
     }
 }
-
-@inline(__always)
-private func Glibc_read(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
 
 /// An append-only text file flushed after every write: a crash loses no finished row.
 public final class LineWriter {

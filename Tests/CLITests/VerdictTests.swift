@@ -120,3 +120,20 @@ private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}
     #expect(set.stderr.contains("$.output.dir: expected a directory path or null, got an empty string"), "\(set.stderr)")
     #expect(!FileManager.default.fileExists(atPath: root + "configs/curves.csv"))
 }
+
+/// A config or data file given as a pipe (`run <(cat cfg)`, `/dev/stdin`) is read to its end,
+/// not taken for empty by its `fstat` size.
+@Test func aConfigThroughAPipeIsRead() throws {
+    let dir = tempDir("pipe")
+    let text = try read(root + "configs/quickstart.json").replacingOccurrences(of: "../data/", with: root + "data/")
+    let config = dir + "-config.json"
+    FileManager.default.createFile(atPath: config, contents: Data(text.utf8))
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", "cat \"$1\" | \"$0\" run /dev/stdin --out \"$2\" --quiet --set training.epochs=1", binary, config, dir]
+    p.environment = ["NNTRAIN_THREADS": "1"]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(FileManager.default.fileExists(atPath: dir + "/summary.json"))
+}

@@ -12,7 +12,17 @@ public enum CIFAR10 {
         var labels: [Float] = []
         for path in files {
             let bytes: [UInt8]
-            do { bytes = try FileIO.read(path) } catch { throw DataError(file: path, error.reason) }
+            do throws(FileError) {
+                // The size is checked before anything is read: a file that is not whole records,
+                // or more than the data memory limit, costs no memory.
+                let file = try InputFile(path)
+                if let size = file.regularSize, size % recordSize != 0 {
+                    throw FileError(path: path, reason: "is \(size) bytes, not a whole number of \(recordSize)-byte CIFAR-10 records (truncated or not CIFAR-10 binary)")
+                }
+                bytes = try file.readToEnd(limit: DataLimits.maxBytes - pixels.count)
+            } catch {
+                throw DataError(file: path, error.reason)
+            }
             guard !bytes.isEmpty else { throw DataError(file: path, "is empty") }
             guard bytes.count % recordSize == 0 else {
                 throw DataError(file: path, "is \(bytes.count) bytes, not a whole number of \(recordSize)-byte CIFAR-10 records (truncated or not CIFAR-10 binary)")

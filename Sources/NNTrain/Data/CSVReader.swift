@@ -5,8 +5,10 @@ import NNCore
 /// header (unless `header` says otherwise). Blank lines are skipped; quotes around fields are removed.
 enum CSVReader {
     static func load(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8, task: Task, maxClasses: Int) throws(DataError) -> Dataset {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path) } catch { throw DataError(file: path, error.reason) }
+        var bytes: [UInt8]
+        do { bytes = try FileIO.read(path, limit: DataLimits.maxBytes) } catch { throw DataError(file: path, error.reason) }
+        // A UTF-8 byte order mark (Excel writes one) is not part of the first field.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw DataError(file: path, "is not UTF-8 text (is it a CSV file?)")
         }
@@ -14,9 +16,9 @@ enum CSVReader {
         var lineNumbers: [Int] = []
         let text = String(decoding: bytes, as: UTF8.self)
         let delim = Character(UnicodeScalar(delimiter))
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var l = line
-            if l.hasSuffix("\r") { l = l.dropLast() }
+        // Lines end in \n, \r\n (one Character in Swift, so splitting on "\n" alone misses it) or \r.
+        for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).enumerated() {
+            let l = line
             if l.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             rows.append(l.split(separator: delim, omittingEmptySubsequences: false).map { f in
                 var s = f.drop(while: { $0 == " " })
