@@ -82,6 +82,7 @@ func everyFlagInHelpIsAccepted(command: String) throws {
         (["run", "configs/quickstart.json", "--learning-rate", "-1e-3"], "error: unknown option --learning-rate; use --set optimizer.lr=-1e-3"),
         (["run", "configs/quickstart.json", "--epochs"], "error: unknown option --epochs; use --set training.epochs=VALUE"),
         (["run", "configs/quickstart.json", "--thread", "2"], "error: unknown option --thread. Did you mean --threads?"),
+        (["run", "configs/quickstart.json", "--metric", "val_acc"], "got val_acc. Did you mean val_accuracy?"),
     ]
     for (args, message) in cases {
         let r = try nntrain(args)
