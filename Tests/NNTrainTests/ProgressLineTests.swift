@@ -28,6 +28,14 @@ func progressLineFitsTheWidth(width: Int) {
                + " 45/86  loss 0.4123  2345 samples/s  elapsed 0:12  ETA 1:05")
 }
 
+/// Where the step count is longer, samples/s is shortened before elapsed is left out.
+@Test func progressLineShortensBeforeDropping() {
+    var line = sampleLine
+    line.step = 129; line.steps = 169; line.epoch = 2; line.epochs = 30
+    #expect(line.render(width: 80, unicode: false) == "epoch 2/30  ##########---- 129/169  loss 0.4123  2345/s  elapsed 0:12  ETA 1:05")
+    #expect(line.render(width: 50, unicode: false) == "epoch 2/30  ##########----  loss 0.4123  ETA 1:05")
+}
+
 /// Outside a UTF-8 locale the bar is ASCII: no byte above 127.
 @Test func progressLineFallsBackToASCII() {
     for width in [40, 50, 80, 200] {

@@ -13,8 +13,8 @@ import Darwin
 ///
 /// The ETA is the whole run's (the remaining steps of every epoch at the rate measured so far).
 /// The line never reaches the last column (so a terminal never wraps it); the bar takes 8 to 30
-/// columns, and where the width is short the fields go in this order: elapsed, samples/s, step
-/// count, bar, loss; the epoch and the ETA stay.
+/// columns, and where the width is short `2345 samples/s` becomes `2345/s`, then the fields go
+/// in this order: elapsed, samples/s, step count, bar, loss; the epoch and the ETA stay.
 public struct ProgressLine: Sendable {
     public var epoch: Int
     public var epochs: Int
@@ -49,22 +49,28 @@ public struct ProgressLine: Sendable {
     public func render(width: Int, unicode: Bool) -> String {
         let room = max(0, width - 1)
         let fraction = steps > 0 ? min(1, max(0, Double(step) / Double(steps))) : 0
-        // (text, priority); the bar is the field without text: it takes the room that is left.
-        var fields: [(text: String?, priority: Int)] = [
-            ("epoch \(epoch)/\(epochs)", 100), (nil, 70), ("\(step)/\(steps)", 60), ("loss \(fmt(loss, 4))", 80),
-        ]
-        if let r = samplesPerSecond, r.isFinite { fields.append(("\(fmt(r, 0)) samples/s", 50)) }
-        fields.append(("elapsed \(ProgressLine.clock(elapsed))", 40))
-        fields.append(("ETA \(eta.map(ProgressLine.clock) ?? "?")", 90))
+        // The bar is the field without text: it takes the room that is left. A field with a
+        // short form is shortened before any field is left out.
+        struct Field { var text: String?; var short: String? = nil; var priority: Int }
+        var fields = [Field(text: "epoch \(epoch)/\(epochs)", priority: 100), Field(text: nil, priority: 70),
+                      Field(text: "\(step)/\(steps)", priority: 60), Field(text: "loss \(fmt(loss, 4))", priority: 80)]
+        if let r = samplesPerSecond, r.isFinite { fields.append(Field(text: "\(fmt(r, 0)) samples/s", short: "\(fmt(r, 0))/s", priority: 50)) }
+        fields.append(Field(text: "elapsed \(ProgressLine.clock(elapsed))", priority: 40))
+        fields.append(Field(text: "ETA \(eta.map(ProgressLine.clock) ?? "?")", priority: 90))
         let minBar = 8, maxBar = 30
         // Fields are two spaces apart, except the step count, one space after its bar.
-        func separator(_ i: Int) -> String { i > 0 && fields[i - 1].text == nil ? " " : "  " }
+        func separator(_ i: Int) -> String { fields[i].priority == 60 && fields[i - 1].text == nil ? " " : "  " }
         func fixedWidth() -> Int {
             fields.indices.reduce(0) { w, i in
                 w + (fields[i].text?.count ?? minBar) + (i > 0 ? separator(i).count : 0)
             }
         }
         while fields.count > 1 && fixedWidth() > room {
+            if let i = fields.indices.filter({ fields[$0].short != nil }).min(by: { fields[$0].priority < fields[$1].priority }) {
+                fields[i].text = fields[i].short
+                fields[i].short = nil
+                continue
+            }
             guard let drop = fields.indices.filter({ fields[$0].priority < 100 }).min(by: { fields[$0].priority < fields[$1].priority }) else { break }
             fields.remove(at: drop)
         }
