@@ -67,4 +67,7 @@ func progressLineFitsTheWidth(width: Int) {
     #expect(wrapped == ["epoch 1/30  loss 1.8945  accuracy 0.7119", "  val_loss 1.4508  val_accuracy 0.7833  lr 0.001", "  1.2 s"])
     #expect(wrapFields(line, width: 200) == line)
     #expect(significant(2.7390524e-06, 4) == "2.739e-06" && significant(0.001, 4) == "0.001")
+    // A huge but finite loss (a run diverging) is shown, not a crash.
+    #expect(fmt(1.5e30, 4) == "1.5e+30" && fmt(-0.41234, 4) == "-0.4123")
+    #expect(ProgressLine(epoch: 1, epochs: 1, step: 1, steps: 2, loss: 3e38, elapsed: 1).render(width: 80, unicode: false).contains("loss 3e+38"))
 }

@@ -136,6 +136,9 @@ public func significant(_ x: Double, _ digits: Int) -> String {
 /// `x` with `digits` decimals.
 public func fmt(_ x: Double, _ digits: Int) -> String {
     guard x.isFinite else { return "\(x)" }
+    // A diverging loss can be finite and huge: past 1e15 (or 17 digits) fixed-point text
+    // would not fit an Int, so it is shown with an exponent.
+    guard abs(x) < 1e15, digits >= 0, digits <= 17 else { return significant(x, 6) }
     var p = 1.0
     for _ in 0..<digits { p *= 10 }
     let r = (abs(x) * p).rounded()
