@@ -36,7 +36,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     let path = parsed.positionals[0]
     var sets = parsed.all("--set")
     if let file = parsed.value("--params-json") {
-        do { sets = try paramsJSON(file) + sets } catch {
+        do { sets = try paramsJSON(file, config: try? ConfigLoader.loadJSON(path: path)) + sets } catch {
             let message = "error: --params-json \(file): \(error.message)"
             printError(message)
             return failedRun(json: json, code: 2, message: message)
@@ -173,9 +173,11 @@ func usage(_ e: UsageError) -> Int32 {
 /// Reads a JSON object of config paths and values as `--set` assignments: flat
 /// (`{"optimizer.lr": 0.01}`), nested (`{"optimizer": {"lr": 0.01}}`, merged key by key into
 /// the config exactly as `--set optimizer.lr=0.01` would, never replacing the whole object), or
-/// with W&B's wrapper at any level (`{"optimizer.lr": {"value": 0.01}}`). An empty object or a
-/// list is a value. A number beyond the range of a double is an error.
-func paramsJSON(_ file: String) throws(OverrideError) -> [String] {
+/// with W&B's wrapper at any level (`{"optimizer.lr": {"value": 0.01}}`). An object goes in
+/// whole where `config` holds no object or list at its path (`{"model": {"init": {"type":
+/// "orthogonal"}}}` over `"init": "he_normal"`), as do an empty object and a list. A number
+/// beyond the range of a double is an error.
+func paramsJSON(_ file: String, config: JSONValue? = nil) throws(OverrideError) -> [String] {
     let bytes: [UInt8]
     let json: JSONValue
     do {
@@ -188,10 +190,26 @@ func paramsJSON(_ file: String) throws(OverrideError) -> [String] {
         throw OverrideError(message: "expected an object of config paths and values, e.g. {\"optimizer.lr\": 0.01}, got \(json.brief)")
     }
     var assignments: [String] = []
+    /// Whether the config holds an object or list at the dotted `key` (or nothing: merging
+    /// into a missing object creates it, as --set does).
+    func isContainer(_ key: String) -> Bool {
+        var node = config
+        for part in key.split(separator: ".").map(String.init) {
+            switch node {
+            case .object(let pairs)?: node = pairs.last { $0.0 == part }?.1
+            case .array(let items)?: node = Int(part).flatMap { $0 >= 0 && $0 < items.count ? items[$0] : nil }
+            default: return node == nil || node == .null
+            }
+        }
+        switch node {
+        case .object?, .array?, .null?, nil: return true
+        default: return false
+        }
+    }
     func walk(_ value: JSONValue, _ key: String) throws(OverrideError) {
         var v = value
         if !key.isEmpty, case .object(let inner) = v, inner.count == 1, inner[0].0 == "value" { v = inner[0].1 }
-        if case .object(let pairs) = v, !(pairs.isEmpty && !key.isEmpty) {
+        if case .object(let pairs) = v, key.isEmpty || (!pairs.isEmpty && isContainer(key)) {
             for (k, child) in pairs {
                 if k.isEmpty || k.contains("=") || k.hasPrefix(".") || k.hasSuffix(".") {
                     throw OverrideError(message: "$\(key.isEmpty ? "" : "." + key): expected config path keys like \"lr\" or \"optimizer.lr\", got \(JSONValue.quote(k))")

@@ -163,6 +163,9 @@ func everyFlagInHelpIsAccepted(command: String) throws {
     #expect(nested?["optimizer"]?["type"] == .string("adam"))
     let wandb = try resolved(#"{"training": {"value": {"batch_size": 16}}, "optimizer.lr": {"value": 0.01}}"#, "wandb")
     #expect(wandb?["training"]?["batch_size"] == .number(16) && wandb?["training"]?["log_every"] == .number(10))
+    // An object where the config has a string goes in whole.
+    let init_ = try resolved(#"{"model": {"init": {"type": "orthogonal", "gain": 2}}}"#, "whole")
+    #expect(init_?["model"]?["init"]?["type"] == .string("orthogonal") && init_?["model"]?["init"]?["gain"] == .number(2))
     // The same values as --set give the same config.
     let viaSet = dir + "/run-set"
     let s = try nntrain(["run", "configs/quickstart.json", "--out", viaSet, "--quiet", "--set", "training.epochs=1",
