@@ -1,3 +1,5 @@
+import NNTrain
+
 /// A usage error: wrong flags or arguments (exit code 2).
 struct UsageError: Error { var message: String; var command: String? }
 
@@ -31,7 +33,17 @@ struct Arguments {
                 } else {
                     let all = valued + boolean
                     var msg = "unknown option \(name)"
-                    if let c = closestOption(name, all) { msg += ". Did you mean \(c)?" }
+                    let setFlag = valued.contains("--set") ? "--set" : valued.contains("--param") ? "--param" : nil
+                    if let key = configFlags[name], let setFlag {
+                        // `--epochs 2`: the value is the next argument unless that is a flag.
+                        var value = inline
+                        if value == nil, i + 1 < args.endIndex, !args[i + 1].hasPrefix("-") || Double(args[i + 1]) != nil {
+                            value = args[i + 1]
+                        }
+                        msg += "; use \(setFlag) \(key)=\(value ?? "VALUE")"
+                    } else if let c = closestOption(name, all) {
+                        msg += ". Did you mean \(c)?"
+                    }
                     throw UsageError(message: msg, command: command)
                 }
             } else {
@@ -54,23 +66,20 @@ struct Arguments {
     }
 }
 
-private func closestOption(_ word: String, _ options: [String]) -> String? {
-    var best: (String, Int)?
-    for o in options {
-        let d = distance(word, o)
-        if d <= 3 && (best == nil || d < best!.1) { best = (o, d) }
-    }
-    return best?.0
-}
+/// Flags other training scripts take for a config value, and that value's path: nntrain sets
+/// config values with `--set` only (`--epochs 2` → `--set training.epochs=2`).
+let configFlags = [
+    "--epochs": "training.epochs", "--batch-size": "training.batch_size", "--batch_size": "training.batch_size",
+    "--lr": "optimizer.lr", "--learning-rate": "optimizer.lr", "--learning_rate": "optimizer.lr",
+    "--optimizer": "optimizer.type", "--momentum": "optimizer.momentum", "--weight-decay": "optimizer.weight_decay",
+    "--weight_decay": "optimizer.weight_decay", "--seed": "seed", "--name": "name", "--patience": "training.early_stopping.patience",
+]
 
-private func distance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-    var prev = Array(0...b.count), cur = prev
-    for i in 1...a.count {
-        cur[0] = i
-        for j in 1...b.count { cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) }
-        swap(&prev, &cur)
-    }
-    return prev[b.count]
+/// The option closest to `word`, compared without the leading dashes (so `--bogus` is not
+/// "close" to `--out` merely by sharing them).
+private func closestOption(_ word: String, _ options: [String]) -> String? {
+    func bare(_ o: String) -> String { String(o.drop { $0 == "-" }) }
+    let long = options.filter { $0.hasPrefix("--") }
+    guard let c = closest(to: bare(word), in: long.map(bare)) else { return nil }
+    return long.first { bare($0) == c }
 }

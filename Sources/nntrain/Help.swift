@@ -1,17 +1,32 @@
 enum Help {
+    /// The commands `nntrain help COMMAND` knows.
+    static let commands = ["run", "validate", "eval", "sweep", "bench"]
+
+    /// The help of `command`, nil for an unknown one.
+    static func command(_ command: String) -> String? {
+        switch command {
+        case "run": return run
+        case "validate": return validate
+        case "eval": return eval
+        case "sweep": return sweep
+        case "bench": return bench
+        default: return nil
+        }
+    }
+
     static let overview = """
     nntrain — train neural networks from one JSON experiment config
 
     USAGE:
-      nntrain run CONFIG [--set key.path=value]... [--out DIR] [--force] [--threads N] [--diagnose] [--quiet | --json]
-      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N]
-      nntrain validate CONFIG [--set key.path=value]...
+      nntrain run CONFIG [--set key.path=value]... [--params-json FILE] [--out DIR] [--force] [--threads N] [--diagnose] [--metric NAME[:GOAL]] [--result-json FILE] [--quiet | --json]
+      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--quiet | --json]
+      nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
-      nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR]
-      nntrain sweep plan|trial|collect ...   (the steps, for Slurm array jobs and the like)
-      nntrain bench CONFIG [--threads N] [--steps N] [--json]
+      nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
+      nntrain sweep plan | trial | collect ...        (the steps of a sweep, for job arrays)
+      nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain --version
-      nntrain help [COMMAND]
+      nntrain help [run | validate | eval | sweep | bench]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
@@ -46,10 +61,23 @@ enum Help {
       --resume DIR           continue the run in DIR from its checkpoint and its own config.json
                              (only training.epochs may change; it keeps the run's thread count)
       --threads N            BLAS threads (default: config "threads", NNTRAIN_THREADS, or all cores)
-      --quiet                print nothing but errors
-      --json                 print summary.json to stdout when done (progress still on stderr)
+      --params-json FILE     config values from a JSON object, applied before --set: flat
+                             {"optimizer.lr": 0.01}, nested {"optimizer": {"lr": 0.01}} (merged
+                             key by key, as --set would) or W&B's {"optimizer.lr": {"value": 0.01}}
+      --quiet                print no progress: only warnings and errors
+      --json                 print summary.json to stdout when done (progress still on stderr);
+                             a failed run prints {"status", "exit_code", "message", "summary"}
       --diagnose             also write layers.csv (per epoch and layer: activation mean/std,
                              dead ReLUs, gradient and weight norms, update/weight ratio)
+      --metric NAME[:GOAL]   print only the best value of a curves.csv column (val_loss,
+                             val_accuracy, loss, accuracy) over the epochs, for $(...) in a script;
+                             GOAL minimize|maximize (default: maximize for accuracy)
+      --result-json FILE     write {"metric", "goal", "value", "best_epoch", "status", "message",
+                             "run_dir", "summary"}, also when the run fails (value null)
+
+    Options other tools take for config values are --set paths here:
+      --epochs 2 → --set training.epochs=2   --lr 0.01 → --set optimizer.lr=0.01
+      --batch-size 32 → --set training.batch_size=32
 
     FILES WRITTEN (runs/<name>/ or --out):
       config.json  curves.csv  steps.csv  summary.json  model.safetensors  preprocess.safetensors
@@ -70,7 +98,13 @@ enum Help {
     Reports every problem at once (JSON path, what was expected, what was found, the closest
     valid key for a misspelling) and exits 2; otherwise prints the effective config with every
     default filled in, the layers with their output shapes, the parameter count and the learning
-    rate at a few epochs, and exits 0.
+    rate at a few epochs, and exits 0. Warnings (a symmetric initialisation, two layers with no
+    nonlinearity between them, an activation before cross_entropy, a missing data file) go to
+    stderr either way.
+
+    OPTIONS:
+      --set key.path=value   override a config value (repeatable), as for run
+      --quiet                print only the problems and warnings, not the effective config
     """
 
     static let eval = """

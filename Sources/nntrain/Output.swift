@@ -35,40 +35,49 @@ private func writeAll(_ fd: Int32, _ s: String) {
 func padded(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
 
 /// Turns training events into a progress bar with ETA (TTY) or one line per epoch (otherwise).
+/// `--quiet` silences the progress, never a warning.
 final class ProgressPrinter {
     let tty: Bool
     let quiet: Bool
+    /// Block characters for the bar where the locale is UTF-8, ASCII otherwise.
+    let unicode: Bool
     private var lastDraw = 0.0
-    private var epochStart = 0.0
+    private var runStart: Double? = nil
+    private var stepsAtStart = 0
+    private var epochs = 1
+    private var trainExamples: Int? = nil
     private var barVisible = false
 
     init(quiet: Bool) {
         self.quiet = quiet
         tty = Runtime.isStandardErrorTerminal && Runtime.environment("TERM") != "dumb"
+        unicode = Terminal.isUTF8Locale
     }
 
     func handle(_ event: TrainingEvent) {
-        guard !quiet else { return }
+        if quiet {
+            if case .message(let m) = event, m.hasPrefix("warning:") { endLine(); printError(m) }
+            return
+        }
         switch event {
         case let .dataLoaded(train, validation, test, classes, seconds):
+            trainExamples = train
             var s = "data: \(train) train, \(validation) validation, \(test) test examples"
             if let classes { s += ", \(classes) classes" }
-            printError(s + " (read in \(fmt(seconds, 2)) s)")
+            printLine(s + " (read in \(fmt(seconds, 2)) s)")
         case let .started(epochs, steps, parameters, threads):
-            printError("training: \(epochs) epochs × \(steps) steps, \(parameters) parameters, \(threads) BLAS threads")
-            epochStart = Clock.now()
+            self.epochs = epochs
+            printLine("training: \(epochs) epochs \(unicode ? "×" : "x") \(steps) steps, \(parameters) parameters, \(threads) BLAS threads")
         case let .step(epoch, step, steps, loss):
             guard tty else { return }
-            if step == 1 { epochStart = Clock.now() }
             let now = Clock.now()
+            let done = (epoch - 1) * steps + step
+            if runStart == nil { runStart = now; stepsAtStart = done - 1 }
             guard now - lastDraw > 0.1 || step == steps else { return }
             lastDraw = now
-            let width = 24
-            let filled = Int(Double(width) * Double(step) / Double(steps))
-            let elapsed = now - epochStart
-            let eta = elapsed / Double(step) * Double(steps - step)
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            writeStderr("\r\u{1B}[2Kepoch \(epoch) \(bar) \(step)/\(steps) loss \(fmt(loss, 4)) ETA \(clock(eta))")
+            let line = ProgressLine.measured(epoch: epoch, epochs: epochs, step: step, steps: steps, loss: loss, elapsed: now - (runStart ?? now),
+                                             stepsThisRun: done - stepsAtStart, trainExamples: trainExamples)
+            writeStderr("\r\u{1B}[2K" + line.render(width: Terminal.columns(), unicode: unicode))
             barVisible = true
         case let .epochEnded(row, epochs):
             if barVisible { writeStderr("\r\u{1B}[2K"); barVisible = false }
@@ -76,33 +85,42 @@ final class ProgressPrinter {
             if let a = row.accuracy { s += "  accuracy \(fmt(a, 4))" }
             if let v = row.valLoss { s += "  val_loss \(fmt(v, 4))" }
             if let v = row.valAccuracy { s += "  val_accuracy \(fmt(v, 4))" }
-            s += "  lr \(row.lr)  \(fmt(row.seconds, 1)) s"
-            printError(s)
+            s += "  lr \(significant(Double(row.lr), 4))  \(fmt(row.seconds, 1)) s"
+            printLine(s)
         case let .earlyStopped(epoch, best):
             printError("early stopping after epoch \(epoch); best epoch \(best)")
         case .message(let m):
+            endLine()
             printError(m)
         }
     }
 
-    private func clock(_ s: Double) -> String {
-        guard s.isFinite else { return "?" }
-        let t = Int(s.rounded())
-        return t >= 3600 ? "\(t / 3600):\(pad(t / 60 % 60)):\(pad(t % 60))" : "\(t / 60):\(pad(t % 60))"
+    /// A line on stderr; on a terminal, wrapped between its fields to the terminal's width.
+    private func printLine(_ s: String) {
+        printError(tty ? wrapFields(s, width: Terminal.columns()) : s)
     }
 
-    private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    /// Ends a visible bar's line, so that what is printed next (an error, "interrupted
+    /// (Ctrl-C)") starts on a line of its own and the bar stays readable above it.
+    func endLine() {
+        if barVisible { writeStderr("\n"); barVisible = false }
+    }
 }
 
-/// `x` with `digits` decimals.
-func fmt(_ x: Double, _ digits: Int) -> String {
-    guard x.isFinite else { return "\(x)" }
-    var p = 1.0
-    for _ in 0..<digits { p *= 10 }
-    let r = (abs(x) * p).rounded()
-    var whole = String(Int(r / p))
-    var frac = String(Int(r.truncatingRemainder(dividingBy: p)))
-    while frac.count < digits { frac = "0" + frac }
-    if x < 0 && r != 0 { whole = "-" + whole }
-    return digits > 0 ? whole + "." + frac : whole
+/// What the terminal on stderr can show.
+enum Terminal {
+    /// Columns: `COLUMNS` when set (as Python's shutil does), else the terminal's own width
+    /// (TIOCGWINSZ on stderr), else 80.
+    static func columns() -> Int {
+        if let c = Runtime.environment("COLUMNS").flatMap(Int.init), c > 0, c < 10_000 { return c }
+        var size = winsize()
+        if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
+    }
+
+    /// True when the locale's character set is UTF-8: the first of LC_ALL, LC_CTYPE and LANG
+    /// that is set decides (as setlocale does); none set is the "C" locale, ASCII.
+    static var isUTF8Locale: Bool {
+        ProgressLine.isUTF8(locale: ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap { Runtime.environment($0) }.first { !$0.isEmpty })
+    }
 }

@@ -1,8 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NNCore
 import NNTrain
 
 /// `nntrain run CONFIG [...]`.
 func runCommand(_ args: ArraySlice<String>) -> Int32 {
+    // Known before parsing, so that even a usage error answers `--json` with a JSON object.
+    let json = args.contains("--json")
     let parsed: Arguments
     let threads: Int?
     do {
@@ -10,26 +17,29 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
                                boolean: ["--force", "--quiet", "--json", "--diagnose", "--help", "-h"])
         threads = try parsed.int("--threads", range: 1...1024, command: "run")
     } catch {
-        return usage(error)
+        return failedRun(json: json, code: usage(error), message: "error: \(error.message)")
     }
     if parsed.has("--help") || parsed.has("-h") { printOut(Help.run); return 0 }
     if let dir = parsed.value("--resume") {
         guard parsed.positionals.isEmpty, parsed.value("--out") == nil else {
-            return usage(UsageError(message: "--resume DIR continues the run in DIR with its own config.json; give no CONFIG and no --out", command: "run"))
+            let e = UsageError(message: "--resume DIR continues the run in DIR with its own config.json; give no CONFIG and no --out", command: "run")
+            return failedRun(json: json, code: usage(e), message: "error: \(e.message)")
         }
         return train(parsed, directory: dir, threads: threads) { options throws(RunError) in
             try Experiment.resume(directory: dir, overrides: parsed.all("--set"), options: options)
         }
     }
     guard parsed.positionals.count == 1 else {
-        return usage(UsageError(message: parsed.positionals.isEmpty ? "missing CONFIG" : "expected one CONFIG, got \(parsed.positionals.count) arguments", command: "run"))
+        let e = UsageError(message: parsed.positionals.isEmpty ? "missing CONFIG" : "expected one CONFIG, got \(parsed.positionals.count) arguments", command: "run")
+        return failedRun(json: json, code: usage(e), message: "error: \(e.message)")
     }
     let path = parsed.positionals[0]
     var sets = parsed.all("--set")
     if let file = parsed.value("--params-json") {
-        do { sets = try paramsJSON(file) + sets } catch {
-            printError("error: --params-json \(file): \(error.message)")
-            return 2
+        do { sets = try paramsJSON(file, config: try? ConfigLoader.loadJSON(path: path)) + sets } catch {
+            let message = "error: --params-json \(file): \(error.message)"
+            printError(message)
+            return failedRun(json: json, code: 2, message: message)
         }
     }
     let config: ExperimentConfig
@@ -37,13 +47,26 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         config = try ConfigLoader.load(path: path, overrides: sets + (parsed.has("--diagnose") ? ["diagnostics=true"] : []))
     } catch {
         for line in error.lines { printError(line) }
-        return 2
+        return failedRun(json: json, code: 2, message: error.description)
     }
-    let quiet = parsed.has("--quiet")
-    for w in config.warnings where !quiet { printError("warning: \(path): \(w)") }
+    // Warnings are printed even with --quiet, which silences progress only.
+    for w in config.warnings { printError("warning: \(path): \(w)") }
     return train(parsed, directory: parsed.value("--out") ?? config.runDirectory, threads: threads) { options throws(RunError) in
         try Experiment.run(config, options: options)
     }
+}
+
+/// With `--json`, a failed run prints one JSON object on stdout too, so that a script reading
+/// stdout never parses empty output: `{"status", "exit_code", "message", "summary"}`, where
+/// `status` is `diverged`, `interrupted` or `failed` and `summary` is the run's summary.json
+/// where one was written (null otherwise). Returns `code`.
+func failedRun(json: Bool, code: Int32, status: String = "failed", message: String, summary: JSONValue? = nil) -> Int32 {
+    guard json else { return code }
+    printOut(JSONValue.object([
+        ("status", .string(status)), ("exit_code", .number(Double(code))),
+        ("message", .string(message)), ("summary", summary ?? .null),
+    ]).serialized())
+    return code
 }
 
 /// Runs `body` with progress, signal handling and the result printing of `nntrain run`.
@@ -55,7 +78,10 @@ func train(_ parsed: Arguments, directory: String, threads: Int?,
         let parts = m.split(separator: ":").map(String.init)
         guard let name = parts.first, SweepMetric.columns.contains(name),
               parts.count == 1 || (parts.count == 2 && ["minimize", "maximize"].contains(parts[1])) else {
-            return usage(UsageError(message: "--metric: expected one of \(SweepMetric.columns.joined(separator: ", ")) with an optional :minimize or :maximize, got \(m)", command: "run"))
+            var message = "--metric: expected one of \(SweepMetric.columns.joined(separator: ", ")) with an optional :minimize or :maximize, got \(m)"
+            if let name = parts.first, let c = suggestion(for: name, in: SweepMetric.columns), c != name { message += ". Did you mean \(c)?" }
+            let e = UsageError(message: message, command: "run")
+            return failedRun(json: parsed.has("--json"), code: usage(e), message: "error: \(e.message)")
         }
         metric = SweepMetric(name: name, maximize: parts.count == 2 ? parts[1] == "maximize" : name.hasSuffix("accuracy"))
     }
@@ -82,8 +108,9 @@ func train(_ parsed: Arguments, directory: String, threads: Int?,
                 if !writeResultJSON(file, metric: metric, best: best, status: result.outcome.stopReason.rawValue, directory: result.directory, summary: result.summary) { return 1 }
             }
             guard let best else {
-                printError("error: \(result.directory)/curves.csv has no finite \(metric.name) (does the config have validation data?)")
-                return 1
+                let message = "error: \(result.directory)/curves.csv has no finite \(metric.name) (does the config have validation data?)"
+                printError(message)
+                return failedRun(json: parsed.has("--json"), code: 1, message: message, summary: result.summary)
             }
             if parsed.value("--metric") != nil {
                 printOut(JSONValue.format(best.value))
@@ -103,21 +130,37 @@ func train(_ parsed: Arguments, directory: String, threads: Int?,
         }
         return 0
     } catch {
+        let status: String
+        var summary: JSONValue? = nil
+        switch error {
+        case .diverged: status = "diverged"
+        case .interrupted: status = "interrupted"
+        default: status = "failed"
+        }
+        if status != "failed", let bytes = try? FileIO.read(directory + "/summary.json", limit: 16 << 20) {
+            summary = try? JSONValue.parse(bytes)
+        }
         if let file = parsed.value("--result-json"), let metric {
-            let status: String
-            switch error {
-            case .diverged: status = "diverged"
-            case .interrupted: status = "interrupted"
-            default: status = "failed"
-            }
             _ = writeResultJSON(file, metric: metric, best: nil, status: status, directory: directory, summary: nil, message: error.description)
         }
-        if case .interrupted = error {
-            printError("\(error.description); resume with: nntrain run --resume \(directory)")
+        progress.endLine()
+        let message: String
+        if case .interrupted(let signal) = error {
+            message = "\(interruptedMessage(signal)); partial results written; resume with: nntrain run --resume \(directory)"
         } else {
-            printError(error.description)
+            message = error.description
         }
-        return error.exitCode
+        printError(message)
+        return failedRun(json: parsed.has("--json"), code: error.exitCode, status: status, message: message, summary: summary)
+    }
+}
+
+/// `interrupted (Ctrl-C)` or `interrupted (SIGTERM)`: what the user did, in their words.
+func interruptedMessage(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: return "interrupted (Ctrl-C)"
+    case SIGTERM: return "interrupted (SIGTERM)"
+    default: return "interrupted by signal \(signal)"
     }
 }
 
@@ -127,21 +170,61 @@ func usage(_ e: UsageError) -> Int32 {
     return 2
 }
 
-/// Reads a flat JSON object of config paths and values (`{"optimizer.lr": 0.01}`, or W&B's
-/// `{"optimizer.lr": {"value": 0.01}}`) as `--set` assignments.
-func paramsJSON(_ file: String) throws(OverrideError) -> [String] {
+/// Reads a JSON object of config paths and values as `--set` assignments: flat
+/// (`{"optimizer.lr": 0.01}`), nested (`{"optimizer": {"lr": 0.01}}`, merged key by key into
+/// the config exactly as `--set optimizer.lr=0.01` would, never replacing the whole object), or
+/// with W&B's wrapper at any level (`{"optimizer.lr": {"value": 0.01}}`). An object goes in
+/// whole where `config` holds no object or list at its path (`{"model": {"init": {"type":
+/// "orthogonal"}}}` over `"init": "he_normal"`), as do an empty object and a list. A number
+/// beyond the range of a double is an error.
+func paramsJSON(_ file: String, config: JSONValue? = nil) throws(OverrideError) -> [String] {
+    let bytes: [UInt8]
     let json: JSONValue
-    do { json = try JSONValue.parse(try FileIO.read(file, limit: 16 << 20)) } catch {
+    do {
+        bytes = try FileIO.read(file, limit: 16 << 20)
+        json = try JSONValue.parse(bytes)
+    } catch {
         throw OverrideError(message: "\(error)")
     }
-    guard case .object(let pairs) = json else {
+    guard case .object = json else {
         throw OverrideError(message: "expected an object of config paths and values, e.g. {\"optimizer.lr\": 0.01}, got \(json.brief)")
     }
-    return pairs.map { key, value in
-        var v = value
-        if case .object(let inner) = value, inner.count == 1, inner[0].0 == "value" { v = inner[0].1 }
-        return "\(key)=\(v.serialized(indent: 0))"
+    var assignments: [String] = []
+    /// Whether the config holds an object or list at the dotted `key` (or nothing: merging
+    /// into a missing object creates it, as --set does).
+    func isContainer(_ key: String) -> Bool {
+        var node = config
+        for part in key.split(separator: ".").map(String.init) {
+            switch node {
+            case .object(let pairs)?: node = pairs.last { $0.0 == part }?.1
+            case .array(let items)?: node = Int(part).flatMap { $0 >= 0 && $0 < items.count ? items[$0] : nil }
+            default: return node == nil || node == .null
+            }
+        }
+        switch node {
+        case .object?, .array?, .null?, nil: return true
+        default: return false
+        }
     }
+    func walk(_ value: JSONValue, _ key: String) throws(OverrideError) {
+        var v = value
+        if !key.isEmpty, case .object(let inner) = v, inner.count == 1, inner[0].0 == "value" { v = inner[0].1 }
+        if case .object(let pairs) = v, key.isEmpty || (!pairs.isEmpty && isContainer(key)) {
+            for (k, child) in pairs {
+                if k.isEmpty || k.contains("=") || k.hasPrefix(".") || k.hasSuffix(".") {
+                    throw OverrideError(message: "$\(key.isEmpty ? "" : "." + key): expected config path keys like \"lr\" or \"optimizer.lr\", got \(JSONValue.quote(k))")
+                }
+                try walk(child, key.isEmpty ? k : key + "." + k)
+            }
+            return
+        }
+        if v.containsNonFiniteNumber {
+            throw OverrideError(message: "$.\(key): the number \(outOfRangeNumbers(bytes).first ?? "") is out of range (beyond ±1.8e308)")
+        }
+        assignments.append("\(key)=\(v.serialized(indent: 0))")
+    }
+    try walk(json, "")
+    return assignments
 }
 
 /// `--result-json FILE`: the metric at its best epoch, the run's status and summary.

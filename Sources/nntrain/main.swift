@@ -24,22 +24,32 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
         printOut("nntrain \(Experiment.version)")
         return 0
     case "--help", "-h", "help":
-        switch rest.first {
-        case "run"?: printOut(Help.run)
-        case "validate"?: printOut(Help.validate)
-        case "eval"?: printOut(Help.eval)
-        case "sweep"?: printOut(Help.sweep)
-        case "bench"?: printOut(Help.bench)
-        default: printOut(Help.overview)
+        guard let topic = rest.first else { printOut(Help.overview); return 0 }
+        guard let text = Help.command(topic) else {
+            printError("error: \(unknownCommand(topic, what: "help topic"))")
+            printError("usage: nntrain help [\(Help.commands.joined(separator: " | "))]")
+            return 2
         }
+        printOut(text)
         return 0
     default:
-        var msg = "unknown command \"\(command)\""
-        if let c = closest(to: command, in: ["run", "validate", "eval", "sweep", "bench", "help"]) { msg += ". Did you mean \"\(c)\"?" }
-        printError("error: \(msg)")
+        printError("error: \(unknownCommand(command, what: "command"))")
         printError("usage: nntrain run CONFIG | nntrain sweep SWEEP | nntrain validate CONFIG | nntrain --help")
         return 2
     }
+}
+
+/// What other tools call nntrain's commands (`train` is Keras's `fit` and many scripts' name).
+let commandNearMisses = ["train": "run", "fit": "run", "evaluate": "eval", "test": "eval", "check": "validate",
+                         "lint": "validate", "search": "sweep", "tune": "sweep", "benchmark": "bench"]
+
+/// `unknown command "train". Did you mean "run"?`
+func unknownCommand(_ word: String, what: String) -> String {
+    var msg = "unknown \(what) \"\(word)\""
+    if let c = commandNearMisses[word.lowercased()] ?? closest(to: word, in: Help.commands + (what == "command" ? ["help"] : [])) {
+        msg += ". Did you mean \"\(c)\"?"
+    }
+    return msg
 }
 
 exit(dispatch(args))

@@ -31,6 +31,23 @@ let badConfigs: [(String, String)] = [
     ("seed=-1", "$.seed: expected integer in 0...9007199254740991, got -1"),
     ("model.layers.0.type=dropout", "$.model.layers.1: dense expects a flat input [features], got shape [1, 28, 28] from the layer before; insert {\"type\": \"flatten\"} before it"),
     ("training.early_stopping={\"monitor\": \"val_loss\"}", ""),  // valid: validation_split is 0.1
+    // Near misses that edit distance alone does not catch (names from Keras and torch).
+    ("model.init=xavier", #"$.model.init: expected one of zeros, constant, normal, uniform, xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal, got "xavier". Did you mean "xavier_uniform"?"#),
+    ("model.init=glorot_uniform", #"$.model.init: expected one of zeros, constant, normal, uniform, xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal, got "glorot_uniform". Did you mean "xavier_uniform"?"#),
+    ("model.init=kaiming", #"$.model.init: expected one of zeros, constant, normal, uniform, xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal, got "kaiming". Did you mean "he_normal"?"#),
+    ("model.layers.1.init=he", #"$.model.layers.1.init: expected one of zeros, constant, normal, uniform, xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal, got "he". Did you mean "he_normal"?"#),
+    ("model.layers.1.type=linear", #"$.model.layers.1.type: expected one of flatten, dense, conv2d, max_pool2d, avg_pool2d, global_avg_pool, dropout, activation, prelu, rrelu, maxout, batch_norm, layer_norm, local_response_norm, residual, relu, sigmoid, tanh, leaky_relu, elu, softplus, gelu, silu, swish, got "linear". Did you mean "dense"?"#),
+    ("model.layers.1.type=fc", #"$.model.layers.1.type: expected one of flatten, dense, conv2d, max_pool2d, avg_pool2d, global_avg_pool, dropout, activation, prelu, rrelu, maxout, batch_norm, layer_norm, local_response_norm, residual, relu, sigmoid, tanh, leaky_relu, elu, softplus, gelu, silu, swish, got "fc". Did you mean "dense"?"#),
+    ("model.layers.0.type=conv", #"$.model.layers.0.type: expected one of flatten, dense, conv2d, max_pool2d, avg_pool2d, global_avg_pool, dropout, activation, prelu, rrelu, maxout, batch_norm, layer_norm, local_response_norm, residual, relu, sigmoid, tanh, leaky_relu, elu, softplus, gelu, silu, swish, got "conv". Did you mean "conv2d"?"#),
+    ("model.layers.0.type=maxpool", #"$.model.layers.0.type: expected one of flatten, dense, conv2d, max_pool2d, avg_pool2d, global_avg_pool, dropout, activation, prelu, rrelu, maxout, batch_norm, layer_norm, local_response_norm, residual, relu, sigmoid, tanh, leaky_relu, elu, softplus, gelu, silu, swish, got "maxpool". Did you mean "max_pool2d"?"#),
+    ("model.layers.1.activation=linear", ""),  // an activation named linear is valid
+    ("schedule.warmup=2", #"$.schedule.warmup: unknown key. Did you mean "warmup_epochs"?"#),
+    ("training.early_stop={\"patience\": 3}", #"$.training.early_stop: unknown key. Did you mean "early_stopping"?"#),
+    ("training.early_stopping={\"monitor\": \"val_acc\"}", #"$.training.early_stopping.monitor: expected one of val_loss, val_accuracy, loss, accuracy, got "val_acc". Did you mean "val_accuracy"?"#),
+    ("training.early_stopping={\"monitor\": \"acc\"}", #"$.training.early_stopping.monitor: expected one of val_loss, val_accuracy, loss, accuracy, got "acc". Did you mean "accuracy"?"#),
+    ("schedule={\"type\": \"reduce_on_plateau\", \"monitor\": \"val_acc\"}", #"$.schedule.monitor: expected one of val_loss, val_accuracy, loss, accuracy, got "val_acc". Did you mean "val_accuracy"?"#),
+    ("optimizer.learning_rate=0.01", #"$.optimizer.learning_rate: unknown key. Did you mean "lr"?"#),
+    ("model.input=[16777216, 16777216, 16777216]", "$.model.input: expected at most 2^32 values per sample, got [16777216, 16777216, 16777216]"),
 ]
 
 @Test(arguments: badConfigs)
@@ -56,6 +73,74 @@ func badConfigIsReportedWithItsPath(edit: String, expected: String) throws {
     }
     let problems = configProblems(json.serialized())
     #expect(problems.count == 4, "\(problems)")
+}
+
+/// A shape error is listed with the other problems of the config, in the same pass.
+@Test func shapeErrorsAreReportedWithTheOtherProblems() throws {
+    var json = try JSONValue.parse(subsetConfig())
+    for edit in ["optimiser={}", "optimizer.lr=-1", "model.layers.0.type=dropout"] { json = try applyOverride(edit, to: json) }
+    #expect(configProblems(json.serialized()) == [
+        "$.optimizer.lr: expected number > 0, got -1",
+        #"$.optimiser: unknown key. Did you mean "optimizer"?"#,
+        #"$.model.layers.1: dense expects a flat input [features], got shape [1, 28, 28] from the layer before; insert {"type": "flatten"} before it"#,
+    ])
+    // After a layer that did not read, shapes are unknown: only that layer's own problem.
+    json = try applyOverride("model.layers.1.type=dens", to: try JSONValue.parse(subsetConfig()))
+    json = try applyOverride("model.layers.0.type=dropout", to: json)
+    let problems = configProblems(json.serialized())
+    #expect(problems.count == 1 && problems[0].hasPrefix("$.model.layers.1.type: "), "\(problems)")
+    // A shape error before the bad layer is still reported.
+    json = try applyOverride("model.layers.0.type=dropout", to: try JSONValue.parse(subsetConfig()))
+    json = try applyOverride("model.layers.3.units=0", to: json)
+    #expect(configProblems(json.serialized()) == [
+        "$.model.layers.3.units: expected integer in 1...1048576, got 0",
+        #"$.model.layers.1: dense expects a flat input [features], got shape [1, 28, 28] from the layer before; insert {"type": "flatten"} before it"#,
+    ])
+}
+
+/// A number beyond a double's range (read as infinity) is named as such, not as "null", and a
+/// `--set` of one quotes the text as written.
+@Test func numbersOutOfRangeAreNamed() throws {
+    let text = subsetConfig().replacing(#""lr": 0.002"#, with: #""lr": 1e309"#)
+    #expect(configProblems(text) == ["$.optimizer.lr: expected number > 0, got a number out of range (beyond ±1.8e308)"])
+    #expect(throws: OverrideError.self) { _ = try applyOverride("optimizer.lr=-1e400", to: .object([])) }
+    do { _ = try applyOverride("optimizer.lr=-1e400", to: .object([])) } catch {
+        #expect(error.message == "the number -1e400 is out of range (beyond ±1.8e308)")
+    }
+}
+
+/// Each row: edits, and the warning expected (empty: none about linear maps or final activations).
+let warningConfigs: [([String], String)] = [
+    (["model.layers.1.activation=linear"], #"$.model.layers.3: no nonlinearity between dense layers.1 and this dense, so the two compute one linear map; give layers.1 an activation (e.g. "activation": "relu")"#),
+    (["model.layers.1.activation=linear", "model.layers.2={\"type\": \"batch_norm\"}"], #"$.model.layers.3: no nonlinearity between dense layers.1 and this dense, so the two compute one linear map; give layers.1 an activation (e.g. "activation": "relu")"#),
+    (["model.layers.1.activation=linear", "model.layers.2={\"type\": \"relu\"}"], ""),
+    (["model.layers.1.activation=linear", "model.layers.2={\"type\": \"layer_norm\"}"], ""),
+    (["model.layers.3.activation=relu"], "$.model.layers.3.activation: cross_entropy applies softmax to the raw scores itself; the last dense layer's relu distorts them. Remove its activation"),
+    (["model.layers.3.activation=sigmoid"], "$.model.layers.3.activation: cross_entropy applies softmax to the raw scores itself; the last dense layer's sigmoid distorts them. Remove its activation"),
+    (["model.layers.2={\"type\": \"relu\"}", "model.layers.3={\"type\": \"dense\", \"units\": 10, \"activation\": \"relu\"}"], "$.model.layers.3.activation: cross_entropy applies softmax to the raw scores itself; the last dense layer's relu distorts them. Remove its activation"),
+    (["model.layers.3={\"type\": \"tanh\"}", "model.layers.1.units=10"], "$.model.layers.3: cross_entropy applies softmax to the raw scores itself; a final tanh distorts them. Remove this layer"),
+    (["model.layers.2={\"type\": \"softplus\"}", "model.layers.3={\"type\": \"dropout\"}", "model.layers.1.units=10"], "$.model.layers.2: cross_entropy applies softmax to the raw scores itself; a final softplus distorts them. Remove this layer"),
+    (["model.layers.3.activation=relu", "loss.type=mse"], ""),
+    ([], ""),
+]
+
+@Test(arguments: warningConfigs)
+func modelWarnings(edits: [String], expected: String) throws {
+    var json = try JSONValue.parse(subsetConfig())
+    for e in edits { json = try applyOverride(e, to: json) }
+    let warnings = try readConfig(json.serialized()).warnings.map(\.description)
+        .filter { $0.contains("linear map") || $0.contains("softmax") }
+    #expect(warnings == (expected.isEmpty ? [] : [expected]))
+}
+
+/// A linear stack inside a residual block is found too; the block itself is a nonlinearity.
+@Test func linearStacksInsideResidualBlocks() {
+    let dense: LayerSpec = .dense(units: 4, activation: .linear, bias: true, weightNorm: false, options: LayerOptions())
+    let relu: LayerSpec = .dense(units: 4, activation: .relu, bias: true, weightNorm: false, options: LayerOptions())
+    let w = ModelPlan.linearStacks([relu, .residual(layers: [dense, .dropout(rate: 0.1), dense]), relu], path: "$.model.layers")
+    #expect(w.map(\.path) == ["$.model.layers.1.layers.2"])
+    #expect(ModelPlan.linearStacks([dense, .pool2d(max: true, kernel: [2, 2], stride: [2, 2]), dense], path: "$").isEmpty)
+    #expect(ModelPlan.linearStacks([dense, .pool2d(max: false, kernel: [2, 2], stride: [2, 2]), dense], path: "$").count == 1)
 }
 
 @Test func defaultsAreFilledInTheResolvedConfig() throws {

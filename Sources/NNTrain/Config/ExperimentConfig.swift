@@ -74,12 +74,11 @@ public struct ExperimentConfig: Sendable {
             name: name, seed: seed, threads: threads, diagnostics: diagnostics, data: data, model: model, loss: loss,
             optimizer: optimizer, schedule: schedule, regularization: regularization, training: training,
             outputDirectory: dir.map { resolvePath($0, baseDirectory) }, resolved: r.resolvedValue, warnings: [])
-        if !diag.hasErrors {
-            // Shapes are checked here too, so `validate` and `run` fail before any data is read.
-            let plan = ModelPlan(config: config)
-            for e in plan.errors { diag.error(e.path, e.message) }
-            config.warnings += plan.warnings
-        }
+        // Shapes are checked here too, so `validate` and `run` fail before any data is read,
+        // and listed with the other problems (those a bad layer leaves unknowable are not).
+        let plan = ModelPlan(config: config)
+        for e in plan.errors(besides: diag.errors) { diag.error(e.path, e.message) }
+        config.warnings += plan.warnings
         if diag.hasErrors { throw ConfigErrors(diag.errors) }
         config.warnings += diag.warnings
         return config
@@ -177,6 +176,9 @@ public func applyOverride(_ assignment: String, to json: JSONValue) throws(Overr
     if path.contains(where: \.isEmpty) { throw OverrideError(message: "empty key in path \(assignment[..<eq])") }
     let text = String(assignment[assignment.index(after: eq)...])
     let value = (try? JSONValue.parse(text)) ?? .string(text)
+    if value.containsNonFiniteNumber {
+        throw OverrideError(message: "the number \(outOfRangeNumbers(Array(text.utf8)).first ?? text) is out of range (beyond ±1.8e308)")
+    }
     return try setConfigValue(value, at: path[...], in: json, walked: "$")
 }
 

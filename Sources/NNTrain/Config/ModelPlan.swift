@@ -140,6 +140,10 @@ public struct ModelPlan: Sendable {
                 shape = out
                 continue
             }
+            if ModelPlan.count(shape) > ModelPlan.maxValuesPerSample {
+                errors.append(ConfigError(path: path, message: "\(desc) outputs shape \(shape), more than the limit of 2^32 values per sample"))
+                return nil
+            }
             if params > 1 << 30 {
                 errors.append(ConfigError(path: path, message: "\(desc) has \(params) parameters, more than the limit of 2^30"))
                 return nil
@@ -151,8 +155,24 @@ public struct ModelPlan: Sendable {
         return shape
     }
 
+    /// The most values one sample may have at any layer (keeps every count below in 64 bits).
+    static let maxValuesPerSample = 1 << 32
+
+    /// The number of values in `shape`, saturating at `Int.max` (shapes come from the config).
+    static func count(_ shape: [Int]) -> Int {
+        shape.reduce(1) { n, d in
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            return overflow ? Int.max : p
+        }
+    }
+
     public init(config: ExperimentConfig) {
         inputShape = config.model.input
+        if ModelPlan.count(inputShape) > ModelPlan.maxValuesPerSample {
+            errors.append(ConfigError(path: "$.model.input", message: "expected at most 2^32 values per sample, got \(inputShape)"))
+            return
+        }
+        warnings += ModelPlan.linearStacks(config.model.layers, path: "$.model.layers")
         let shape = plan(config.model.layers, input: inputShape, prefix: "layers", path: "$.model.layers", config: config, depth: 0)
         // Memory: parameters, gradients and up to two optimizer buffers, plus the activation,
         // gradient and workspace buffers of the largest batch. Refuse what cannot fit.
@@ -165,11 +185,83 @@ public struct ModelPlan: Sendable {
         if let shape, config.loss.kind == .crossEntropy, shape.count != 1 {
             errors.append(ConfigError(path: "$.model.layers", message: "cross_entropy needs a flat output of one score per class, the last layer gives shape \(shape)"))
         }
-        if let last = config.model.layers.last, case .activation(let a) = last, config.loss.kind == .crossEntropy, a == .sigmoid || a == .tanh {
-            warnings.append(ConfigError(path: "$.model.layers.\(config.model.layers.count - 1)", message: "cross_entropy applies softmax itself; a final \(a.name) squashes the logits"))
+        if config.loss.kind == .crossEntropy, let w = ModelPlan.finalActivation(config.model.layers, path: "$.model.layers") {
+            warnings.append(w)
         }
-        if case let .dense(_, a, _, _, _)? = config.model.layers.last, a != .linear, config.loss.kind == .crossEntropy {
-            warnings.append(ConfigError(path: "$.model.layers.\(config.model.layers.count - 1).activation", message: "cross_entropy applies softmax itself; the last dense layer usually has no activation"))
+    }
+
+    /// The shape errors worth reporting beside the `other` problems of the same config: none
+    /// when the input shape or the layer list is itself wrong, else those of the layers before
+    /// the first layer with a problem of its own (an entry that did not read stands in as a
+    /// placeholder, so the shapes after it are unknown) and, when every layer read, those of
+    /// the whole model.
+    public func errors(besides other: [ConfigError]) -> [ConfigError] {
+        let layers = "$.model.layers"
+        func layerIndex(_ path: String) -> Int? {
+            guard path.hasPrefix(layers + ".") else { return nil }
+            return Int(path.dropFirst(layers.count + 1).prefix { $0 != "." })
         }
+        if other.contains(where: { ["$", "$.model", "$.model.input", layers].contains($0.path) || $0.path.hasPrefix("$.model.input.") }) {
+            return []
+        }
+        let lossChanged = other.contains { $0.path.hasPrefix("$.loss") }
+        guard let firstBad = other.compactMap({ layerIndex($0.path) }).min() else {
+            return errors.filter { !(lossChanged && $0.path == layers) }
+        }
+        return errors.filter { e in layerIndex(e.path).map { $0 < firstBad } ?? false }
+    }
+
+    /// Warnings for two dense or conv2d layers with no nonlinearity between them: the pair
+    /// computes one linear map (W₂(W₁x + b₁) + b₂ = Wx + b), so the extra layer adds parameters
+    /// but no expressive power. Flatten, dropout, average pooling and batch norm (affine once
+    /// trained) are linear; an activation, max pooling, maxout, layer and response norm are not.
+    /// A residual block is checked inside and counts as a nonlinearity from outside.
+    static func linearStacks(_ specs: [LayerSpec], path: String) -> [ConfigError] {
+        var warnings: [ConfigError] = []
+        var pending: (index: Int, type: String)? = nil  // the last linear map not yet followed by a nonlinearity
+        for (i, spec) in specs.enumerated() {
+            switch spec {
+            case let .dense(_, activation, _, _, _), let .conv2d(_, _, _, _, _, activation, _, _, _):
+                if let p = pending {
+                    let first = "\(path.dropFirst("$.model.".count)).\(p.index)"
+                    warnings.append(ConfigError(path: "\(path).\(i)", message: "no nonlinearity between \(p.type) \(first) and this \(spec.typeName), so the two compute one linear map; give \(first) an activation (e.g. \"activation\": \"relu\")"))
+                }
+                pending = activation == .linear ? (i, spec.typeName) : nil
+            case .flatten, .dropout, .batchNorm, .globalAvgPool, .pool2d(max: false, _, _):
+                break
+            case .activation(let a):
+                if a != .linear { pending = nil }
+            case .residual(let inner):
+                warnings += linearStacks(inner, path: "\(path).\(i).layers")
+                pending = nil
+            case .pool2d, .prelu, .rrelu, .maxout, .layerNorm, .lrn:
+                pending = nil
+            }
+        }
+        return warnings
+    }
+
+    /// A warning when the model's output passes through an activation before cross_entropy,
+    /// which applies log-softmax to raw scores itself: a relu clips the scores at 0, a sigmoid
+    /// or tanh squashes them into a narrow range, and the loss can no longer reach its minimum.
+    /// Dropout and flatten at the end are looked through.
+    static func finalActivation(_ specs: [LayerSpec], path: String) -> ConfigError? {
+        for (i, spec) in specs.enumerated().reversed() {
+            switch spec {
+            case .dropout, .flatten:
+                continue
+            case let .dense(_, a, _, _, _), let .conv2d(_, _, _, _, _, a, _, _, _):
+                guard a != .linear else { return nil }
+                return ConfigError(path: "\(path).\(i).activation", message: "cross_entropy applies softmax to the raw scores itself; the last \(spec.typeName) layer's \(a.name) distorts them. Remove its activation")
+            case .activation(let a):
+                guard a != .linear else { return nil }
+                return ConfigError(path: "\(path).\(i)", message: "cross_entropy applies softmax to the raw scores itself; a final \(a.name) distorts them. Remove this layer")
+            case .prelu, .rrelu:
+                return ConfigError(path: "\(path).\(i)", message: "cross_entropy applies softmax to the raw scores itself; a final \(spec.typeName) distorts them. Remove this layer")
+            default:
+                return nil
+            }
+        }
+        return nil
     }
 }

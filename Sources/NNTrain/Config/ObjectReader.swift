@@ -71,11 +71,11 @@ public final class ObjectReader {
     public func double(_ key: String, default def: Double, check: NumberCheck = .any) -> Double {
         guard let v = raw(key), v != .null else { record(key, .number(def)); return def }
         guard case .number(let d) = v else {
-            diagnostics.error(childPath(key), "expected \(check.phrase("number")), got \(v.brief)")
+            diagnostics.error(childPath(key), "expected \(check.phrase("number")), got \(shown(v))")
             record(key, .number(def)); return def
         }
         if !check.accepts(d) {
-            diagnostics.error(childPath(key), "expected \(check.phrase("number")), got \(JSONValue.format(d))")
+            diagnostics.error(childPath(key), "expected \(check.phrase("number")), got \(shown(d))")
             record(key, .number(def)); return def
         }
         record(key, .number(d))
@@ -90,7 +90,7 @@ public final class ObjectReader {
     public func optionalDouble(_ key: String, check: NumberCheck = .any) -> Double? {
         guard let v = raw(key), v != .null else { record(key, .null); return nil }
         guard case .number(let d) = v, check.accepts(d) else {
-            diagnostics.error(childPath(key), "expected \(check.phrase("number")) or null, got \(v.brief)")
+            diagnostics.error(childPath(key), "expected \(check.phrase("number")) or null, got \(shown(v))")
             record(key, .null); return nil
         }
         record(key, .number(d))
@@ -100,11 +100,11 @@ public final class ObjectReader {
     public func int(_ key: String, default def: Int, check: NumberCheck = .any) -> Int {
         guard let v = raw(key), v != .null else { record(key, .number(Double(def))); return def }
         guard case .number(let d) = v, d == d.rounded(), abs(d) < 9e15 else {
-            diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(v.brief)")
+            diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(v))")
             record(key, .number(Double(def))); return def
         }
         if !check.accepts(d) {
-            diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(JSONValue.format(d))")
+            diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(d))")
             record(key, .number(Double(def))); return def
         }
         record(key, .number(d))
@@ -114,7 +114,7 @@ public final class ObjectReader {
     public func optionalInt(_ key: String, check: NumberCheck = .any) -> Int? {
         guard let v = raw(key), v != .null else { record(key, .null); return nil }
         guard case .number(let d) = v, d == d.rounded(), abs(d) < 9e15, check.accepts(d) else {
-            diagnostics.error(childPath(key), "expected \(check.phrase("integer")) or null, got \(v.brief)")
+            diagnostics.error(childPath(key), "expected \(check.phrase("integer")) or null, got \(shown(v))")
             record(key, .null); return nil
         }
         record(key, .number(d))
@@ -124,7 +124,7 @@ public final class ObjectReader {
     public func bool(_ key: String, default def: Bool) -> Bool {
         guard let v = raw(key), v != .null else { record(key, .bool(def)); return def }
         guard case .bool(let b) = v else {
-            diagnostics.error(childPath(key), "expected boolean (true or false), got \(v.brief)")
+            diagnostics.error(childPath(key), "expected boolean (true or false), got \(shown(v))")
             record(key, .bool(def)); return def
         }
         record(key, .bool(b))
@@ -134,7 +134,7 @@ public final class ObjectReader {
     public func string(_ key: String, default def: String?) -> String? {
         guard let v = raw(key), v != .null else { record(key, def.map { .string($0) } ?? .null); return def }
         guard case .string(let s) = v else {
-            diagnostics.error(childPath(key), "expected string, got \(v.brief)")
+            diagnostics.error(childPath(key), "expected string, got \(shown(v))")
             record(key, def.map { .string($0) } ?? .null); return def
         }
         record(key, .string(s))
@@ -161,12 +161,12 @@ public final class ObjectReader {
             return def
         }
         guard case .string(let s) = v else {
-            diagnostics.error(childPath(key), "expected one of \(choices.joined(separator: ", ")), got \(v.brief)")
+            diagnostics.error(childPath(key), "expected one of \(choices.joined(separator: ", ")), got \(shown(v))")
             record(key, def.map { .string($0) } ?? .null); return def
         }
         guard choices.contains(s) else {
             var msg = "expected one of \(choices.joined(separator: ", ")), got \(JSONValue.quote(s))"
-            if let c = closest(to: s, in: choices) { msg += ". Did you mean \(JSONValue.quote(c))?" }
+            if let c = suggestion(for: s, in: choices) { msg += ". Did you mean \(JSONValue.quote(c))?" }
             diagnostics.error(childPath(key), msg)
             if key == "type" || key == "format" { abandon() }
             record(key, def.map { .string($0) } ?? .null); return nil
@@ -182,13 +182,13 @@ public final class ObjectReader {
         }
         let what = (count.map { "array of \($0) " } ?? "array of ") + check.phrase("numbers")
         guard case .array(let items) = v, count == nil || items.count == count else {
-            diagnostics.error(childPath(key), "expected \(what), got \(v.brief)")
+            diagnostics.error(childPath(key), "expected \(what), got \(shown(v))")
             return def
         }
         var out: [Double] = []
         for (i, item) in items.enumerated() {
             guard case .number(let d) = item, check.accepts(d) else {
-                diagnostics.error(childPath(key) + ".\(i)", "expected \(check.phrase("number")), got \(item.brief)")
+                diagnostics.error(childPath(key) + ".\(i)", "expected \(check.phrase("number")), got \(shown(item))")
                 return def
             }
             out.append(d)
@@ -213,7 +213,7 @@ public final class ObjectReader {
             return nil
         }
         guard case .array(let items) = v else {
-            diagnostics.error(childPath(key), "expected array, got \(v.brief)")
+            diagnostics.error(childPath(key), "expected array, got \(shown(v))")
             return nil
         }
         return items.enumerated().map { (childPath(key) + ".\($0.offset)", $0.element) }
@@ -233,7 +233,7 @@ public final class ObjectReader {
     public func finish() {
         guard isValid, !abandoned else { return }
         for (k, _) in pairs where !known.contains(k) {
-            if let c = closest(to: k, in: known) {
+            if let c = suggestion(for: k, in: known) {
                 diagnostics.error(childPath(k), "unknown key. Did you mean \(JSONValue.quote(c))?")
             } else {
                 diagnostics.error(childPath(k), "unknown key; known keys here: \(known.joined(separator: ", "))")
@@ -251,6 +251,33 @@ public final class ObjectReader {
         case .array(let a): return .array(a.map(value))
         }
     }
+}
+
+/// Names users of PyTorch, Keras or Caffe reach for, and the name nntrain uses for the same
+/// thing. Edit distance misses most of them (`xavier` is 8 edits from `xavier_uniform`), so
+/// they are looked up first; an entry applies only where its target is one of the valid names.
+public let nearMisses: [String: String] = [
+    // init: the Keras and torch.nn.init spellings
+    "xavier": "xavier_uniform", "glorot": "xavier_uniform", "glorot_uniform": "xavier_uniform",
+    "glorot_normal": "xavier_normal", "he": "he_normal", "kaiming": "he_normal", "kaiming_normal": "he_normal",
+    "kaiming_uniform": "he_uniform", "lecun": "lecun_normal", "zero": "zeros",
+    // layer types: torch.nn and Keras class names
+    "linear": "dense", "fc": "dense", "fully_connected": "dense", "conv": "conv2d", "convolution": "conv2d",
+    "maxpool": "max_pool2d", "max_pool": "max_pool2d", "maxpool2d": "max_pool2d", "avgpool": "avg_pool2d",
+    "avg_pool": "avg_pool2d", "avgpool2d": "avg_pool2d", "batchnorm": "batch_norm", "bn": "batch_norm",
+    "layernorm": "layer_norm", "lrn": "local_response_norm",
+    // keys
+    "warmup": "warmup_epochs", "early_stop": "early_stopping", "earlystopping": "early_stopping",
+    "learning_rate": "lr", "decay": "weight_decay",
+    // metrics (Keras's history names)
+    "val_acc": "val_accuracy", "acc": "accuracy",
+]
+
+/// The valid name a user most likely meant by `word`: a known near miss, else the closest
+/// candidate by edit distance; nil when nothing is close.
+public func suggestion(for word: String, in candidates: [String]) -> String? {
+    if let target = nearMisses[word.lowercased()], candidates.contains(target) { return target }
+    return closest(to: word, in: candidates)
 }
 
 /// A range a number must lie in, with the phrase an error message shows.
@@ -285,3 +312,51 @@ public enum NumberCheck: Sendable {
         }
     }
 }
+
+extension JSONValue {
+    /// True when the value holds a number a double cannot represent: the parser reads `1e309`
+    /// as infinity, which would otherwise print (and write back) as null.
+    public var containsNonFiniteNumber: Bool {
+        switch self {
+        case .number(let d): return !d.isFinite
+        case .array(let a): return a.contains { $0.containsNonFiniteNumber }
+        case .object(let o): return o.contains { $0.1.containsNonFiniteNumber }
+        default: return false
+        }
+    }
+}
+
+/// The number literals of a JSON text, as written, beyond the range of a double (`1e309`), so
+/// that an error can quote what the user wrote.
+public func outOfRangeNumbers(_ bytes: [UInt8]) -> [String] {
+    var found: [String] = []
+    var i = 0, inString = false
+    while i < bytes.count {
+        let b = bytes[i]
+        if inString {
+            if b == UInt8(ascii: "\\") { i += 1 } else if b == UInt8(ascii: "\"") { inString = false }
+            i += 1
+            continue
+        }
+        if b == UInt8(ascii: "\"") { inString = true; i += 1; continue }
+        if b == UInt8(ascii: "-") || (b >= 0x30 && b <= 0x39) {
+            let start = i
+            while i < bytes.count, "+-.eE0123456789".utf8.contains(bytes[i]) { i += 1 }
+            let text = String(decoding: bytes[start..<i], as: UTF8.self)
+            if let d = Double(text), !d.isFinite { found.append(text) }
+            continue
+        }
+        i += 1
+    }
+    return found
+}
+
+/// How an error message shows a found value: `number 1.5`, `string "x"`, or for a number
+/// beyond a double's range (parsed as infinity) `a number out of range (beyond ±1.8e308)`.
+func shown(_ v: JSONValue) -> String {
+    if case .number(let d) = v, !d.isFinite { return "a number out of range (beyond ±1.8e308)" }
+    return v.brief
+}
+
+/// `shown` for a bare number: `1.5`, or the out-of-range phrase.
+func shown(_ d: Double) -> String { d.isFinite ? JSONValue.format(d) : shown(.number(d)) }
