@@ -30,7 +30,8 @@ static void on_signal(int sig) {
         raise(SIGINT);
         return;
     }
-    pending_signal = sig;
+    /* SIGHUP (the terminal went away) ends a run as SIGTERM does: checkpoint, summary, 143. */
+    pending_signal = sig == SIGHUP ? SIGTERM : sig;
 }
 
 void nn_install_signal_flag(void) {
@@ -40,12 +41,17 @@ void nn_install_signal_flag(void) {
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, 0);
     sigaction(SIGTERM, &action, 0);
+    sigaction(SIGHUP, &action, 0);
+    /* A closed progress stream (`nntrain run … | head -3`) must not kill the run: writes to it
+       fail with EPIPE, which the writers ignore, and training goes on to write its results. */
+    signal(SIGPIPE, SIG_IGN);
     /* A parent may have started us with these signals blocked (a spawned child inherits the
        mask); unblock them so Ctrl-C and `kill` always reach the handler. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigprocmask(SIG_UNBLOCK, &set, 0);
 }
 

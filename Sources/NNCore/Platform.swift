@@ -158,7 +158,8 @@ public enum Runtime {
 
     public static func installSignalFlag() { nn_install_signal_flag() }
 
-    /// 0, SIGINT or SIGTERM: the first termination signal received since `installSignalFlag`.
+    /// 0, SIGINT or SIGTERM: the first termination signal received since `installSignalFlag`
+    /// (SIGHUP counts as SIGTERM; SIGPIPE is ignored from then on).
     public static var pendingSignal: Int32 { nn_pending_signal() }
 
     public static func environment(_ name: String) -> String? {

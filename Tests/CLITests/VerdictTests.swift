@@ -137,3 +137,28 @@ private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}
     #expect(p.terminationStatus == 0)
     #expect(FileManager.default.fileExists(atPath: dir + "/summary.json"))
 }
+
+/// `nntrain run … 2>&1 | head -3`: the closed pipe does not kill the run, which writes its
+/// results as usual; SIGHUP (a closed terminal) ends it like SIGTERM.
+@Test func aClosedProgressPipeDoesNotKillTheRun() throws {
+    let dir = tempDir("sigpipe")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", "\"$0\" run \"$1\" --out \"$2\" --set training.epochs=3 2>&1 | head -1; exit ${PIPESTATUS[0]}",
+                   binary, root + "configs/quickstart.json", dir]
+    p.environment = ["NNTRAIN_THREADS": "1"]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(try JSONValue.parse(try FileIO.read(dir + "/summary.json"))["stop_reason"] == .string("completed"))
+    #expect(FileManager.default.fileExists(atPath: dir + "/model.safetensors"))
+}
+
+@Test func sigHupEndsARunLikeSigTerm() throws {
+    let dir = tempDir("sighup")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--set", "training.epochs=500"], signal: SIGHUP,
+                        after: 0.2, once: dir + "/curves.csv")
+    #expect(r.status == 143, "\(r.stderr)")
+    #expect(try JSONValue.parse(try FileIO.read(dir + "/summary.json"))["stop_reason"] == .string("interrupted"))
+    #expect(FileManager.default.fileExists(atPath: dir + "/checkpoint/checkpoint.safetensors"))
+}

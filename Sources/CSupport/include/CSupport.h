@@ -6,8 +6,9 @@
 /// matters for training. Returns 1 when the mode was set, 0 on a platform without the switch.
 int nn_set_flush_denormals(void);
 
-/// Installs SIGINT/SIGTERM handlers that record the signal in a flag (read with
-/// nn_pending_signal). A second SIGINT restores the default action and re-raises it.
+/// Installs SIGINT/SIGTERM/SIGHUP handlers that record the signal in a flag (read with
+/// nn_pending_signal; SIGHUP is recorded as SIGTERM) and ignores SIGPIPE. A second SIGINT
+/// restores the default action and re-raises it.
 void nn_install_signal_flag(void);
 int nn_pending_signal(void);
 
