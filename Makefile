@@ -53,7 +53,7 @@ test-slurm: build
 # A longer run of the hostile-input and kill -9 tests (random seed unless FUZZ_SEED is set).
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: build
-	NNTRAIN_BIN=$(CURDIR)/$(BIN) NNTRAIN_FUZZ_SEED=$(FUZZ_SEED) NNTRAIN_FUZZ_CONFIGS=3000 NNTRAIN_FUZZ_DATA_ROUNDS=20 \
+	NNTRAIN_BIN=$(CURDIR)/$(BIN) NNTRAIN_FUZZ_SEED=$(FUZZ_SEED) NNTRAIN_FUZZ_CONFIGS=3000 NNTRAIN_FUZZ_DATA_ROUNDS=20 NNTRAIN_FUZZ_FILES=5000 \
 	  NNTRAIN_KILL_LOOPS=100 NNTRAIN_KILL_EPOCHS=150 NNTRAIN_KILL_SEED=$(FUZZ_SEED) \
 	  $(SWIFT) test --filter 'malformed|corrupt|kill|Corpus|theData'
 
