@@ -258,7 +258,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 /// Sets the threads of the matrix products and the parallel loops: nntrain's worker pool gets
 /// `n`, OpenBLAS itself one (the pool splits each product; see `gemm`). Accelerate chooses its own.
 public func setBLASThreads(_ n: Int) {
-    gemmThreads = max(1, n)
+    gemmThreads = max(1, min(n, Parallel.maxThreads))
     Parallel.setThreads(n)
     #if canImport(Accelerate)
     #else

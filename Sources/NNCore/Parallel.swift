@@ -9,8 +9,11 @@ public enum Parallel {
     /// Threads in the pool, the caller included.
     public static var threads: Int { Int(nn_pool_threads()) }
 
+    /// The most threads the pool runs (a larger request is clamped to it).
+    public static let maxThreads = 64
+
     /// Sets the pool's size (1: everything runs on the calling thread).
-    public static func setThreads(_ n: Int) { nn_pool_set_threads(Int32(max(1, min(n, 64)))) }
+    public static func setThreads(_ n: Int) { nn_pool_set_threads(Int32(max(1, min(n, maxThreads)))) }
 }
 
 extension Parallel {

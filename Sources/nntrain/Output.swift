@@ -10,24 +10,47 @@ import NNTrain
 func printError(_ s: String) {
     var line = s
     if !line.hasSuffix("\n") && !line.hasSuffix("\r") { line += "\n" }
-    writeAll(2, line)
+    _ = writeAll(2, line)
 }
 
-/// Writes a line to stdout, unbuffered (results a script reads).
-func printOut(_ s: String) { writeAll(1, s + "\n") }
+/// Writes a line to stdout, unbuffered (results a script reads). A failed write (a full disk,
+/// `> /dev/full`, a closed pipe) is remembered: the results did not reach their reader, so the
+/// command must not exit 0 (`exitStatus`).
+func printOut(_ s: String) {
+    if let e = writeAll(1, s + "\n"), StandardOutput.error == nil { StandardOutput.error = e }
+}
 
-/// Writes raw text to stderr (progress bar redraws).
-func writeStderr(_ s: String) { writeAll(2, s) }
+/// Writes raw text to stderr (progress bar redraws). Progress that cannot be shown (a closed
+/// or full stderr) is dropped: it never stops a run.
+func writeStderr(_ s: String) { _ = writeAll(2, s) }
 
-private func writeAll(_ fd: Int32, _ s: String) {
+/// The first error writing stdout, if any.
+enum StandardOutput {
+    nonisolated(unsafe) static var error: Int32? = nil
+}
+
+/// The exit status of a command that returned `code`: a command whose results could not be
+/// written to stdout fails with 1 (unexpected failure) and says why on stderr, whatever it
+/// returned; a failure code of its own is kept.
+func exitStatus(_ code: Int32) -> Int32 {
+    guard let e = StandardOutput.error else { return code }
+    printError("error: cannot write the results to stdout: \(String(cString: strerror(e)))")
+    return code == 0 ? 1 : code
+}
+
+/// Writes all of `s`; the errno of a failed write, nil when everything was written.
+private func writeAll(_ fd: Int32, _ s: String) -> Int32? {
     var text = s
-    text.withUTF8 { buf in
+    return text.withUTF8 { buf -> Int32? in
+        guard let base = buf.baseAddress else { return nil }
         var done = 0
         while done < buf.count {
-            let n = write(fd, buf.baseAddress! + done, buf.count - done)
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            let n = write(fd, base + done, buf.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return n < 0 ? errno : EIO }
             done += n
         }
+        return nil
     }
 }
 

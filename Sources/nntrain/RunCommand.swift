@@ -20,12 +20,37 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         return failedRun(json: json, code: usage(error), message: "error: \(error.message)")
     }
     if parsed.has("--help") || parsed.has("-h") { printOut(Help.run); return 0 }
+    // --metric and --result-json are checked before anything is read or trained.
+    let metric: SweepMetric?
+    switch runMetric(parsed) {
+    case .success(let m): metric = m
+    case .failure(let e): return failedRun(json: json, code: usage(e), message: "error: \(e.message)")
+    }
+    if let file = parsed.value("--result-json"), let problem = resultJSONProblem(file) {
+        let e = UsageError(message: "--result-json \(file): \(problem)", command: "run")
+        return failedRun(json: json, code: usage(e), message: "error: \(e.message)")
+    }
+    /// A failure before training (exit 2): printed, and written to --result-json too.
+    func failedBeforeTraining(_ lines: [String], directory: String?) -> Int32 {
+        for line in lines { printError(line) }
+        let message = lines.joined(separator: "\n")
+        if let file = parsed.value("--result-json"), let metric {
+            _ = writeResultJSON(file, metric: metric, best: nil, status: "failed", directory: directory, summary: nil, message: message)
+        }
+        return failedRun(json: json, code: 2, message: message)
+    }
     if let dir = parsed.value("--resume") {
         guard parsed.positionals.isEmpty, parsed.value("--out") == nil else {
             let e = UsageError(message: "--resume DIR continues the run in DIR with its own config.json; give no CONFIG and no --out", command: "run")
             return failedRun(json: json, code: usage(e), message: "error: \(e.message)")
         }
-        return train(parsed, directory: dir, threads: threads) { options throws(RunError) in
+        // A config that does not load is reported by the resume itself, with its context.
+        if let m = parsed.value("--metric").flatMap({ _ in metric }),
+           let config = try? ConfigLoader.load(path: dir + "/config.json", overrides: parsed.all("--set")),
+           let problem = config.metricProblem(m.name) {
+            return failedBeforeTraining(["error: --metric \(m.name): \(problem)"], directory: dir)
+        }
+        return train(parsed, directory: dir, threads: threads, metric: metric) { options throws(RunError) in
             try Experiment.resume(directory: dir, overrides: parsed.all("--set"), options: options)
         }
     }
@@ -37,23 +62,53 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     var sets = parsed.all("--set")
     if let file = parsed.value("--params-json") {
         do { sets = try paramsJSON(file, config: try? ConfigLoader.loadJSON(path: path)) + sets } catch {
-            let message = "error: --params-json \(file): \(error.message)"
-            printError(message)
-            return failedRun(json: json, code: 2, message: message)
+            return failedBeforeTraining(["error: --params-json \(file): \(error.message)"], directory: parsed.value("--out"))
         }
     }
     let config: ExperimentConfig
     do {
         config = try ConfigLoader.load(path: path, overrides: sets + (parsed.has("--diagnose") ? ["diagnostics=true"] : []))
     } catch {
-        for line in error.lines { printError(line) }
-        return failedRun(json: json, code: 2, message: error.description)
+        return failedBeforeTraining(error.lines, directory: parsed.value("--out"))
+    }
+    let directory = parsed.value("--out") ?? config.runDirectory
+    if let m = parsed.value("--metric").flatMap({ _ in metric }), let problem = config.metricProblem(m.name) {
+        return failedBeforeTraining(["error: --metric \(m.name): \(problem)"], directory: directory)
     }
     // Warnings are printed even with --quiet, which silences progress only.
     for w in config.warnings { printError("warning: \(path): \(w)") }
-    return train(parsed, directory: parsed.value("--out") ?? config.runDirectory, threads: threads) { options throws(RunError) in
+    return train(parsed, directory: directory, threads: threads, metric: metric) { options throws(RunError) in
         try Experiment.run(config, options: options)
     }
+}
+
+/// `--metric NAME[:minimize|:maximize]` (default with `--result-json`: val_loss, falling back
+/// to loss where the run has no validation data); nil when neither flag is given.
+func runMetric(_ parsed: Arguments) -> Result<SweepMetric?, UsageError> {
+    guard let m = parsed.value("--metric") ?? (parsed.value("--result-json") != nil ? "val_loss" : nil) else { return .success(nil) }
+    let parts = m.split(separator: ":").map(String.init)
+    guard let name = parts.first, SweepMetric.columns.contains(name),
+          parts.count == 1 || (parts.count == 2 && ["minimize", "maximize"].contains(parts[1])) else {
+        var message = "--metric: expected one of \(SweepMetric.columns.joined(separator: ", ")) with an optional :minimize or :maximize, got \(m)"
+        if let name = parts.first, let c = suggestion(for: name, in: SweepMetric.columns), c != name { message += ". Did you mean \(c)?" }
+        return .failure(UsageError(message: message, command: "run"))
+    }
+    return .success(SweepMetric(name: name, maximize: parts.count == 2 ? parts[1] == "maximize" : name.hasSuffix("accuracy")))
+}
+
+/// Why `--result-json FILE` cannot be written (checked before training, so a run is never
+/// wasted on an unwritable result): an empty path, a directory, a folder that does not
+/// exist or is not writable. Nil when it can be.
+func resultJSONProblem(_ file: String) -> String? {
+    if file.isEmpty { return "expected a file path, got an empty string" }
+    if FileIO.isDirectory(file) { return "is a directory; expected a file path" }
+    var dir = "."
+    if let slash = file.lastIndex(of: "/") { dir = slash == file.startIndex ? "/" : String(file[..<slash]) }
+    guard FileIO.isDirectory(dir) else { return "its folder \(dir) does not exist" }
+    guard access(dir, W_OK) == 0 || (FileIO.exists(file) && access(file, W_OK) == 0) else {
+        return "its folder \(dir) is not writable"
+    }
+    return nil
 }
 
 /// With `--json`, a failed run prints one JSON object on stdout too, so that a script reading
@@ -70,21 +125,10 @@ func failedRun(json: Bool, code: Int32, status: String = "failed", message: Stri
 }
 
 /// Runs `body` with progress, signal handling and the result printing of `nntrain run`.
-func train(_ parsed: Arguments, directory: String, threads: Int?,
+func train(_ parsed: Arguments, directory: String, threads: Int?, metric initialMetric: SweepMetric?,
            _ body: (Experiment.Options) throws(RunError) -> Experiment.Result) -> Int32 {
     let quiet = parsed.has("--quiet")
-    var metric: SweepMetric? = nil
-    if let m = parsed.value("--metric") ?? (parsed.value("--result-json") != nil ? "val_loss" : nil) {
-        let parts = m.split(separator: ":").map(String.init)
-        guard let name = parts.first, SweepMetric.columns.contains(name),
-              parts.count == 1 || (parts.count == 2 && ["minimize", "maximize"].contains(parts[1])) else {
-            var message = "--metric: expected one of \(SweepMetric.columns.joined(separator: ", ")) with an optional :minimize or :maximize, got \(m)"
-            if let name = parts.first, let c = suggestion(for: name, in: SweepMetric.columns), c != name { message += ". Did you mean \(c)?" }
-            let e = UsageError(message: message, command: "run")
-            return failedRun(json: parsed.has("--json"), code: usage(e), message: "error: \(e.message)")
-        }
-        metric = SweepMetric(name: name, maximize: parts.count == 2 ? parts[1] == "maximize" : name.hasSuffix("accuracy"))
-    }
+    var metric = initialMetric
     let progress = ProgressPrinter(quiet: quiet)
     var options = Experiment.Options()
     options.outputDirectory = parsed.value("--out")
@@ -141,7 +185,8 @@ func train(_ parsed: Arguments, directory: String, threads: Int?,
             summary = try? JSONValue.parse(bytes)
         }
         if let file = parsed.value("--result-json"), let metric {
-            _ = writeResultJSON(file, metric: metric, best: nil, status: status, directory: directory, summary: nil, message: error.description)
+            // A diverged or interrupted run's result carries the summary it wrote.
+            _ = writeResultJSON(file, metric: metric, best: nil, status: status, directory: directory, summary: summary, message: error.description)
         }
         progress.endLine()
         let message: String
@@ -229,13 +274,13 @@ func paramsJSON(_ file: String, config: JSONValue? = nil) throws(OverrideError) 
 
 /// `--result-json FILE`: the metric at its best epoch, the run's status and summary.
 func writeResultJSON(_ file: String, metric: SweepMetric, best: (value: Double, epoch: Int)?, status: String,
-                     directory: String, summary: JSONValue?, message: String? = nil) -> Bool {
+                     directory: String?, summary: JSONValue?, message: String? = nil) -> Bool {
     let json = JSONValue.object([
         ("metric", .string(metric.name)), ("goal", .string(metric.goal)),
         ("value", best.map { .number($0.value) } ?? .null),
         ("best_epoch", best.map { .number(Double($0.epoch)) } ?? .null),
         ("status", .string(status)), ("message", message.map { .string($0) } ?? .null),
-        ("run_dir", .string(directory)), ("summary", summary ?? .null),
+        ("run_dir", directory.map { .string($0) } ?? .null), ("summary", summary ?? .null),
     ])
     do { try FileIO.writeAtomically(file, text: json.serialized() + "\n") } catch {
         printError("error: --result-json: \(error)")

@@ -52,4 +52,4 @@ func unknownCommand(_ word: String, what: String) -> String {
     return msg
 }
 
-exit(dispatch(args))
+exit(exitStatus(dispatch(args)))

@@ -48,6 +48,21 @@ let badConfigs: [(String, String)] = [
     ("schedule={\"type\": \"reduce_on_plateau\", \"monitor\": \"val_acc\"}", #"$.schedule.monitor: expected one of val_loss, val_accuracy, loss, accuracy, got "val_acc". Did you mean "val_accuracy"?"#),
     ("optimizer.learning_rate=0.01", #"$.optimizer.learning_rate: unknown key. Did you mean "lr"?"#),
     ("model.input=[16777216, 16777216, 16777216]", "$.model.input: expected at most 2^32 values per sample, got [16777216, 16777216, 16777216]"),
+    // Values that trapped (Int(1e300)) or were silently truncated or rounded to 0 or infinity.
+    ("schedule={\"type\": \"multistep\", \"milestones\": [1e300]}", "$.schedule.milestones.0: expected integer in 1...1000000, got number 1e+300"),
+    ("schedule={\"type\": \"multistep\", \"milestones\": [2, 2.5]}", "$.schedule.milestones.1: expected integer in 1...1000000, got number 2.5"),
+    ("model.layers.0={\"type\": \"max_pool2d\", \"kernel_size\": [2.5, 2]}", "$.model.layers.0.kernel_size.0: expected integer in 1...4096, got number 2.5"),
+    ("model.from_layers=[1.5]", "$.model.from_layers.0: expected a layer index (integer in 0...3), got 1.5"),
+    ("model.from_layers=[1e300]", "$.model.from_layers.0: expected number in 0...1000000, got number 1e+300"),
+    ("optimizer.lr=1e-46", "$.optimizer.lr: expected number > 0, got 1e-46 (0 in Float32, whose smallest normal number is 1.2e-38)"),
+    ("optimizer.lr=1e39", "$.optimizer.lr: expected number > 0, got 1e+39 (beyond Float32's range of ±3.4e38)"),
+    ("optimizer.weight_decay=1e-50", ""),  // 0 is in range: as good as 0
+    ("regularization.clip.norm=1e300", "$.regularization.clip.norm: expected number > 0 or null, got 1e+300 (beyond Float32's range of ±3.4e38)"),
+    ("loss.class_weights=[1, 1, 1, 1, 1, 1, 1, 1, 1, 1e300]", "$.loss.class_weights.9: expected number >= 0, got 1e+300 (beyond Float32's range of ±3.4e38)"),
+    ("data.augment=[{\"type\": \"rotation\", \"degrees\": 1e300}]", "$.data.augment.0.degrees: expected a number m (for [-m, m]) or [low, high] with numbers in -360...360, got 1e+300"),
+    // Label smoothing above (K − 1)/K inverts the targets; K = the model's 10 outputs.
+    ("loss.label_smoothing=0.9999999", "$.loss.label_smoothing: expected number in 0...0.9 for the model's 10 classes (above (K − 1)/K the label gets less weight than each other class), got 0.9999999"),
+    ("loss.label_smoothing=0.9", ""),
 ]
 
 @Test(arguments: badConfigs)
@@ -195,4 +210,14 @@ func modelWarnings(edits: [String], expected: String) throws {
     #expect(editDistance("optimiser", "optimizer") == 1)
     #expect(closest(to: "lr_rate", in: ["lr", "momentum"]) == nil || closest(to: "lr_rate", in: ["lr", "momentum"]) == "lr")
     #expect(closest(to: "zzzzzz", in: ["lr", "momentum"]) == nil)
+}
+
+/// A thread count beyond the pool's cap is clamped to it, and the clamp is reported.
+@Test func threadsAboveThePoolCapAreClamped() throws {
+    let json = try applyOverride("threads=1000", to: try JSONValue.parse(subsetConfig()))
+    let config = try readConfig(json.serialized())
+    #expect(Experiment.threadCount(config: config, option: nil) == Parallel.maxThreads)
+    #expect(Experiment.threadCount(config: config, option: 3) == 3)
+    #expect(Experiment.threadWarning(config: config, option: nil) == "warning: threads 1000 in the config is above the 64 threads nntrain can use; clamped to 64")
+    #expect(Experiment.threadWarning(config: config, option: 2) == nil)
 }

@@ -28,7 +28,12 @@ public enum Augmentation: Sendable, Equatable {
         guard let type = r.choice("type", types, default: nil) else { return nil }
         func range(_ key: String, _ def: [Double], check: NumberCheck) -> (Float, Float) {
             if case .number(let d)? = r.raw(key) {
-                r.record(key, .array([.number(-d), .number(d)]))
+                // One number m stands for [-m, m]: both ends must pass the range check.
+                guard check.accepts(-abs(d)), check.accepts(abs(d)), float32Problem(d, check: check) == nil else {
+                    r.diagnostics.error(r.childPath(key), "expected a number m (for [-m, m]) or [low, high] with \(check.phrase("numbers")), got \(shown(d))")
+                    return (Float(def[0]), Float(def[1]))
+                }
+                r.record(key, .array([.number(-abs(d)), .number(abs(d))]))
                 return (Float(-abs(d)), Float(abs(d)))
             }
             let v = r.doubles(key, default: def, count: 2, check: check) ?? def

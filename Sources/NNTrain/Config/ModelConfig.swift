@@ -246,8 +246,7 @@ public indirect enum LayerSpec: Sendable, Equatable {
         /// A size as one number or [height, width].
         func pair(_ key: String, _ def: Int, min: Double) -> [Int] {
             if case .array? = r.raw(key) {
-                let v = r.doubles(key, default: [Double(def), Double(def)], count: 2, check: .closed(min, 4096)) ?? [Double(def), Double(def)]
-                return v.map { Int($0) }
+                return r.ints(key, default: [def, def], count: 2, check: .closed(min, 4096)) ?? [def, def]
             }
             let n = r.int(key, default: def, check: .closed(min, 4096))
             return [n, n]
@@ -395,7 +394,7 @@ public struct ModelConfig: Sendable, Equatable {
         if inputD == nil && !r.has("input") {
             r.diagnostics.error(r.childPath("input"), "missing required key (expected the per-sample input shape, e.g. [784] or [1, 28, 28])")
         }
-        input = (inputD ?? [1]).map { Int($0) }
+        input = (inputD ?? [1]).map { Int(truncating: $0) ?? 1 }
         if input.isEmpty || input.count > 3 {
             r.diagnostics.error(r.childPath("input"), "expected 1 to 3 dimensions ([features] or [channels, height, width]), got \(input.count)")
             input = [1]
@@ -415,12 +414,12 @@ public struct ModelConfig: Sendable, Equatable {
         if let d = fromLayersD {
             var indices: [Int] = []
             for (i, x) in d.enumerated() {
-                guard x == x.rounded(), Int(x) < specs.count else {
+                guard let index = Int(checking: x), index < specs.count else {
                     r.diagnostics.error(r.childPath("from_layers") + ".\(i)",
                                         "expected a layer index (integer in 0...\(max(0, specs.count - 1))), got \(JSONValue.format(x))")
                     continue
                 }
-                indices.append(Int(x))
+                indices.append(index)
             }
             fromLayers = indices
         }

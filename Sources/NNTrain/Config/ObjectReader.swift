@@ -82,8 +82,16 @@ public final class ObjectReader {
         return d
     }
 
+    /// A number stored as Float32: beyond ±3.4e38 it would be infinite, and a positive value
+    /// below Float32's smallest normal number (1.2e-38) would be 0 in training (denormals are
+    /// flushed to zero), so both are errors rather than a silently different value.
     public func float(_ key: String, default def: Float, check: NumberCheck = .any) -> Float {
-        Float(double(key, default: Double(def), check: check))
+        let d = double(key, default: Double(def), check: check)
+        if let problem = float32Problem(d, check: check) {
+            diagnostics.error(childPath(key), "expected \(check.phrase("number")), got \(shown(d)) (\(problem))")
+            record(key, .number(Double(def))); return def
+        }
+        return Float(d)
     }
 
     /// A number that may be null (null and absent give `nil`).
@@ -93,13 +101,18 @@ public final class ObjectReader {
             diagnostics.error(childPath(key), "expected \(check.phrase("number")) or null, got \(shown(v))")
             record(key, .null); return nil
         }
+        // Optional numbers are stored as Float32 (clip norms, max_norm) or are fractions.
+        if let problem = float32Problem(d, check: check) {
+            diagnostics.error(childPath(key), "expected \(check.phrase("number")) or null, got \(shown(d)) (\(problem))")
+            record(key, .null); return nil
+        }
         record(key, .number(d))
         return d
     }
 
     public func int(_ key: String, default def: Int, check: NumberCheck = .any) -> Int {
         guard let v = raw(key), v != .null else { record(key, .number(Double(def))); return def }
-        guard case .number(let d) = v, d == d.rounded(), abs(d) < 9e15 else {
+        guard case .number(let d) = v, let i = Int(checking: d), abs(d) < 9e15 else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(v))")
             record(key, .number(Double(def))); return def
         }
@@ -108,17 +121,17 @@ public final class ObjectReader {
             record(key, .number(Double(def))); return def
         }
         record(key, .number(d))
-        return Int(d)
+        return i
     }
 
     public func optionalInt(_ key: String, check: NumberCheck = .any) -> Int? {
         guard let v = raw(key), v != .null else { record(key, .null); return nil }
-        guard case .number(let d) = v, d == d.rounded(), abs(d) < 9e15, check.accepts(d) else {
+        guard case .number(let d) = v, let i = Int(checking: d), abs(d) < 9e15, check.accepts(d) else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")) or null, got \(shown(v))")
             record(key, .null); return nil
         }
         record(key, .number(d))
-        return Int(d)
+        return i
     }
 
     public func bool(_ key: String, default def: Bool) -> Bool {
@@ -191,9 +204,37 @@ public final class ObjectReader {
                 diagnostics.error(childPath(key) + ".\(i)", "expected \(check.phrase("number")), got \(shown(item))")
                 return def
             }
+            // Lists of numbers become Float32 (betas, class weights, ranges) or integers.
+            if let problem = float32Problem(d, check: check) {
+                diagnostics.error(childPath(key) + ".\(i)", "expected \(check.phrase("number")), got \(shown(d)) (\(problem))")
+                return def
+            }
             out.append(d)
         }
         record(key, .array(out.map { .number($0) }))
+        return out
+    }
+
+    /// A list of integers (e.g. `milestones`, `kernel_size`); an item that is not an integer in
+    /// `check`'s range is an error at its own path (`$.schedule.milestones.0`).
+    public func ints(_ key: String, default def: [Int]?, count: Int? = nil, check: NumberCheck = .any) -> [Int]? {
+        guard let v = raw(key), v != .null else {
+            record(key, def.map { .array($0.map { .number(Double($0)) }) } ?? .null); return def
+        }
+        let what = (count.map { "array of \($0) " } ?? "array of ") + check.phrase("integers")
+        guard case .array(let items) = v, count == nil || items.count == count else {
+            diagnostics.error(childPath(key), "expected \(what), got \(shown(v))")
+            return def
+        }
+        var out: [Int] = []
+        for (i, item) in items.enumerated() {
+            guard case .number(let d) = item, let n = Int(checking: d), abs(d) < 9e15, check.accepts(d) else {
+                diagnostics.error(childPath(key) + ".\(i)", "expected \(check.phrase("integer")), got \(shown(item))")
+                return def
+            }
+            out.append(n)
+        }
+        record(key, .array(out.map { .number(Double($0)) }))
         return out
     }
 
@@ -356,6 +397,19 @@ public func outOfRangeNumbers(_ bytes: [UInt8]) -> [String] {
 func shown(_ v: JSONValue) -> String {
     if case .number(let d) = v, !d.isFinite { return "a number out of range (beyond ±1.8e308)" }
     return v.brief
+}
+
+/// Why `d` cannot stand for itself as a Float32 under `check`: nil when it can. A positive
+/// value rounding to 0 or a subnormal is refused only where 0 is out of range (`check` excludes
+/// it); elsewhere (a weight decay of 1e-50) it is as good as 0.
+func float32Problem(_ d: Double, check: NumberCheck) -> String? {
+    guard d.isFinite else { return nil }
+    let f = Float(d)
+    if !f.isFinite { return "beyond Float32's range of ±3.4e38" }
+    if d != 0 && abs(f) < Float.leastNormalMagnitude && !check.accepts(0) {
+        return "0 in Float32, whose smallest normal number is 1.2e-38"
+    }
+    return nil
 }
 
 /// `shown` for a bare number: `1.5`, or the out-of-range phrase.

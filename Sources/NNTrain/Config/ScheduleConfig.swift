@@ -54,9 +54,8 @@ public struct ScheduleConfig: Sendable, Equatable {
             stepSize = r.int("step_size", default: 10, check: .atLeast(1))
             gamma = r.float("gamma", default: 0.1, check: .positive)
         case .multistep:
-            let ms = r.doubles("milestones", default: [], check: .atLeast(1)) ?? []
-            milestones = ms.map { Int($0) }
-            if zip(milestones, milestones.dropFirst()).contains(where: { $0 >= $1 }) || ms.contains(where: { $0 != $0.rounded() }) {
+            milestones = r.ints("milestones", default: [], check: .closed(1, 1_000_000)) ?? []
+            if zip(milestones, milestones.dropFirst()).contains(where: { $0 >= $1 }) {
                 r.diagnostics.error(r.childPath("milestones"), "expected increasing epoch numbers, got \(milestones)")
             }
             gamma = r.float("gamma", default: 0.1, check: .positive)

@@ -25,11 +25,30 @@ public enum Experiment {
         public var outcome: Trainer.Outcome
     }
 
-    /// Threads for BLAS: option, then config, then `NNTRAIN_THREADS`, then all cores.
+    /// Threads for BLAS: option, then config, then `NNTRAIN_THREADS`, then all cores; at most
+    /// `Parallel.maxThreads` (a larger request is clamped, and `threadWarning` says so).
     public static func threadCount(config: ExperimentConfig, option: Int?) -> Int {
-        if let t = option ?? config.threads { return t }
-        if let e = Runtime.environment("NNTRAIN_THREADS"), let t = Int(e), t > 0 { return t }
-        return max(1, ProcessInfoCores.count)
+        min(requestedThreads(config: config, option: option).count, Parallel.maxThreads)
+    }
+
+    /// The thread count asked for and where the request came from.
+    static func requestedThreads(config: ExperimentConfig, option: Int?) -> (count: Int, source: String) {
+        if let t = option { return (t, "--threads \(t)") }
+        if let t = config.threads { return (t, "threads \(t) in the config") }
+        if let e = Runtime.environment("NNTRAIN_THREADS"), let t = Int(e), t > 0 { return (t, "NNTRAIN_THREADS=\(e)") }
+        return (max(1, ProcessInfoCores.count), "\(ProcessInfoCores.count) cores")
+    }
+
+    /// A warning when the request is clamped to `Parallel.maxThreads` or `NNTRAIN_THREADS` is
+    /// not a positive integer (and so ignored).
+    public static func threadWarning(config: ExperimentConfig, option: Int?) -> String? {
+        if option == nil, config.threads == nil, let e = Runtime.environment("NNTRAIN_THREADS"), !e.isEmpty,
+           (Int(e) ?? 0) <= 0 {
+            return "warning: NNTRAIN_THREADS=\(e) is not a positive integer; ignored"
+        }
+        let (n, source) = requestedThreads(config: config, option: option)
+        guard n > Parallel.maxThreads else { return nil }
+        return "warning: \(source) is above the \(Parallel.maxThreads) threads nntrain can use; clamped to \(Parallel.maxThreads)"
     }
 
     /// Loads the splits named by `data` (train split into train/validation when asked).
@@ -168,6 +187,9 @@ public enum Experiment {
         }
         let checkpoint: Checkpoint?
         do { checkpoint = try Checkpoint.read(from: directory) } catch { throw .data(error) }
+        if let c = checkpoint, let problem = config.resumeEpochsProblem(epochsDone: c.state.epochsDone, directory: directory) {
+            throw .config([problem])
+        }
         var options = options
         options.outputDirectory = directory
         guard let checkpoint else {
@@ -207,11 +229,16 @@ public enum Experiment {
     }
 
     /// Loads the data, fits preprocessing on the training split and builds model and trainer.
-    static func prepare(_ config: ExperimentConfig, options: Options, threads: Int) throws(RunError) -> Session {
+    static func prepare(_ config: ExperimentConfig, options: Options, threads requested: Int) throws(RunError) -> Session {
+        if let w = threadWarning(config: config, option: options.threads) { options.onEvent(.message(w)) }
+        let threads = min(max(1, requested), Parallel.maxThreads)
         setBLASThreads(threads)
         Runtime.flushDenormals()
         let loadStart = Clock.now()
         let (train, validation, test) = try loadData(config)
+        if let problem = config.validationProblem(trainExamples: train.dataset.count, validationExamples: validation?.count) {
+            throw .config([problem])
+        }
         let dataRead = Clock.now()
         let plan = ModelPlan(config: config)
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
