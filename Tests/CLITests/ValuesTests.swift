@@ -180,3 +180,32 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
     let v = try nntrainWith(["validate", quickstart], stdoutPath: "/dev/full")
     #expect(v.status == 1, "\(v.stderr)")
 }
+
+/// Inputs that overflow Float32 once preprocessed (raw values of 3e38, or a ZCA whose
+/// covariance overflows) are a data error naming the file (exit 3), not a divergence blamed on
+/// the learning rate.
+@Test func preprocessingProblemsAreDataErrors() throws {
+    let dir = tempDir("preprocess-data")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var huge = "", offset = ""
+    for i in 0..<120 {
+        huge += "\(i % 3),\(Double(i + 1) * 2e36),\(Double(i % 7) / 7),1\n"
+        offset += "\(i % 3),\(1e20 + Double(i) * 1e15),\(Double(i % 7) / 7),\(Double(i % 5))\n"
+    }
+    try huge.write(toFile: dir + "/huge.csv", atomically: true, encoding: .utf8)
+    try offset.write(toFile: dir + "/offset.csv", atomically: true, encoding: .utf8)
+    for (file, preprocess, phrase) in [("huge.csv", "[]", "as the model sees it (after data.preprocess), beyond 1e+18"),
+                                       ("offset.csv", #"[{"type": "zca"}]"#, "the zca step of data.preprocess")] {
+        let config = """
+        {"name": "p", "seed": 1, "threads": 1,
+         "data": {"train": {"format": "csv", "path": "\(file)"}, "validation_split": 0.1, "preprocess": \(preprocess)},
+         "model": {"input": [3], "layers": [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 3}]},
+         "training": {"epochs": 1, "batch_size": 20}}
+        """
+        try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        let r = try nntrain(["run", dir + "/config.json", "--out", dir + "/run", "--force", "--quiet"])
+        #expect(r.status == 3, "\(file) \(r.stderr)")
+        #expect(r.stderr.contains("\(dir)/\(file): ") && r.stderr.contains(phrase), "\(r.stderr)")
+        #expect(!r.stderr.contains("learning rate"), "\(r.stderr)")
+    }
+}

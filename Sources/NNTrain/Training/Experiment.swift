@@ -242,6 +242,9 @@ public enum Experiment {
         let dataRead = Clock.now()
         let plan = ModelPlan(config: config)
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
+        if let problem = preprocessor.problem(steps: config.data.preprocess, on: train) {
+            throw .data(DataError(file: train.dataset.origin, problem))
+        }
         try checkCompatibility(config, plan: plan, data: train.dataset, features: preprocessor.outputCount)
         options.onEvent(.dataLoaded(train: train.count, validation: validation?.count ?? 0, test: test?.count ?? 0,
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
