@@ -209,3 +209,23 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
         #expect(!r.stderr.contains("learning rate"), "\(r.stderr)")
     }
 }
+
+/// A weight stored as integers in model.safetensors is a dtype error named as such: not a
+/// missing or misshapen tensor, and never read as if its integers were the weights.
+@Test func evalNamesAWrongDtype() throws {
+    let dir = tempDir("eval-dtype")
+    let r = try nntrain(["run", quickstart, "--out", dir, "--quiet", "--set", "training.epochs=1"])
+    try #require(r.status == 0, "\(r.stderr)")
+    // F32 → I32 in the header: the same 4 bytes per value, so every offset stays valid.
+    var bytes = try FileIO.read(dir + "/model.safetensors")
+    let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+    var header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
+    let key = try #require(header.range(of: "\"layers.1.weight\""))
+    let dtype = try #require(header.range(of: "\"F32\"", range: key.upperBound..<header.endIndex))
+    header.replaceSubrange(dtype, with: "\"I32\"")
+    bytes.replaceSubrange(8..<(8 + headerLength), with: Array(header.utf8))
+    FileManager.default.createFile(atPath: dir + "/model.safetensors", contents: Data(bytes))
+    let e = try nntrain(["eval", dir])
+    #expect(e.status == 3, "\(e.stdout) \(e.stderr)")
+    #expect(e.stderr.contains("\(dir)/model.safetensors: layers.1.weight is I32; a weight must be floating point"), "\(e.stderr)")
+}
