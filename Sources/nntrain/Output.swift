@@ -14,10 +14,11 @@ func printError(_ s: String) {
 }
 
 /// Writes a line to stdout, unbuffered (results a script reads). A failed write (a full disk,
-/// `> /dev/full`, a closed pipe) is remembered: the results did not reach their reader, so the
-/// command must not exit 0 (`exitStatus`).
+/// `> /dev/full`) is remembered: the results did not reach their reader, so the command must
+/// not exit 0 (`exitStatus`). A pipe its reader closed (EPIPE: `… | head -1`) is not an error:
+/// the reader chose to stop, as with the progress stream.
 func printOut(_ s: String) {
-    if let e = writeAll(1, s + "\n"), StandardOutput.error == nil { StandardOutput.error = e }
+    if let e = writeAll(1, s + "\n"), e != EPIPE, StandardOutput.error == nil { StandardOutput.error = e }
 }
 
 /// Writes raw text to stderr (progress bar redraws). Progress that cannot be shown (a closed

@@ -181,9 +181,9 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
     #expect(v.status == 1, "\(v.stderr)")
 }
 
-/// Inputs that overflow Float32 once preprocessed (raw values of 3e38, or a ZCA whose
-/// covariance overflows) are a data error naming the file (exit 3), not a divergence blamed on
-/// the learning rate.
+/// A PCA or ZCA step that the training data makes impossible (values near 3e38, or offsets of
+/// 1e20, whose covariance overflows Float32) is a data error naming the file (exit 3), not a
+/// divergence blamed on the learning rate, nor a whitening silently skipped.
 @Test func preprocessingProblemsAreDataErrors() throws {
     let dir = tempDir("preprocess-data")
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -194,7 +194,7 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
     }
     try huge.write(toFile: dir + "/huge.csv", atomically: true, encoding: .utf8)
     try offset.write(toFile: dir + "/offset.csv", atomically: true, encoding: .utf8)
-    for (file, preprocess, phrase) in [("huge.csv", "[]", "as the model sees it (after data.preprocess), beyond 1e+18"),
+    for (file, preprocess, phrase) in [("huge.csv", #"[{"type": "pca", "components": 3}]"#, "the pca step of data.preprocess"),
                                        ("offset.csv", #"[{"type": "zca"}]"#, "the zca step of data.preprocess")] {
         let config = """
         {"name": "p", "seed": 1, "threads": 1,

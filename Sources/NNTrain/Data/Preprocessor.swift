@@ -112,14 +112,11 @@ public struct Preprocessor: Sendable, Equatable {
         return p
     }
 
-    /// The largest preprocessed input magnitude accepted: beyond it a square (the MSE loss, a
-    /// variance) or a sum of products in the first layer overflows Float32 (max 3.4e38).
-    public static let maxInputMagnitude: Float = 1e18
-
-    /// Why this fitted preprocessing of `steps` cannot feed the model from `split` (the
-    /// training split it was fitted on): statistics that are not finite, a PCA/ZCA step whose
-    /// eigendecomposition failed, or inputs beyond `maxInputMagnitude`. These are properties of
-    /// the data, so the caller reports them as a data error (exit 3) naming the file. Nil if fine.
+    /// Why this fitted preprocessing of `steps` cannot be used on `split` (the training split
+    /// it was fitted on): statistics that are not finite, or a PCA/ZCA step whose
+    /// eigendecomposition failed or overflowed. These are properties of the data, so the caller
+    /// reports them as a data error (exit 3) naming the file. Nil if fine. (Raw inputs that are
+    /// merely huge are left to training: `training.on_nan` decides what a NaN loss does.)
     public func problem(steps: [PreprocessStep], on split: DataSplit) -> String? {
         let f = scale.count
         if let bad = (0..<f).first(where: { !scale[$0].isFinite || !shift[$0].isFinite }) {
@@ -134,21 +131,6 @@ public struct Preprocessor: Sendable, Equatable {
             if projection.contains(where: { !$0.isFinite }) {
                 return "the \(last.kind.rawValue) step of data.preprocess gave non-finite components: the covariance of the training "
                     + "data overflows Float32; standardize before it or rescale the data"
-            }
-        }
-        // Stored bytes are bounded (0...255) and their map is finite; a CSV can hold anything.
-        guard case .floats(let x) = split.dataset.storage else { return nil }
-        let stored = split.dataset.featureCount
-        guard stored == f else { return nil }
-        for idx in split.indices {
-            let row = Int(idx) * f
-            for j in 0..<f {
-                let v = scale[j] * x[row + j] + shift[j]
-                if !(abs(v) <= Preprocessor.maxInputMagnitude) {
-                    return "example \(idx), feature \(j) is \(significant(Double(v), 3)) as the model sees it (after data.preprocess), beyond "
-                        + "\(significant(Double(Preprocessor.maxInputMagnitude), 3)) (larger inputs overflow Float32 in the model); "
-                        + "add a standardize or minmax step to data.preprocess or rescale the data"
-                }
             }
         }
         return nil
