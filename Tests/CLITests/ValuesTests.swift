@@ -229,3 +229,17 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
     #expect(e.status == 3, "\(e.stdout) \(e.stderr)")
     #expect(e.stderr.contains("\(dir)/model.safetensors: layers.1.weight is I32; a weight must be floating point"), "\(e.stderr)")
 }
+
+/// A NaN in preprocess.safetensors is a corrupt file (exit 3, naming it), not a diverged eval.
+@Test func evalRefusesANaNInThePreprocessingFile() throws {
+    let dir = tempDir("eval-pre-nan")
+    let r = try nntrain(["run", quickstart, "--out", dir, "--quiet", "--set", "training.epochs=1"])
+    try #require(r.status == 0, "\(r.stderr)")
+    var bytes = try FileIO.read(dir + "/preprocess.safetensors")
+    let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+    for (i, b) in [0x00, 0x00, 0xC0, 0x7F].enumerated() { bytes[8 + headerLength + i] = UInt8(b) }
+    FileManager.default.createFile(atPath: dir + "/preprocess.safetensors", contents: Data(bytes))
+    let e = try nntrain(["eval", dir])
+    #expect(e.status == 3, "\(e.stdout) \(e.stderr)")
+    #expect(e.stderr.contains("\(dir)/preprocess.safetensors: ") && e.stderr.contains("holds NaN or infinite values; the file is corrupt"), "\(e.stderr)")
+}

@@ -58,6 +58,10 @@ extension Experiment {
             preprocessor.projection = projection
             preprocessor.outputCount = projection.count / dataset.featureCount
         }
+        // Fitted statistics are finite by construction: a NaN or infinity here is corruption.
+        for (key, values) in preByName where values.contains(where: { !$0.isFinite }) {
+            throw .data(DataError(file: directory + "/preprocess.safetensors", "\(key) holds NaN or infinite values; the file is corrupt"))
+        }
         try checkCompatibility(config, plan: ModelPlan(config: config), data: dataset, features: preprocessor.outputCount)
         let split = DataSplit(all: dataset)
         let trainer = Trainer(config: config, model: model, train: split, validation: nil, test: nil, preprocessor: preprocessor)
