@@ -45,7 +45,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
             return failedRun(json: json, code: usage(e), message: "error: \(e.message)")
         }
         // A config that does not load is reported by the resume itself, with its context.
-        if let m = parsed.value("--metric").flatMap({ _ in metric }),
+        if parsed.value("--metric") != nil, let m = metric,
            let config = try? ConfigLoader.load(path: dir + "/config.json", overrides: parsed.all("--set")),
            let problem = config.metricProblem(m.name) {
             return failedBeforeTraining(["error: --metric \(m.name): \(problem)"], directory: dir)
@@ -72,7 +72,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         return failedBeforeTraining(error.lines, directory: parsed.value("--out"))
     }
     let directory = parsed.value("--out") ?? config.runDirectory
-    if let m = parsed.value("--metric").flatMap({ _ in metric }), let problem = config.metricProblem(m.name) {
+    if parsed.value("--metric") != nil, let m = metric, let problem = config.metricProblem(m.name) {
         return failedBeforeTraining(["error: --metric \(m.name): \(problem)"], directory: directory)
     }
     // Warnings are printed even with --quiet, which silences progress only.
