@@ -211,7 +211,14 @@ public enum Experiment {
         setBLASThreads(threads)
         Runtime.flushDenormals()
         let loadStart = Clock.now()
-        let (train, validation, test) = try loadData(config)
+        let loaded: (train: DataSplit, validation: DataSplit?, test: DataSplit?)
+        do { loaded = try loadData(config) } catch {
+            // A signal while waiting on a FIFO or pipe is an interruption, not a data error.
+            let signal = options.pendingSignal()
+            if signal != 0 { throw .interrupted(signal: signal) }
+            throw error
+        }
+        let (train, validation, test) = loaded
         let dataRead = Clock.now()
         let plan = ModelPlan(config: config)
         let preprocessor = Preprocessor.fit(config.data.preprocess, on: train)
