@@ -52,4 +52,9 @@ func unknownCommand(_ word: String, what: String) -> String {
     return msg
 }
 
-exit(dispatch(args))
+let code = dispatch(args)
+if let reason = standardOutputFailure {
+    printError("error: cannot write the results to standard output: \(reason)")
+    exit(code == 0 ? 1 : code)
+}
+exit(code)
