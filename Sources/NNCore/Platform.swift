@@ -216,7 +216,9 @@ public final class LineWriter {
 
     public init(path: String, append: Bool) throws(FileError) {
         self.path = path
-        if FileIO.isDirectory(path) { throw FileError(path: path, reason: "is a directory, not a file") }
+        // The targets `writeAtomically` refuses are refused here too (a directory, a dangling
+        // link, whose target O_CREAT would create wherever it points, a block device, …).
+        _ = try FileIO.writeTarget(path)
         // Without blocking: a FIFO in the file's place is refused at once rather than waited on.
         fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         if fd < 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }
@@ -224,10 +226,15 @@ public final class LineWriter {
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
     }
 
-    /// Appends `line` (a newline added when missing).
+    /// Appends `line` (a newline added when missing). A row that fails part-way is cut off
+    /// again where the file is a regular one, so the file never ends in a torn row.
     public func write(_ line: String) throws(FileError) {
         let s = line.hasSuffix("\n") ? line : line + "\n"
-        if let reason = FileIO.writeAll(fd, Array(s.utf8)) { throw FileError(path: path, reason: reason) }
+        let end = lseek(fd, 0, SEEK_END)   // -1 on a FIFO or device: nothing to cut
+        if let reason = FileIO.writeAll(fd, Array(s.utf8)) {
+            if end >= 0 { _ = ftruncate(fd, end) }
+            throw FileError(path: path, reason: reason)
+        }
     }
 
     deinit { close(fd) }
