@@ -204,6 +204,22 @@ private let oneEpoch = ["--quiet", "--set", "training.epochs=1"]
     #expect(forced.status == 0, "\(forced.stderr)")
 }
 
+@Test func resumeDropsOnlyRowsBeyondTheCheckpoint() throws {
+    let dir = tempDir("ws-rows-kept")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", "training.epochs=2"])
+    #expect(r.status == 0, "\(r.stderr)")
+    // A line that is no row of ours (written by hand) and a row past the checkpoint (epoch 3).
+    var lines = try read(dir + "/curves.csv").split(separator: "\n").map(String.init)
+    lines.insert("a note", at: 1)
+    lines.append("3,129,0.0005,9.9,0.1,9.9,0.1,0.0")
+    try FileIO.writeAtomically(dir + "/curves.csv", text: lines.joined(separator: "\n") + "\n")
+    let resumed = try nntrain(["run", "--resume", dir, "--quiet", "--set", "training.epochs=3"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let after = try read(dir + "/curves.csv").split(separator: "\n").map(String.init)
+    #expect(after.count == 5 && Array(after[0..<4]) == Array(lines[0..<4]), "\(after)")
+    #expect(after.last?.hasPrefix("3,129,") == true && after.last != lines.last, "\(after)")
+}
+
 // MARK: - Full disk (item 4): a small tmpfs, root only
 
 /// Mounts a tmpfs of `size` at a fresh directory for `body`, unmounting after; nil (with the

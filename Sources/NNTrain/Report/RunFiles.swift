@@ -125,11 +125,11 @@ public final class RunFiles {
             (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= curveRows
         }
         try keep("steps.csv", header: RunFiles.stepsHeader) { _, line in
-            (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= lastStep
+            (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= lastStep
         }
         if FileIO.exists(directory + "/layers.csv") {
             try keep("layers.csv", header: LayerDiagnostics.header) { _, line in
-                (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= curveRows
+                (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= curveRows
             }
         }
         curves = try LineWriter(path: directory + "/curves.csv", append: true)
