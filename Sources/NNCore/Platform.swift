@@ -53,8 +53,11 @@ public enum FileIO {
     ///   (`.NAME.tmp-PID-RANDOM`, in the same directory, created exclusively), fsync, rename;
     /// - a symbolic link: followed; its target is replaced that way and the link stays a link
     ///   (a dangling link is refused: there is no file to replace);
-    /// - a character device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe with a reader):
-    ///   written through, never renamed over (a FIFO without a reader is refused, not waited on);
+    /// - a character device or a FIFO (`/dev/null`, a named pipe with a reader): written
+    ///   through, never renamed over (a FIFO without a reader is refused, not waited on);
+    /// - `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N` of an open descriptor: written
+    ///   to that descriptor, whatever it is (`--result-json /dev/stdout > out.json` appends to
+    ///   the shell's file instead of renaming a new one over it);
     /// - a directory, a block device or a socket, an empty path or one ending in `/`, `.` or `..`:
     ///   refused with a `FileError` naming `path`.
     /// A failed write (no space left, an I/O error) removes the temporary file and throws; the
@@ -63,6 +66,8 @@ public enum FileIO {
         switch try writeTarget(path) {
         case .replace(let target): try replaceAtomically(target, bytes, named: path)
         case .writeThrough: try writeThrough(path, bytes)
+        case .descriptor(let fd):
+            if let reason = writeAll(fd, bytes) { throw FileError(path: path, reason: reason) }
         }
     }
 
@@ -75,6 +80,21 @@ public enum FileIO {
     enum WriteTarget: Equatable {
         case replace(String)
         case writeThrough
+        case descriptor(Int32)
+    }
+
+    /// The open descriptor that `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` or `/proc/self/fd/N` names.
+    static func namedDescriptor(_ path: String) -> Int32? {
+        let fd: Int32?
+        switch path {
+        case "/dev/stdout": fd = 1
+        case "/dev/stderr": fd = 2
+        default:
+            let number = ["/dev/fd/", "/proc/self/fd/"].first { path.hasPrefix($0) }.map { path.dropFirst($0.count) }
+            fd = number.flatMap { Int32($0) }
+        }
+        guard let fd, fd >= 0, fcntl(fd, F_GETFD) != -1 else { return nil }
+        return fd
     }
 
     static func writeTarget(_ path: String) throws(FileError) -> WriteTarget {
@@ -83,6 +103,7 @@ public enum FileIO {
         if path.isEmpty || last.isEmpty || last == "." || last == ".." {
             throw FileError(path: shown, reason: "is not a file name (an empty path, or one ending in /, . or ..)")
         }
+        if let fd = namedDescriptor(path) { return .descriptor(fd) }
         var link = stat()
         guard lstat(path, &link) == 0 else {
             let e = errno

@@ -171,6 +171,19 @@ private let oneEpoch = ["--quiet", "--set", "training.epochs=1"]
     #expect(try read(dir + "/target.json").contains("\"metric\": \"val_loss\""))
 }
 
+@Test func resultJSONToStdoutGoesToTheShellsFile() throws {
+    // `--result-json /dev/fd/1 > out.json`: the JSON lands in the file the shell opened (a
+    // rename would have to replace /dev/fd/1 itself).
+    let dir = tempDir("ws-fd1")
+    try FileIO.makeDirectories(dir)
+    try FileIO.writeAtomically(dir + "/out.json", text: "")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir + "/run", "--result-json", "/dev/fd/1"] + oneEpoch,
+                        stdoutTo: dir + "/out.json")
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try JSONValue.parse(try FileIO.read(dir + "/out.json"))
+    #expect(json["metric"] == .string("val_loss") && json["status"] == .string("completed"))
+}
+
 // MARK: - Empty paths (item 2) and stdout (item 4)
 
 @Test func sweepPlanEmptyOutIsAUsageError() throws {
