@@ -233,6 +233,22 @@ private let oneEpoch = ["--quiet", "--set", "training.epochs=1"]
     #expect(after.last?.hasPrefix("3,129,") == true && after.last != lines.last, "\(after)")
 }
 
+@Test func fileSizeLimitIsAWriteError() throws {
+    // `ulimit -f 1000` (1000 KiB): the 1.2 MB checkpoint does not fit. SIGXFSZ killed the run.
+    let dir = tempDir("ws-ulimit-f")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", "ulimit -f 1000 && exec \"$0\" \"$@\"", binary, "run", "configs/quickstart.json", "--out", dir] + oneEpoch
+    p.currentDirectoryURL = URL(fileURLWithPath: root)
+    let err = Pipe()
+    p.standardError = err
+    try p.run()
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationReason == .exit && p.terminationStatus == 1, "\(stderr)")
+    #expect(stderr.contains("cannot write \(dir)/checkpoint/checkpoint.safetensors: File too large"), "\(stderr)")
+}
+
 // MARK: - Full disk (item 4): a small tmpfs, root only
 
 /// Mounts a tmpfs of `size` at a fresh directory for `body`, unmounting after; nil (with the
