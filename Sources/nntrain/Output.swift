@@ -19,13 +19,23 @@ func printOut(_ s: String) { writeAll(1, s + "\n") }
 /// Writes raw text to stderr (progress bar redraws).
 func writeStderr(_ s: String) { writeAll(2, s) }
 
+/// Why stdout could not be written (`> /dev/full`), if it could not; `main` then exits 1.
+/// A reader that went away (EPIPE) is no failure: the results are in the run's files.
+nonisolated(unsafe) var standardOutputFailure: String? = nil
+
 private func writeAll(_ fd: Int32, _ s: String) {
     var text = s
     text.withUTF8 { buf in
         var done = 0
         while done < buf.count {
             let n = write(fd, buf.baseAddress! + done, buf.count - done)
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            if n <= 0 {
+                if n < 0 && errno == EINTR { continue }
+                if fd == 1 && standardOutputFailure == nil && !(n < 0 && errno == EPIPE) {
+                    standardOutputFailure = n < 0 ? String(cString: strerror(errno)) : "the write made no progress"
+                }
+                return
+            }
             done += n
         }
     }

@@ -171,7 +171,14 @@ public enum Experiment {
         var options = options
         options.outputDirectory = directory
         guard let checkpoint else {
-            // Stopped before its first checkpoint: nothing to continue, so start over.
+            // Stopped before its first checkpoint: nothing to continue, so start over, unless
+            // that would discard results (a summary, weights, epochs in curves.csv).
+            let kept = resultsWithoutCheckpoint(in: directory)
+            if !kept.isEmpty && !options.force {
+                throw .config(["\(directory) has no checkpoint to continue from, but holds the results of a run ("
+                               + kept.joined(separator: ", ") + "); nothing was changed. Pass --force to train it again from the beginning, "
+                               + "replacing them, or start a new run with `nntrain run CONFIG --out OTHER_DIR`"])
+            }
             options.onEvent(.message("\(directory) has no checkpoint yet; training from the beginning"))
             options.force = true
             return try runLocked(config, options: options)
@@ -196,6 +203,18 @@ public enum Experiment {
         }
         options.onEvent(.message("resuming \(directory) after epoch \(checkpoint.state.epochsDone), step \(checkpoint.state.globalStep)"))
         return try finish(session, files: files, options: options)
+    }
+
+    /// What a run directory without a checkpoint holds that starting over would discard.
+    static func resultsWithoutCheckpoint(in directory: String) -> [String] {
+        var kept: [String] = []
+        for f in ["summary.json", "model.safetensors"] where FileIO.exists(directory + "/" + f) { kept.append(f) }
+        // Only whole rows count: a header alone (killed in epoch 1) is nothing to keep.
+        if let text = try? FileIO.read(directory + "/curves.csv", limit: 1 << 26) {
+            let rows = text.split(separator: UInt8(ascii: "\n")).count - 1
+            if rows > 0 { kept.append("curves.csv with \(rows) epoch\(rows == 1 ? "" : "s")") }
+        }
+        return kept
     }
 
     struct Session {
@@ -265,6 +284,11 @@ public enum Experiment {
         options.onEvent(.started(epochs: s.config.training.epochs, stepsPerEpoch: s.trainer.stepsPerEpoch,
                                  parameters: s.model.store.count, threads: s.threads))
         let outcome = s.trainer.run(files: files)
+        if let failure = s.trainer.writeFailure ?? files.writeError {
+            // The disk is full or failing: stop here, with no summary that calls the run done.
+            throw .io("cannot write \(failure); the run stopped after epoch \(outcome.epochsRun) (step \(s.trainer.globalStep)). "
+                      + keptCheckpoint(s.trainer, directory: files.directory))
+        }
         let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads)
         do {
             if outcome.stopReason != .diverged {
@@ -275,7 +299,7 @@ public enum Experiment {
             }
             try files.writeSummary(summary)
         } catch {
-            throw .io("cannot write results: \(error)")
+            throw .io("cannot write results: \(error). " + keptCheckpoint(s.trainer, directory: files.directory))
         }
         switch outcome.stopReason {
         case .diverged: throw .diverged(outcome.message ?? "training diverged")
@@ -283,6 +307,15 @@ public enum Experiment {
         default: break
         }
         return Result(directory: files.directory, summary: summary, outcome: outcome)
+    }
+
+    /// Which checkpoint a failed write leaves, and how to go on.
+    static func keptCheckpoint(_ trainer: Trainer, directory: String) -> String {
+        guard let saved = trainer.savedCheckpoint else {
+            return "No checkpoint was written: free some space and train it again from the beginning with `nntrain run --resume \(directory) --force`."
+        }
+        return "\(Checkpoint.path(in: directory)) holds the state after epoch \(saved.epoch) (step \(saved.step)); "
+            + "free some space and continue with `nntrain run --resume \(directory)`."
     }
 
     static func summaryJSON(config: ExperimentConfig, outcome: Trainer.Outcome, trainer: Trainer, threads: Int) -> JSONValue {
