@@ -15,11 +15,18 @@ public final class InputFile {
     /// Bytes read so far.
     public private(set) var offset = 0
 
+    /// The reason of a read or open cut short by a termination signal (SIGINT/SIGTERM/SIGHUP).
+    public static let interrupted = "interrupted by a signal while waiting for data"
+
     public init(_ path: String) throws(FileError) {
         self.path = path
         var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        if fd < 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+        // Opening a FIFO blocks until a writer comes: a termination signal meanwhile ends the
+        // wait (the caller reports an interruption), any other signal retries.
+        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR && Runtime.pendingSignal == 0
+        if fd < 0 {
+            throw FileError(path: path, reason: errno == EINTR ? InputFile.interrupted : String(cString: strerror(errno)))
+        }
         var st = stat()
         if fstat(fd, &st) != 0 {
             let reason = String(cString: strerror(errno))
@@ -55,7 +62,10 @@ public final class InputFile {
         while done < count {
             let n = buffer.withUnsafeMutableBytes { b in systemRead(fd, b.baseAddress! + start + done, count - done) }
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR {
+                    if Runtime.pendingSignal != 0 { throw FileError(path: path, reason: InputFile.interrupted) }
+                    continue
+                }
                 throw FileError(path: path, reason: String(cString: strerror(errno)))
             }
             if n == 0 { break }

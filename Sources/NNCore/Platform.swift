@@ -47,47 +47,176 @@ public enum FileIO {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
-    /// A reader sees the old file or the new one, never a half-written one.
+    /// Writes `bytes` to `path` so that a reader sees the old content or the new, never a
+    /// half-written file, and nothing but `path` (or what it links to) changes:
+    /// - a regular file, or a new name in an existing directory: a temporary file beside it
+    ///   (`.NAME.tmp-PID-RANDOM`, in the same directory, created exclusively), fsync, rename;
+    /// - a symbolic link: followed; its target is replaced that way and the link stays a link
+    ///   (a dangling link is refused: there is no file to replace);
+    /// - a character device or a FIFO (`/dev/null`, a named pipe with a reader): written
+    ///   through, never renamed over (a FIFO without a reader is refused, not waited on);
+    /// - `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N` of an open descriptor: written
+    ///   to that descriptor, whatever it is (`--result-json /dev/stdout > out.json` appends to
+    ///   the shell's file instead of renaming a new one over it);
+    /// - a directory, a block device or a socket, an empty path or one ending in `/`, `.` or `..`:
+    ///   refused with a `FileError` naming `path`.
+    /// A failed write (no space left, an I/O error) removes the temporary file and throws; the
+    /// old file stays as it was.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(FileError) {
-        let tmp = path + ".tmp-\(Runtime.hostName)-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 { throw FileError(path: tmp, reason: String(cString: strerror(errno))) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { buf in write(fd, buf.baseAddress! + done, bytes.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd); unlink(tmp)
-                throw FileError(path: tmp, reason: reason)
-            }
-            done += n
+        switch try writeTarget(path) {
+        case .replace(let target): try replaceAtomically(target, bytes, named: path)
+        case .writeThrough: try writeThrough(path, bytes)
+        case .descriptor(let fd):
+            if let reason = writeAll(fd, bytes) { throw FileError(path: path, reason: reason) }
         }
-        if fsync(fd) != 0 || close(fd) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw FileError(path: tmp, reason: reason)
-        }
-        if rename(tmp, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw FileError(path: path, reason: reason)
-        }
-        // Make the rename itself durable (a power cut after this keeps the new file).
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[..<$0]) } ?? "."
-        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     public static func writeAtomically(_ path: String, text: String) throws(FileError) {
         try writeAtomically(path, Array(text.utf8))
     }
 
-    /// `mkdir -p`.
+    /// How `writeAtomically` writes `path`: replace the regular file at a (resolved) path, or
+    /// write through to a device or FIFO.
+    enum WriteTarget: Equatable {
+        case replace(String)
+        case writeThrough
+        case descriptor(Int32)
+    }
+
+    /// The open descriptor that `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` or `/proc/self/fd/N` names.
+    static func namedDescriptor(_ path: String) -> Int32? {
+        let fd: Int32?
+        switch path {
+        case "/dev/stdout": fd = 1
+        case "/dev/stderr": fd = 2
+        default:
+            let number = ["/dev/fd/", "/proc/self/fd/"].first { path.hasPrefix($0) }.map { path.dropFirst($0.count) }
+            fd = number.flatMap { Int32($0) }
+        }
+        guard let fd, fd >= 0, fcntl(fd, F_GETFD) != -1 else { return nil }
+        return fd
+    }
+
+    static func writeTarget(_ path: String) throws(FileError) -> WriteTarget {
+        let shown = path.isEmpty ? "\"\"" : path
+        let last = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if path.isEmpty || last.isEmpty || last == "." || last == ".." {
+            throw FileError(path: shown, reason: "is not a file name (an empty path, or one ending in /, . or ..)")
+        }
+        if let fd = namedDescriptor(path) { return .descriptor(fd) }
+        var link = stat()
+        guard lstat(path, &link) == 0 else {
+            let e = errno
+            if e == ENOENT { return .replace(path) }   // a new file
+            throw FileError(path: path, reason: String(cString: strerror(e)))
+        }
+        var st = link
+        var target = path
+        if (link.st_mode & S_IFMT) == S_IFLNK {
+            guard stat(path, &st) == 0 else {
+                let e = errno
+                throw FileError(path: path, reason: e == ENOENT
+                                ? "is a symbolic link to \(linkText(path)), which does not exist; refusing to create it"
+                                : "is a symbolic link that cannot be followed: \(String(cString: strerror(e)))")
+            }
+            if (st.st_mode & S_IFMT) == S_IFREG {
+                guard let resolved = realpath(path, nil) else {
+                    throw FileError(path: path, reason: "cannot resolve the symbolic link: \(String(cString: strerror(errno)))")
+                }
+                target = String(cString: resolved)
+                free(resolved)
+            }
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .replace(target)
+        case S_IFCHR, S_IFIFO: return .writeThrough
+        case S_IFDIR: throw FileError(path: path, reason: "is a directory, not a file")
+        case S_IFBLK: throw FileError(path: path, reason: "is a block device; refusing to write to it")
+        default: throw FileError(path: path, reason: "is not a regular file, a character device or a FIFO; refusing to write to it")
+        }
+    }
+
+    private static func linkText(_ path: String) -> String {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = readlink(path, &buf, 4096)
+        return n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+    }
+
+    /// The temporary file beside `path` (same directory, so the rename stays in it).
+    static func temporaryName(for path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        // A name stays under NAME_MAX (255 bytes) however long `base` is.
+        return dir + "." + String(decoding: base.utf8.prefix(180), as: UTF8.self)
+            + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+
+    private static func replaceAtomically(_ path: String, _ bytes: [UInt8], named shown: String) throws(FileError) {
+        var tmp = temporaryName(for: path)
+        var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        for _ in 0..<8 where fd < 0 && errno == EEXIST {
+            tmp = temporaryName(for: path)
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
+        if fd < 0 { throw FileError(path: shown, reason: String(cString: strerror(errno))) }
+        if let reason = writeAll(fd, bytes) ?? (fsync(fd) != 0 ? String(cString: strerror(errno)) : nil) {
+            close(fd); unlink(tmp)
+            throw FileError(path: shown, reason: reason)
+        }
+        if close(fd) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw FileError(path: shown, reason: reason)
+        }
+        if rename(tmp, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw FileError(path: shown, reason: reason)
+        }
+        // Make the rename itself durable (a power cut after this keeps the new file).
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Writes into an existing device or FIFO. Opened without blocking, so a FIFO that nobody
+    /// reads is refused at once instead of hanging the process.
+    private static func writeThrough(_ path: String, _ bytes: [UInt8]) throws(FileError) {
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            throw FileError(path: path, reason: e == ENXIO ? "is a FIFO that nobody reads" : String(cString: strerror(e)))
+        }
+        defer { close(fd) }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        if let reason = writeAll(fd, bytes) { throw FileError(path: path, reason: reason) }
+    }
+
+    /// Writes all of `bytes` (retrying short writes and EINTR); the system's reason on failure.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {
+        bytes.withUnsafeBytes { buf -> String? in
+            guard let base = buf.baseAddress else { return nil }
+            var done = 0
+            while done < buf.count {
+                let n = write(fd, base + done, buf.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return String(cString: strerror(errno))
+                }
+                if n == 0 { return "the write made no progress" }
+                done += n
+            }
+            return nil
+        }
+    }
+
+    /// `mkdir -p`. An empty path is refused (it would mean the current directory by accident).
     public static func makeDirectories(_ path: String) throws(FileError) {
-        if path.isEmpty || isDirectory(path) { return }
+        if path.isEmpty { throw FileError(path: "\"\"", reason: "an empty path is not a directory") }
+        if isDirectory(path) { return }
         var current = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             current += (current.isEmpty || current.hasSuffix("/") ? "" : "/") + part
@@ -100,35 +229,37 @@ public enum FileIO {
     }
 }
 
-/// An append-only text file flushed after every write: a crash loses no finished row.
+/// An append-only text file flushed after every write: a crash loses no finished row, and a
+/// row that cannot be written (no space left, an I/O error) throws instead of vanishing.
 public final class LineWriter {
     private let fd: Int32
     public let path: String
 
     public init(path: String, append: Bool) throws(FileError) {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
+        // The targets `writeAtomically` refuses are refused here too (a directory, a dangling
+        // link, whose target O_CREAT would create wherever it points, a block device, …).
+        _ = try FileIO.writeTarget(path)
+        // Without blocking: a FIFO in the file's place is refused at once rather than waited on.
+        fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         if fd < 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
     }
 
-    public func write(_ line: String) {
-        var s = line
-        if !s.hasSuffix("\n") { s += "\n" }
-        s.withUTF8 { buf in
-            var done = 0
-            while done < buf.count {
-                let n = Glibc_write(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0 { if errno == EINTR { continue }; return }
-                done += n
-            }
+    /// Appends `line` (a newline added when missing). A row that fails part-way is cut off
+    /// again where the file is a regular one, so the file never ends in a torn row.
+    public func write(_ line: String) throws(FileError) {
+        let s = line.hasSuffix("\n") ? line : line + "\n"
+        let end = lseek(fd, 0, SEEK_END)   // -1 on a FIFO or device: nothing to cut
+        if let reason = FileIO.writeAll(fd, Array(s.utf8)) {
+            if end >= 0 { _ = ftruncate(fd, end) }
+            throw FileError(path: path, reason: reason)
         }
     }
 
     deinit { close(fd) }
 }
-
-@inline(__always)
-private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
 
 public enum Clock {
     /// Seconds on a monotonic clock.

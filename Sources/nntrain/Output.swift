@@ -10,48 +10,34 @@ import NNTrain
 func printError(_ s: String) {
     var line = s
     if !line.hasSuffix("\n") && !line.hasSuffix("\r") { line += "\n" }
-    _ = writeAll(2, line)
+    writeAll(2, line)
 }
 
-/// Writes a line to stdout, unbuffered (results a script reads). A failed write (a full disk,
-/// `> /dev/full`) is remembered: the results did not reach their reader, so the command must
-/// not exit 0 (`exitStatus`). A pipe its reader closed (EPIPE: `… | head -1`) is not an error:
-/// the reader chose to stop, as with the progress stream.
-func printOut(_ s: String) {
-    if let e = writeAll(1, s + "\n"), e != EPIPE, StandardOutput.error == nil { StandardOutput.error = e }
-}
+/// Writes a line to stdout, unbuffered (results a script reads).
+func printOut(_ s: String) { writeAll(1, s + "\n") }
 
-/// Writes raw text to stderr (progress bar redraws). Progress that cannot be shown (a closed
-/// or full stderr) is dropped: it never stops a run.
-func writeStderr(_ s: String) { _ = writeAll(2, s) }
+/// Writes raw text to stderr (progress bar redraws).
+func writeStderr(_ s: String) { writeAll(2, s) }
 
-/// The first error writing stdout, if any.
-enum StandardOutput {
-    nonisolated(unsafe) static var error: Int32? = nil
-}
+/// Why stdout could not be written (`> /dev/full`), if it could not; `main` then exits 1.
+/// A reader that went away (EPIPE) is no failure: the results are in the run's files.
+nonisolated(unsafe) var standardOutputFailure: String? = nil
 
-/// The exit status of a command that returned `code`: a command whose results could not be
-/// written to stdout fails with 1 (unexpected failure) and says why on stderr, whatever it
-/// returned; a failure code of its own is kept.
-func exitStatus(_ code: Int32) -> Int32 {
-    guard let e = StandardOutput.error else { return code }
-    printError("error: cannot write the results to stdout: \(String(cString: strerror(e)))")
-    return code == 0 ? 1 : code
-}
-
-/// Writes all of `s`; the errno of a failed write, nil when everything was written.
-private func writeAll(_ fd: Int32, _ s: String) -> Int32? {
+private func writeAll(_ fd: Int32, _ s: String) {
     var text = s
-    return text.withUTF8 { buf -> Int32? in
-        guard let base = buf.baseAddress else { return nil }
+    text.withUTF8 { buf in
         var done = 0
         while done < buf.count {
-            let n = write(fd, base + done, buf.count - done)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return n < 0 ? errno : EIO }
+            let n = write(fd, buf.baseAddress! + done, buf.count - done)
+            if n <= 0 {
+                if n < 0 && errno == EINTR { continue }
+                if fd == 1 && standardOutputFailure == nil && !(n < 0 && errno == EPIPE) {
+                    standardOutputFailure = n < 0 ? String(cString: strerror(errno)) : "the write made no progress"
+                }
+                return
+            }
             done += n
         }
-        return nil
     }
 }
 

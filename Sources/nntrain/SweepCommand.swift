@@ -40,6 +40,7 @@ private func planFor(_ target: String, _ o: SweepOverrides, out: String?, quiet:
     do {
         let plan = try SweepLoader.plan(path: target, overrides: o)
         for w in plan.spec.warnings where !quiet { printError("warning: \(target): \(w)") }
+        if out?.isEmpty == true { printError("error: --out: an empty path is not a directory; give the sweep directory"); return nil }
         return (plan, out ?? "sweeps/\(plan.spec.name)")
     } catch {
         for line in error.lines { printError(line) }

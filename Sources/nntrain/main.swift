@@ -52,4 +52,12 @@ func unknownCommand(_ word: String, what: String) -> String {
     return msg
 }
 
-exit(exitStatus(dispatch(args)))
+// A file grown past `ulimit -f` makes `write` fail with EFBIG (a write error, exit 1 naming
+// the file) instead of SIGXFSZ killing the process.
+signal(SIGXFSZ, SIG_IGN)
+let code = dispatch(args)
+if let reason = standardOutputFailure {
+    printError("error: cannot write the results to standard output: \(reason)")
+    exit(code == 0 ? 1 : code)
+}
+exit(code)

@@ -162,3 +162,17 @@ private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}
     #expect(try JSONValue.parse(try FileIO.read(dir + "/summary.json"))["stop_reason"] == .string("interrupted"))
     #expect(FileManager.default.fileExists(atPath: dir + "/checkpoint/checkpoint.safetensors"))
 }
+
+/// A FIFO as data blocks until a writer comes; SIGTERM meanwhile is an interruption (143), not a
+/// data error, and no hang.
+@Test func aSignalWhileWaitingOnAFIFOIsAnInterruption() throws {
+    let dir = tempDir("fifo")
+    let fifo = dir + "-images"
+    unlink(fifo)
+    #expect(mkfifo(fifo, 0o600) == 0)
+    defer { unlink(fifo) }
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--set", "data.train.images=" + fifo], signal: SIGTERM,
+                        after: 0.5, timeout: 30)
+    #expect(r.status == 143, "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/summary.json"))
+}

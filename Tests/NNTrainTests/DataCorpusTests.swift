@@ -59,6 +59,13 @@ struct DataCorpus {
             b.replaceSubrange(4..<8, with: dims)
             cases.append(Case(kind: "bad dimensions", detail: what, images: b))
         }
+        // Dimensions whose product overflows Int or passes any size check only by wrapping.
+        for dims in [[4, 1 << 31, 1 << 31], [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], [0x8000_0000, 2, 0x8000_0000, 4],
+                     [1 + below(1 << 16), 1 << 24, 1 << 24]] {
+            var b: [UInt8] = [0, 0, 8, UInt8(dims.count)]
+            for d in dims { b += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+            cases.append(Case(kind: "overflowing dimensions", detail: "\(dims)", images: b + Array(rawImages[16..<1000])))
+        }
         var fewer = rawLabels
         fewer.replaceSubrange(4..<8, with: [0, 0, 1, 243])  // 499 labels, 500 images
         cases.append(Case(kind: "count mismatch", detail: "499 labels for 500 images", labels: Array(fewer.dropLast())))
@@ -85,6 +92,8 @@ struct DataCorpus {
             var r = rows
             edit(&r)
             cases.append(Case(kind: "bad CSV", detail: what, csv: r.joined(separator: "\n") + "\n"))
+            // The same file as Excel on Windows writes it: a byte order mark and CRLF line ends.
+            cases.append(Case(kind: "bad CSV (BOM, CRLF)", detail: what, csv: "\u{FEFF}" + r.joined(separator: "\r\n") + "\r\n"))
         }
         for _ in 0..<6 {
             let i = below(40)
@@ -151,6 +160,15 @@ func corruptDataIsADataErrorNamingTheFile(index: Int) throws {
     #expect(e.exitCode == 3)
     #expect(d.file == expectedFile || d.message.contains(expectedFile), "\(c): names \(d.file): \(d.message)")
     #expect(!d.message.isEmpty)
+    // A byte order mark and CRLF line ends change nothing: the same error, the same line number.
+    if let t = c.csv, c.kind.hasSuffix("(BOM, CRLF)") {
+        let plain = dir + "/plain.csv"
+        try FileIO.writeAtomically(plain, text: String(t.dropFirst()).split(separator: "\r\n", omittingEmptySubsequences: false).joined(separator: "\n"))
+        guard case .data(let p)? = loadAndCheck(try dataConfig(images: images, labels: labels, csv: plain)) else {
+            Issue.record("\(c): the LF version is not a data error"); return
+        }
+        #expect(p.message == d.message, "\(c): LF says \(p.message), BOM+CRLF says \(d.message)")
+    }
 }
 
 /// The error loading `config`'s data and checking it against the model raise, if any.

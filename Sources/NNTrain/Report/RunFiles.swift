@@ -50,8 +50,14 @@ func format3(_ v: Double) -> String {
 
 /// The files of a run directory (DESIGN §5), written as training goes: every CSV row is
 /// flushed when written; JSON and safetensors files are replaced atomically.
+///
+/// A row that cannot be written (no space left on the device, an I/O error) is not dropped
+/// silently: the first failure is kept in `writeError`, later rows are not written (so the
+/// file never has a gap), and the trainer ends the run before its next checkpoint.
 public final class RunFiles {
     public let directory: String
+    /// The first CSV row that could not be written, if any.
+    public private(set) var writeError: FileError?
     private let curves: LineWriter
     private let steps: LineWriter
     private var layers: LineWriter?
@@ -67,21 +73,34 @@ public final class RunFiles {
         try FileIO.makeDirectories(directory)
         try FileIO.writeAtomically(directory + "/config.json", text: resolvedConfig.serialized() + "\n")
         curves = try LineWriter(path: directory + "/curves.csv", append: false)
-        curves.write(CurveRow.header)
+        try curves.write(CurveRow.header)
         steps = try LineWriter(path: directory + "/steps.csv", append: false)
-        steps.write(RunFiles.stepsHeader)
+        try steps.write(RunFiles.stepsHeader)
         FileIO.remove(directory + "/layers.csv")
     }
 
     /// One `layers.csv` row (the file and its header are created on first use).
     public func appendLayer(_ d: LayerDiagnostics, epoch: Int) {
-        if layers == nil {
-            let path = directory + "/layers.csv"
-            let fresh = !FileIO.exists(path)
-            layers = try? LineWriter(path: path, append: true)
-            if fresh { layers?.write(LayerDiagnostics.header) }
+        guard writeError == nil else { return }
+        do {
+            let writer: LineWriter
+            if let l = layers { writer = l } else {
+                let path = directory + "/layers.csv"
+                let fresh = !FileIO.exists(path)
+                writer = try LineWriter(path: path, append: true)
+                layers = writer
+                if fresh { try writer.write(LayerDiagnostics.header) }
+            }
+            try writer.write(d.csv(epoch: epoch))
+        } catch {
+            writeError = error
         }
-        layers?.write(d.csv(epoch: epoch))
+    }
+
+    /// Writes one row unless an earlier row failed; keeps the first failure.
+    private func append(_ line: String, to writer: LineWriter) {
+        guard writeError == nil else { return }
+        do { try writer.write(line) } catch { writeError = error }
     }
 
     /// Reopens the files of a run being resumed. Rows written after the checkpoint (the run
@@ -100,23 +119,27 @@ public final class RunFiles {
             for (i, line) in complete.dropFirst().enumerated() where keepRow(i, line) { lines.append(String(line)) }
             try FileIO.writeAtomically(path, text: lines.joined(separator: "\n") + "\n")
         }
-        try keep("curves.csv", header: CurveRow.header) { i, _ in i < curveRows }
+        // A row goes only when the checkpoint proves it is beyond it (its epoch is later than
+        // the checkpoint's); every other row stays.
+        try keep("curves.csv", header: CurveRow.header) { _, line in
+            (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= curveRows
+        }
         try keep("steps.csv", header: RunFiles.stepsHeader) { _, line in
-            (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= lastStep
+            (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= lastStep
         }
         if FileIO.exists(directory + "/layers.csv") {
             try keep("layers.csv", header: LayerDiagnostics.header) { _, line in
-                (line.split(separator: ",").first.flatMap { Int($0) } ?? Int.max) <= curveRows
+                (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= curveRows
             }
         }
         curves = try LineWriter(path: directory + "/curves.csv", append: true)
         steps = try LineWriter(path: directory + "/steps.csv", append: true)
     }
 
-    public func append(_ row: CurveRow) { curves.write(row.csv) }
+    public func append(_ row: CurveRow) { append(row.csv, to: curves) }
 
     public func appendStep(step: Int, epoch: Int, lr: Float, loss: Double, gradNorm: Double?) {
-        steps.write("\(step),\(epoch),\(lr),\(cell(loss)),\(cell(gradNorm))")
+        append("\(step),\(epoch),\(lr),\(cell(loss)),\(cell(gradNorm))", to: steps)
     }
 
     public func writeSummary(_ summary: JSONValue) throws(FileError) {

@@ -193,7 +193,14 @@ public enum Experiment {
         var options = options
         options.outputDirectory = directory
         guard let checkpoint else {
-            // Stopped before its first checkpoint: nothing to continue, so start over.
+            // Stopped before its first checkpoint: nothing to continue, so start over, unless
+            // that would discard results (a summary, weights, epochs in curves.csv).
+            let kept = resultsWithoutCheckpoint(in: directory)
+            if !kept.isEmpty && !options.force {
+                throw .config(["\(directory) has no checkpoint to continue from, but holds the results of a run ("
+                               + kept.joined(separator: ", ") + "); nothing was changed. Pass --force to train it again from the beginning, "
+                               + "replacing them, or start a new run with `nntrain run CONFIG --out OTHER_DIR`"])
+            }
             options.onEvent(.message("\(directory) has no checkpoint yet; training from the beginning"))
             options.force = true
             return try runLocked(config, options: options)
@@ -220,6 +227,18 @@ public enum Experiment {
         return try finish(session, files: files, options: options)
     }
 
+    /// What a run directory without a checkpoint holds that starting over would discard.
+    static func resultsWithoutCheckpoint(in directory: String) -> [String] {
+        var kept: [String] = []
+        for f in ["summary.json", "model.safetensors"] where FileIO.exists(directory + "/" + f) { kept.append(f) }
+        // Only whole rows count: a header alone (killed in epoch 1) is nothing to keep.
+        if let text = try? FileIO.read(directory + "/curves.csv", limit: 1 << 26) {
+            let rows = text.split(separator: UInt8(ascii: "\n")).count - 1
+            if rows > 0 { kept.append("curves.csv with \(rows) epoch\(rows == 1 ? "" : "s")") }
+        }
+        return kept
+    }
+
     struct Session {
         var config: ExperimentConfig
         var model: Model
@@ -235,7 +254,14 @@ public enum Experiment {
         setBLASThreads(threads)
         Runtime.flushDenormals()
         let loadStart = Clock.now()
-        let (train, validation, test) = try loadData(config)
+        let loaded: (train: DataSplit, validation: DataSplit?, test: DataSplit?)
+        do { loaded = try loadData(config) } catch {
+            // A signal while waiting on a FIFO or pipe is an interruption, not a data error.
+            let signal = options.pendingSignal()
+            if signal != 0 { throw .interrupted(signal: signal) }
+            throw error
+        }
+        let (train, validation, test) = loaded
         if let problem = config.validationProblem(trainExamples: train.dataset.count, validationExamples: validation?.count) {
             throw .config([problem])
         }
@@ -288,6 +314,11 @@ public enum Experiment {
         options.onEvent(.started(epochs: s.config.training.epochs, stepsPerEpoch: s.trainer.stepsPerEpoch,
                                  parameters: s.model.store.count, threads: s.threads))
         let outcome = s.trainer.run(files: files)
+        if let failure = s.trainer.writeFailure ?? files.writeError {
+            // The disk is full or failing: stop here, with no summary that calls the run done.
+            throw .io("cannot write \(failure); the run stopped after epoch \(outcome.epochsRun) (step \(s.trainer.globalStep)). "
+                      + keptCheckpoint(s.trainer, directory: files.directory))
+        }
         let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads)
         do {
             if outcome.stopReason != .diverged {
@@ -298,7 +329,7 @@ public enum Experiment {
             }
             try files.writeSummary(summary)
         } catch {
-            throw .io("cannot write results: \(error)")
+            throw .io("cannot write results: \(error). " + keptCheckpoint(s.trainer, directory: files.directory))
         }
         switch outcome.stopReason {
         case .diverged: throw .diverged(outcome.message ?? "training diverged")
@@ -306,6 +337,15 @@ public enum Experiment {
         default: break
         }
         return Result(directory: files.directory, summary: summary, outcome: outcome)
+    }
+
+    /// Which checkpoint a failed write leaves, and how to go on.
+    static func keptCheckpoint(_ trainer: Trainer, directory: String) -> String {
+        guard let saved = trainer.savedCheckpoint else {
+            return "No checkpoint was written: free some space and train it again from the beginning with `nntrain run --resume \(directory) --force`."
+        }
+        return "\(Checkpoint.path(in: directory)) holds the state after epoch \(saved.epoch) (step \(saved.step)); "
+            + "free some space and continue with `nntrain run --resume \(directory)`."
     }
 
     static func summaryJSON(config: ExperimentConfig, outcome: Trainer.Outcome, trainer: Trainer, threads: Int) -> JSONValue {

@@ -102,6 +102,9 @@ public final class Trainer {
 
     /// The epoch and step of the checkpoint on disk (written or resumed from), if any.
     var savedCheckpoint: (epoch: Int, step: Int)?
+    /// The run file that could not be written (a checkpoint, or a CSV row before it): the run
+    /// stops at once, keeping the last good checkpoint (`savedCheckpoint`).
+    public private(set) var writeFailure: FileError?
 
     public var stepsPerEpoch: Int { schedule.stepsPerEpoch }
     public var globalStep: Int { state.globalStep }
@@ -216,6 +219,7 @@ public final class Trainer {
                 }
             }
             saveCheckpoint(files)
+            if writeFailure != nil { break }
             // Keras semantics: stop once `patience` epochs in a row did not improve.
             if let es, state.wait > 0 && state.wait >= es.patience {
                 stopReason = .earlyStopping
@@ -339,6 +343,7 @@ public final class Trainer {
             }
             if let every = checkpointEvery, state.globalStep % every == 0, state.stepInEpoch < steps {
                 saveCheckpoint(files)
+                if writeFailure != nil { return Failure(reason: .paused, message: "a run file could not be written") }
             }
         }
         return nil
@@ -452,13 +457,20 @@ public final class Trainer {
                           layerBuffers: buffers, threads: threads, config: config.resolved)
     }
 
+    /// Writes the checkpoint, unless a run file already failed: a checkpoint must not claim
+    /// rows that curves.csv or steps.csv lack. A failure is kept in `writeFailure` (the run
+    /// stops); the checkpoint on disk is then still the last good one (the write is atomic).
     private func saveCheckpoint(_ files: RunFiles?) {
-        guard let files else { return }
+        guard let files, writeFailure == nil else { return }
+        if let e = files.writeError {
+            writeFailure = e
+            return
+        }
         do {
             try checkpoint().write(to: files.directory)
             savedCheckpoint = (state.epochsDone, state.globalStep)
         } catch {
-            onEvent(.message("warning: could not write the checkpoint: \(error)"))
+            writeFailure = error
         }
     }
 
