@@ -102,6 +102,7 @@ func runMetric(_ parsed: Arguments) -> Result<SweepMetric?, UsageError> {
 func resultJSONProblem(_ file: String) -> String? {
     if file.isEmpty { return "expected a file path, got an empty string" }
     if FileIO.isDirectory(file) { return "is a directory; expected a file path" }
+    if file.hasSuffix("/") { return "ends in /; expected a file path" }
     var dir = "."
     if let slash = file.lastIndex(of: "/") { dir = slash == file.startIndex ? "/" : String(file[..<slash]) }
     guard FileIO.isDirectory(dir) else { return "its folder \(dir) does not exist" }

@@ -426,9 +426,11 @@ private let targetKinds = ["symlink-to-file", "symlink-to-directory", "dangling-
 
 /// The documented outcome of writing a run (`--out`, `output.dir`) or a result (`--result-json`)
 /// to each kind of target: exit 0 where the target can take it, else 1 (the run directory or the
-/// result file cannot be written).
+/// result file cannot be written). A `--result-json` that is a directory or lies in a folder that
+/// does not exist or cannot be written is refused before training, as a usage error (2).
 private func expectedStatus(_ kind: String, option: String) -> Int32 {
     if option == "--result-json" {
+        if ["symlink-to-directory", "directory", "trailing-slash", "read-only-directory"].contains(kind) { return 2 }
         return ["symlink-to-file", "device", "fifo", "file", "dot-dot"].contains(kind) ? 0 : 1
     }
     return ["symlink-to-directory", "directory", "dot-dot", "trailing-slash"].contains(kind) ? 0 : 1

@@ -394,7 +394,8 @@ public struct ModelConfig: Sendable, Equatable {
         if inputD == nil && !r.has("input") {
             r.diagnostics.error(r.childPath("input"), "missing required key (expected the per-sample input shape, e.g. [784] or [1, 28, 28])")
         }
-        input = (inputD ?? [1]).map { Int(truncating: $0) ?? 1 }
+        // Non-integers are reported below; 1 stands in for them meanwhile.
+        input = (inputD ?? [1]).map { Int(checking: $0) ?? 1 }
         if input.isEmpty || input.count > 3 {
             r.diagnostics.error(r.childPath("input"), "expected 1 to 3 dimensions ([features] or [channels, height, width]), got \(input.count)")
             input = [1]

@@ -191,7 +191,7 @@ public struct ModelPlan: Sendable {
         let activations = rows.reduce(inputShape.reduce(1, *)) { $0 + 3 * $1.outputShape.reduce(1, *) }
         let bytes = 4.0 * (4.0 * Double(parameterCount) + 3.0 * Double(maxBatch) * Double(activations))
         if bytes > ModelPlan.memoryLimitBytes {
-            errors.append(ConfigError(path: "$.model", message: "this model needs about \(Int(truncating: (bytes / 1_073_741_824).rounded(.up)).map(String.init) ?? JSONValue.format(bytes / 1_073_741_824)) GiB (\(parameterCount) parameters, batches of \(maxBatch)), more than the \(Int(ModelPlan.memoryLimitBytes / 1_073_741_824)) GiB limit; use fewer units or a smaller training.batch_size / eval_batch_size"))
+            errors.append(ConfigError(path: "$.model", message: "this model needs about \(Int(checking: (bytes / 1_073_741_824).rounded(.up)).map(String.init) ?? JSONValue.format(bytes / 1_073_741_824)) GiB (\(parameterCount) parameters, batches of \(maxBatch)), more than the \(Int(ModelPlan.memoryLimitBytes / 1_073_741_824)) GiB limit; use fewer units or a smaller training.batch_size / eval_batch_size"))
         }
         if let shape, config.loss.kind == .crossEntropy, shape.count != 1 {
             errors.append(ConfigError(path: "$.model.layers", message: "cross_entropy needs a flat output of one score per class, the last layer gives shape \(shape)"))

@@ -112,26 +112,26 @@ public final class ObjectReader {
 
     public func int(_ key: String, default def: Int, check: NumberCheck = .any) -> Int {
         guard let v = raw(key), v != .null else { record(key, .number(Double(def))); return def }
-        guard case .number(let d) = v, let i = Int(checking: d), abs(d) < 9e15 else {
+        guard case .number(let d) = v, d == d.rounded() else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(v))")
             record(key, .number(Double(def))); return def
         }
-        if !check.accepts(d) {
+        if Int(checking: d) == nil || !check.accepts(d) {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(d))")
             record(key, .number(Double(def))); return def
         }
         record(key, .number(d))
-        return i
+        return Int(d)
     }
 
     public func optionalInt(_ key: String, check: NumberCheck = .any) -> Int? {
         guard let v = raw(key), v != .null else { record(key, .null); return nil }
-        guard case .number(let d) = v, let i = Int(checking: d), abs(d) < 9e15, check.accepts(d) else {
+        guard case .number(let d) = v, Int(checking: d) != nil, check.accepts(d) else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")) or null, got \(shown(v))")
             record(key, .null); return nil
         }
         record(key, .number(d))
-        return i
+        return Int(d)
     }
 
     public func bool(_ key: String, default def: Bool) -> Bool {
@@ -228,7 +228,7 @@ public final class ObjectReader {
         }
         var out: [Int] = []
         for (i, item) in items.enumerated() {
-            guard case .number(let d) = item, let n = Int(checking: d), abs(d) < 9e15, check.accepts(d) else {
+            guard case .number(let d) = item, let n = Int(checking: d), check.accepts(d) else {
                 diagnostics.error(childPath(key) + ".\(i)", "expected \(check.phrase("integer")), got \(shown(item))")
                 return def
             }
