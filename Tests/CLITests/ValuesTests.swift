@@ -165,36 +165,31 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
     #expect(result["summary"]?["stop_reason"] == .string("diverged"), "\(result)")
 }
 
-/// A weight stored as integers in model.safetensors is a dtype error named as such: not a
-/// missing or misshapen tensor, and never read as if its integers were the weights.
-@Test func evalNamesAWrongDtype() throws {
-    let dir = tempDir("eval-dtype")
-    let r = try nntrain(["run", quickstart, "--out", dir, "--quiet", "--set", "training.epochs=1"])
-    try #require(r.status == 0, "\(r.stderr)")
-    // F32 → I32 in the header: the same 4 bytes per value, so every offset stays valid.
-    var bytes = try FileIO.read(dir + "/model.safetensors")
-    let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-    var header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
-    let key = try #require(header.range(of: "\"layers.1.weight\""))
-    let dtype = try #require(header.range(of: "\"F32\"", range: key.upperBound..<header.endIndex))
-    header.replaceSubrange(dtype, with: "\"I32\"")
-    bytes.replaceSubrange(8..<(8 + headerLength), with: Array(header.utf8))
-    FileManager.default.createFile(atPath: dir + "/model.safetensors", contents: Data(bytes))
-    let e = try nntrain(["eval", dir])
-    #expect(e.status == 3, "\(e.stdout) \(e.stderr)")
-    #expect(e.stderr.contains("\(dir)/model.safetensors: layers.1.weight is I32; a weight must be floating point"), "\(e.stderr)")
-}
-
-/// A NaN in preprocess.safetensors is a corrupt file (exit 3, naming it), not a diverged eval.
-@Test func evalRefusesANaNInThePreprocessingFile() throws {
-    let dir = tempDir("eval-pre-nan")
-    let r = try nntrain(["run", quickstart, "--out", dir, "--quiet", "--set", "training.epochs=1"])
-    try #require(r.status == 0, "\(r.stderr)")
-    var bytes = try FileIO.read(dir + "/preprocess.safetensors")
-    let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-    for (i, b) in [0x00, 0x00, 0xC0, 0x7F].enumerated() { bytes[8 + headerLength + i] = UInt8(b) }
-    FileManager.default.createFile(atPath: dir + "/preprocess.safetensors", contents: Data(bytes))
-    let e = try nntrain(["eval", dir])
-    #expect(e.status == 3, "\(e.stdout) \(e.stderr)")
-    #expect(e.stderr.contains("\(dir)/preprocess.safetensors: ") && e.stderr.contains("holds NaN or infinite values; the file is corrupt"), "\(e.stderr)")
+/// A PCA or ZCA step that the training data makes impossible (values near 3e38, or offsets of
+/// 1e20, whose covariance overflows Float32) is a data error naming the file (exit 3), not a
+/// divergence blamed on the learning rate, nor a whitening silently skipped.
+@Test func preprocessingProblemsAreDataErrors() throws {
+    let dir = tempDir("preprocess-data")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var huge = "", offset = ""
+    for i in 0..<120 {
+        huge += "\(i % 3),\(Double(i + 1) * 2e36),\(Double(i % 7) / 7),1\n"
+        offset += "\(i % 3),\(1e20 + Double(i) * 1e15),\(Double(i % 7) / 7),\(Double(i % 5))\n"
+    }
+    try huge.write(toFile: dir + "/huge.csv", atomically: true, encoding: .utf8)
+    try offset.write(toFile: dir + "/offset.csv", atomically: true, encoding: .utf8)
+    for (file, preprocess, phrase) in [("huge.csv", #"[{"type": "pca", "components": 3}]"#, "the pca step of data.preprocess"),
+                                       ("offset.csv", #"[{"type": "zca"}]"#, "the zca step of data.preprocess")] {
+        let config = """
+        {"name": "p", "seed": 1, "threads": 1,
+         "data": {"train": {"format": "csv", "path": "\(file)"}, "validation_split": 0.1, "preprocess": \(preprocess)},
+         "model": {"input": [3], "layers": [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 3}]},
+         "training": {"epochs": 1, "batch_size": 20}}
+        """
+        try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        let r = try nntrain(["run", dir + "/config.json", "--out", dir + "/run", "--force", "--quiet"])
+        #expect(r.status == 3, "\(file) \(r.stderr)")
+        #expect(r.stderr.contains("\(dir)/\(file): ") && r.stderr.contains(phrase), "\(r.stderr)")
+        #expect(!r.stderr.contains("learning rate"), "\(r.stderr)")
+    }
 }

@@ -38,11 +38,6 @@ extension Experiment {
         }
         let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (name, tensor) in model.parameters.map({ ($0.name, $0.value) }) + model.buffers {
-            // A wrong dtype is named as such (integers would otherwise pass as weights, or be
-            // reported as a missing tensor); only a batch-norm counter may be an integer.
-            if let e = byName[name], !e.dtype.isFloatingPoint, !name.hasSuffix("num_batches_tracked") {
-                throw .data(DataError(file: weights, "\(name) is \(e.dtype.rawValue); a weight must be floating point (F32, F64, F16 or BF16)"))
-            }
             guard let e = byName[name], e.values.count == tensor.count else {
                 throw .data(DataError(file: weights, "has no tensor \(name) of \(tensor.count) values for this run's model"))
             }
@@ -57,10 +52,6 @@ extension Experiment {
         if let projection = preByName["projection"] {
             preprocessor.projection = projection
             preprocessor.outputCount = projection.count / dataset.featureCount
-        }
-        // Fitted statistics are finite by construction: a NaN or infinity here is corruption.
-        for (key, values) in preByName where values.contains(where: { !$0.isFinite }) {
-            throw .data(DataError(file: directory + "/preprocess.safetensors", "\(key) holds NaN or infinite values; the file is corrupt"))
         }
         try checkCompatibility(config, plan: ModelPlan(config: config), data: dataset, features: preprocessor.outputCount)
         let split = DataSplit(all: dataset)
