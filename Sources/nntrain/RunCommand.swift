@@ -192,7 +192,13 @@ func train(_ parsed: Arguments, directory: String, threads: Int?, metric initial
         progress.endLine()
         let message: String
         if case .interrupted(let signal) = error {
-            message = "\(interruptedMessage(signal)); partial results written; resume with: nntrain run --resume \(directory)"
+            // Interrupted while the data was still being read (a FIFO without a writer): no
+            // summary of this run exists, and there is nothing to resume.
+            if summary?["stop_reason"] == .string("interrupted") {
+                message = "\(interruptedMessage(signal)); partial results written; resume with: nntrain run --resume \(directory)"
+            } else {
+                message = "\(interruptedMessage(signal)) before training began; nothing was written"
+            }
         } else {
             message = error.description
         }

@@ -174,5 +174,6 @@ private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}
     let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--set", "data.train.images=" + fifo], signal: SIGTERM,
                         after: 0.5, timeout: 30)
     #expect(r.status == 143, "\(r.stderr)")
+    #expect(r.stderr.contains("interrupted (SIGTERM) before training began; nothing was written"), "\(r.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/summary.json"))
 }
