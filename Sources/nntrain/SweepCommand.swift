@@ -26,7 +26,7 @@ private func overrides(_ p: Arguments, command: String) throws(UsageError) -> Sw
     o.trials = try p.int("--trials", range: 1...1_000_000, command: command)
     o.method = p.value("--method")
     o.metric = p.value("--metric")
-    o.seed = try p.int("--seed", range: 0...Int(Int32.max), command: command)
+    o.seed = try p.int("--seed", range: 0...maxExactInteger, command: command)
     o.name = p.value("--name")
     o.minEpochs = try p.int("--min-epochs", range: 1...1_000_000, command: command)
     o.maxEpochs = try p.int("--max-epochs", range: 1...1_000_000, command: command)
@@ -250,6 +250,7 @@ private func sweepTrialCommand(_ args: ArraySlice<String>) -> Int32 {
         fresh = p.has("--fresh")
     } else {
         let status = SweepStatus(plan: plan, ledger: ledger)
+        if !quiet { for line in status.snapshot.problems { printError("warning: \(line)") } }
         let mine = status.tasks.filter { $0.key.trial == index && (rung == nil || $0.key.rung == rung) }.sorted { $0.key < $1.key }
         var pick: (SweepTask, Int, Bool)? = nil
         var note = "trial \(index) has no task open yet"
@@ -321,6 +322,7 @@ private func sweepCollectCommand(_ args: ArraySlice<String>) -> Int32 {
     let dir = p.positionals[0]
     guard let plan = loadPlan(dir) else { return 2 }
     let report = SweepReport.collect(plan: plan, directory: dir, ledger: SweepLedger(directory: dir))
+    if !p.has("--quiet") { for line in report.ledgerProblems { printError("warning: \(line)") } }
     do { try report.write(directory: dir) } catch {
         printError("error: cannot write results: \(error)")
         return 1

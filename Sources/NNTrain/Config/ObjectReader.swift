@@ -99,7 +99,7 @@ public final class ObjectReader {
 
     public func int(_ key: String, default def: Int, check: NumberCheck = .any) -> Int {
         guard let v = raw(key), v != .null else { record(key, .number(Double(def))); return def }
-        guard case .number(let d) = v, d == d.rounded(), abs(d) < 9e15 else {
+        guard case .number(let d) = v, Int(checking: d) != nil else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(v))")
             record(key, .number(Double(def))); return def
         }
@@ -113,7 +113,7 @@ public final class ObjectReader {
 
     public func optionalInt(_ key: String, check: NumberCheck = .any) -> Int? {
         guard let v = raw(key), v != .null else { record(key, .null); return nil }
-        guard case .number(let d) = v, d == d.rounded(), abs(d) < 9e15, check.accepts(d) else {
+        guard case .number(let d) = v, Int(checking: d) != nil, check.accepts(d) else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")) or null, got \(shown(v))")
             record(key, .null); return nil
         }

@@ -39,7 +39,7 @@ public struct SweepPlan: Sendable {
         return Xoshiro256(seed: sm.next(), stream: .sampling)
     }
 
-    /// The training seed of trial `index` (a JSON-safe integer below 2^53).
+    /// The training seed of trial `index`: an integer in 0…2^53 − 1, the range a config's `seed` accepts.
     public static func trialSeed(seed: UInt64, index: Int) -> UInt64 {
         var sm = SplitMix64(seed: seed &+ 0x5EED &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
         return sm.next() & ((1 << 53) - 1)
@@ -106,7 +106,7 @@ public struct SweepPlan: Sendable {
         var trials: [PlannedTrial] = []
         for (c, row) in rows.enumerated() {
             for k in 0..<repeats {
-                let seed = seedParam.flatMap { row[$0].doubleValue.flatMap { $0.isFinite && $0 < 9_007_199_254_740_992 ? UInt64(max(0, $0)) : nil } }
+                let seed = seedParam.flatMap { Int(checking: row[$0].doubleValue, in: 0...maxExactInteger).map(UInt64.init) }
                     ?? repeatSeed(seed: spec.seed, config: c, repeatIndex: k)
                 trials.append(PlannedTrial(index: c * repeats + k, seed: seed, values: row, config: c, repeatIndex: k))
             }
@@ -295,9 +295,8 @@ public struct SweepPlan: Sendable {
             throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials", message: "expected a multiple of repeats (\(repeats)) trials, got \(ts.count)")]))
         }
         for (i, t) in ts.enumerated() {
-            guard case .object? = t["params"], let seed = t["seed"]?.doubleValue, seed >= 0, seed < 9_007_199_254_740_992,
-                  seed == seed.rounded() else {
-                throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials.\(i)", message: "expected {trial, seed, params} with an integer seed in 0..<2^53")]))
+            guard case .object? = t["params"], let seed = Int(checking: t["seed"]?.doubleValue, in: 0...maxExactInteger) else {
+                throw .invalid(path: path, ConfigErrors([ConfigError(path: "$.trials.\(i)", message: "expected {trial, seed, params} with an integer seed in 0…\(maxExactInteger) (2^53 − 1)")]))
             }
             let values = spec.parameters.map { t["params"]?[$0.path] ?? .null }
             // The configuration and repeat follow from the position (trial c·R + k).
