@@ -99,11 +99,11 @@ public final class ObjectReader {
 
     public func int(_ key: String, default def: Int, check: NumberCheck = .any) -> Int {
         guard let v = raw(key), v != .null else { record(key, .number(Double(def))); return def }
-        guard case .number(let d) = v, Int(checking: d) != nil else {
+        guard case .number(let d) = v, d == d.rounded() else {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(v))")
             record(key, .number(Double(def))); return def
         }
-        if !check.accepts(d) {
+        if Int(checking: d) == nil || !check.accepts(d) {
             diagnostics.error(childPath(key), "expected \(check.phrase("integer")), got \(shown(d))")
             record(key, .number(Double(def))); return def
         }

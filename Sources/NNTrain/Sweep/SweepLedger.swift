@@ -193,7 +193,9 @@ public final class SweepLedger {
     /// Reads every record. A record that cannot be read — unreadable, over its size limit, not
     /// JSON, a field missing or out of range, or content that does not match its file name — is
     /// skipped and listed in `problems`; it never stops the sweep.
-    public func snapshot() -> Snapshot {
+    /// `trial`: only that trial's records (a worker that runs one trial of a large sweep reads
+    /// its own few files, not every record).
+    public func snapshot(trial: Int? = nil) -> Snapshot {
         var s = Snapshot()
         var unusable: [SweepTask: Int] = [:]
         func skip(_ path: String, _ why: String) { s.problems.append("\(path): skipped: \(why)") }
@@ -207,6 +209,8 @@ public final class SweepLedger {
         }
         for name in FileIO.listDirectory(ledgerDirectory) where name.hasSuffix(".json") && !name.contains(".new-") && !name.contains(".tmp-") {
             let path = ledgerDirectory + "/" + name
+            if let trial, !name.hasPrefix("claim-\(SweepPlan.trialName(trial))-") && !name.hasPrefix("result-\(SweepPlan.trialName(trial))-")
+                && !name.hasPrefix("release-\(SweepPlan.trialName(trial))-") { continue }
             if let (task, attempt) = ledgerFileName(name, prefix: "claim-", suffix: ".json") {
                 var c = SweepClaim.unreadable(task, attempt: attempt)
                 if let j = json(path, limit: 1 << 16) {
@@ -238,7 +242,7 @@ public final class SweepLedger {
             s.claims[task] = SweepClaim.unreadable(task, attempt: attempt)
         }
         for name in FileIO.listDirectory(heartbeatDirectory) where !name.contains(".new-") && !name.contains(".tmp-") {
-            guard ledgerFileName(name, prefix: "", suffix: "") != nil else { continue }
+            guard let (task, _) = ledgerFileName(name, prefix: "", suffix: ""), trial == nil || task.trial == trial else { continue }
             let path = heartbeatDirectory + "/" + name
             guard let j = json(path, limit: 4096) else { continue }
             guard let hb = SweepHeartbeat(j) else {
