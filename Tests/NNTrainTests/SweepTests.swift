@@ -618,3 +618,15 @@ private extension String {
     // 8× the trials: about 8× the time when linear, 64× when quadratic.
     #expect(large < max(small, 0.01) * 30, "2,000 trials: \(small) s, 16,000: \(large) s")
 }
+
+@Test func formatSignificantPrintsAnyDouble() {
+    // Subnormals printed "nan.nane-320" (inf/inf inside the rounding); nothing may trap either.
+    for v in [1e-320, -5e-324, 2.2250738585072014e-308, 1e-300, 1e308, -1.7976931348623157e308, 3.7e35, 0.000123, 42] {
+        let s = formatSignificant(v, 3)
+        let back = Double(s) ?? .nan
+        // (-1.797e308 to 3 digits is -1.8e308, past the largest Double: only its digits are checked.)
+        #expect(!s.contains("nan") && !s.contains("inf") && (!back.isFinite || abs(back - v) <= abs(v) * 0.02), "\(v) → \(s)")
+    }
+    #expect(formatSignificant(1e-320, 3) == "1e-320" && formatSignificant(-1.7976931348623157e308, 3) == "-1.8e308")
+    #expect(formatSignificant(.infinity, 3) == "inf" && formatSignificant(.nan, 3) == "nan" && formatSignificant(0.000123, 3) == "0.000123")
+}

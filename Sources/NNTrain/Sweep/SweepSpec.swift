@@ -152,6 +152,16 @@ public func formatSignificant(_ v: Double, _ digits: Int) -> String {
     var scale = pow10(digits - 1 - e)
     var r = (v * scale).rounded() / scale
     if abs(r) >= pow10(e + 1) { e += 1; scale = pow10(digits - 1 - e); r = (v * scale).rounded() / scale }
+    if !scale.isFinite || !r.isFinite {
+        // Near the ends of Double's range v · scale overflows (inf/inf is nan) or r rounds past
+        // the largest Double: round the mantissa itself.
+        e = Int(abs(v).log10.rounded(.down))
+        let unit = pow10(digits - 1)
+        var m = e < -290 ? v * 1e300 / pow10(e + 300) : v / pow10(e)
+        m = (m * unit).rounded() / unit
+        if abs(m) >= 10 { m /= 10; e += 1 }
+        return "\(trimZeros(fixed(m, max(0, digits - 1))))e\(e < 0 ? "-" : "")\(abs(e) < 10 ? "0" : "")\(abs(e))"
+    }
     if e < -4 || e >= 15 {
         let m = r / pow10(e)
         let ms = trimZeros(fixed(m, max(0, digits - 1)))
