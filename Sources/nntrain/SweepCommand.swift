@@ -26,7 +26,7 @@ private func overrides(_ p: Arguments, command: String) throws(UsageError) -> Sw
     o.trials = try p.int("--trials", range: 1...1_000_000, command: command)
     o.method = p.value("--method")
     o.metric = p.value("--metric")
-    o.seed = try p.int("--seed", range: 0...Int(Int32.max), command: command)
+    o.seed = try p.int("--seed", range: 0...maxExactInteger, command: command)
     o.name = p.value("--name")
     o.minEpochs = try p.int("--min-epochs", range: 1...1_000_000, command: command)
     o.maxEpochs = try p.int("--max-epochs", range: 1...1_000_000, command: command)
@@ -70,8 +70,11 @@ private func establish(_ plan: SweepPlan, in dir: String, quiet: Bool) -> SweepP
     return nil
 }
 
-private func loadPlan(_ dir: String) -> SweepPlan? {
-    do { return try SweepPlan.load(directory: dir) } catch {
+private func loadPlan(_ dir: String, trial: Int? = nil) -> SweepPlan? {
+    do {
+        if let trial { return try SweepPlan.load(directory: dir, trial: trial) }
+        return try SweepPlan.load(directory: dir)
+    } catch {
         if case .file = error, !FileIO.exists(dir + "/" + SweepPlan.fileName) {
             printError("error: \(dir) holds no sweep (no \(SweepPlan.fileName)); start one with `nntrain sweep SWEEP.json` or `nntrain sweep plan SWEEP.json --out \(dir)`")
         } else {
@@ -236,7 +239,8 @@ private func sweepTrialCommand(_ args: ArraySlice<String>) -> Int32 {
         return usage(UsageError(message: "--index I is required (a Slurm array job passes --index $SLURM_ARRAY_TASK_ID)", command: "sweep"))
     }
     let dir = p.positionals[0]
-    guard let plan = loadPlan(dir) else { return 2 }
+    // Only this trial's entry of plan.json (--json reports every trial: the whole plan).
+    guard let plan = loadPlan(dir, trial: p.has("--json") ? nil : index) else { return 2 }
     guard index < plan.trials.count else {
         printError("error: --index \(index): the sweep in \(dir) has trials 0…\(plan.trials.count - 1)")
         return 2
@@ -250,8 +254,19 @@ private func sweepTrialCommand(_ args: ArraySlice<String>) -> Int32 {
         myAttempt = attempt
         fresh = p.has("--fresh")
     } else {
-        let status = SweepStatus(plan: plan, ledger: ledger)
-        let mine = status.tasks.filter { $0.key.trial == index && (rung == nil || $0.key.rung == rung) }.sorted { $0.key < $1.key }
+        let mine: [(key: SweepTask, value: TaskState)]
+        if plan.spec.method == .halving {
+            // Which rungs are open depends on every trial's results.
+            let status = SweepStatus(plan: plan, ledger: ledger)
+            if !quiet { for line in status.snapshot.problems { printError("warning: \(line)") } }
+            mine = status.tasks.filter { $0.key.trial == index && (rung == nil || $0.key.rung == rung) }.sorted { $0.key < $1.key }
+        } else {
+            // One rung: this trial's own ledger records are all it needs.
+            let snapshot = ledger.snapshot(trial: index)
+            if !quiet { for line in snapshot.problems { printError("warning: \(line)") } }
+            let t = SweepTask(trial: index, rung: 0)
+            mine = (rung ?? 0) == 0 ? [(t, ledger.state(of: t, in: snapshot))] : []
+        }
         var pick: (SweepTask, Int, Bool)? = nil
         var note = "trial \(index) has no task open yet"
         for (t, s) in mine {
@@ -322,6 +337,7 @@ private func sweepCollectCommand(_ args: ArraySlice<String>) -> Int32 {
     let dir = p.positionals[0]
     guard let plan = loadPlan(dir) else { return 2 }
     let report = SweepReport.collect(plan: plan, directory: dir, ledger: SweepLedger(directory: dir))
+    if !p.has("--quiet") { for line in report.ledgerProblems { printError("warning: \(line)") } }
     do { try report.write(directory: dir) } catch {
         printError("error: cannot write results: \(error)")
         return 1

@@ -296,3 +296,32 @@ private let lrSweep = #""metric": {"name": "val_loss"}, "seed": 5, "parameters":
         }
     }
 }
+
+@Test func aClaimWhosePidWasReusedGoesStaleAndItsTrialResumes() throws {
+    // The claim's process died and its pid now belongs to a live process (pid 1 here): with no
+    // heartbeat for --stale-after seconds the trial is taken again instead of "running" forever.
+    let dir = tempDir("sweep-reused-pid")
+    let plan = try nntrain(["sweep", "plan", root + "configs/quickstart.json", "--param", "optimizer.lr=0.01", "--param", "training.epochs=1",
+                            "--trials", "1", "--out", dir, "--quiet"])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    try FileManager.default.createDirectory(atPath: dir + "/ledger", withIntermediateDirectories: true)
+    let hostName = try nntrainHostName()
+    let old = Date().timeIntervalSince1970 - 3600
+    try #"{"trial":0,"rung":0,"attempt":1,"host":"\#(hostName)","pid":1,"time":\#(old)}"#
+        .write(toFile: dir + "/ledger/claim-0000-r0-a1.json", atomically: true, encoding: .utf8)
+    let out = try nntrain(["sweep", "trial", dir, "--index", "0", "--threads", "1", "--quiet"], timeout: 120)
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(FileManager.default.fileExists(atPath: dir + "/ledger/result-0000-r0-a2.json"), "\(out.stderr)")
+    let collected = try nntrain(["sweep", "collect", dir])
+    #expect(collected.stdout.contains("1 completed"), "\(collected.stdout)")
+}
+
+/// The host name nntrain writes into its ledger claims (from a claim of a throwaway sweep).
+private func nntrainHostName() throws -> String {
+    let dir = tempDir("sweep-hostname")
+    _ = try nntrain(["sweep", "plan", root + "configs/quickstart.json", "--param", "optimizer.lr=0.01", "--param", "training.epochs=1",
+                     "--trials", "1", "--out", dir, "--quiet"])
+    _ = try nntrain(["sweep", "trial", dir, "--index", "0", "--threads", "1", "--quiet"], timeout: 120)
+    let claim = try JSONValue.parse(try FileIO.read(dir + "/ledger/claim-0000-r0-a1.json"))
+    return claim["host"]?.stringValue ?? ""
+}

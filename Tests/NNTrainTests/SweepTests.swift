@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NNCore
 import Testing
 @testable import NNTrain
@@ -314,16 +319,154 @@ private func complete(_ ledger: SweepLedger, _ trial: Int, rung: Int, _ metric: 
     #expect(report.json["leaderboard"]?.arrayValue?.first?["config"]?.doubleValue == 2)
 }
 
-@Test func ledgerFilesWithNumbersOutOfRangeAreIgnoredNotATrap() throws {
+@Test func ledgerFilesWithNumbersOutOfRangeAreSkippedWithAWarningNamingTheFile() throws {
     let dir = tempSweepDirectory("ledger-garbage")
     try FileIO.makeDirectories(dir + "/ledger")
+    try FileIO.makeDirectories(dir + "/heartbeats")
     try FileIO.writeAtomically(dir + "/ledger/result-0000-r0-a1.json", text: #"{"trial": 1e300, "rung": 0, "attempt": 1, "status": "completed", "metric": 0.5}"#)
     try FileIO.writeAtomically(dir + "/ledger/claim-0001-r0-a1.json", text: #"{"trial": 1, "rung": 0, "attempt": 1, "host": "h", "pid": -1e20, "time": 0}"#)
     try FileIO.writeAtomically(dir + "/ledger/result-0002-r0-a1.json", text: #"{"trial": 2, "rung": 0, "attempt": 1, "status": "completed", "metric": 0.5, "best_epoch": 1e99, "exit_code": -7}"#)
+    try FileIO.writeAtomically(dir + "/ledger/claim-0003-r0-a1.json", text: #"{"trial": 3, "rung": 0, "attempt": 1, "host": "h", "pid": 99999999999, "time": 0}"#)
+    // Content that names another task than its file; a time a century ahead; not UTF-8.
+    try FileIO.writeAtomically(dir + "/ledger/claim-0004-r0-a1.json", text: #"{"trial": 5, "rung": 0, "attempt": 1, "host": "h", "pid": 12, "time": 0}"#)
+    try FileIO.writeAtomically(dir + "/ledger/claim-0005-r0-a2.json", text: #"{"trial": 5, "rung": 0, "attempt": 2, "host": "h", "pid": 12, "time": 5e9}"#)
+    try FileIO.writeAtomically(dir + "/ledger/result-0006-r0-a1.json", [0x7B, 0xFF, 0xFE, 0x22, 0x7D])
+    // A heartbeat whose pid does not fit a pid_t: a SIGILL in Int32(_:) before.
+    try FileIO.writeAtomically(dir + "/heartbeats/0000-r0-a1", text: #"{"host": "h", "pid": 1e15, "time": 1}"#)
     let s = SweepLedger(directory: dir).snapshot()
-    #expect(s.claims.isEmpty)
     #expect(s.results.keys.map(\.trial) == [2])
     #expect(s.results[SweepTask(trial: 2, rung: 0)]?[1]?.bestEpoch == nil && s.results[SweepTask(trial: 2, rung: 0)]?[1]?.exitCode == 0)
+    #expect(s.heartbeats.isEmpty)
+    let problems = s.problems.sorted()
+    #expect(problems == [
+        dir + "/heartbeats/0000-r0-a1: skipped: not a heartbeat (expected host, pid in 1…2^31−1, time)",
+        dir + "/ledger/claim-0001-r0-a1.json: skipped: not a claim (expected trial, rung, attempt, host, pid in 1…2^31−1, time)",
+        dir + "/ledger/claim-0003-r0-a1.json: skipped: not a claim (expected trial, rung, attempt, host, pid in 1…2^31−1, time)",
+        dir + "/ledger/claim-0004-r0-a1.json: skipped: its trial, rung or attempt differ from its file name",
+        dir + "/ledger/claim-0005-r0-a2.json: skipped: not a claim (expected trial, rung, attempt, host, pid in 1…2^31−1, time)",
+        dir + "/ledger/result-0000-r0-a1.json: skipped: not a result (expected trial, rung, attempt, status completed or failed, finite metric and seconds)",
+    ] + problems.filter { $0.hasPrefix(dir + "/ledger/result-0006-r0-a1.json: skipped: not JSON") }, "\(problems)")
+    #expect(problems.count == 7)
+    // An unusable record still takes its attempt number: the next attempt of each task goes past it.
+    let ledger = SweepLedger(directory: dir)
+    for (trial, attempt) in [(0, 1), (1, 1), (3, 1), (4, 1), (5, 2), (6, 1)] {
+        let state = ledger.state(of: SweepTask(trial: trial, rung: 0), in: s)
+        guard case .stale(let c) = state else { Issue.record("trial \(trial): \(state)"); continue }
+        #expect(c.attempt == attempt)
+    }
+}
+
+@Test func corruptLedgerFilesThatAreNotRegularOrTooLargeAreSkippedWithoutBlocking() throws {
+    let dir = tempSweepDirectory("ledger-special")
+    try FileIO.makeDirectories(dir + "/ledger")
+    // A FIFO would block a read forever; a directory and a sparse 2 MB file are not records either.
+    for name in ["claim-0000-r0-a1.json", "result-0001-r0-a1.json"] { FileIO.remove(dir + "/ledger/" + name) }
+    #expect(mkfifo(dir + "/ledger/claim-0000-r0-a1.json", 0o644) == 0)
+    try FileIO.makeDirectories(dir + "/ledger/claim-0002-r0-a1.json")
+    let fd = open(dir + "/ledger/result-0001-r0-a1.json", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    #expect(fd >= 0 && ftruncate(fd, 2 << 20) == 0)
+    close(fd)
+    let start = Runtime.wallTime()
+    let s = SweepLedger(directory: dir).snapshot()
+    #expect(Runtime.wallTime() - start < 5)
+    let problems = s.problems.sorted()
+    #expect(problems.count == 3, "\(problems)")
+    #expect(problems.first == dir + "/ledger/claim-0000-r0-a1.json: skipped: not a regular file")
+    #expect(problems.contains(dir + "/ledger/claim-0002-r0-a1.json: skipped: not a regular file"))
+    #expect(problems.contains { $0.hasPrefix(dir + "/ledger/result-0001-r0-a1.json: skipped: file is 2097152 bytes, more than the 1048576-byte limit") })
+    #expect(s.claims.keys.map(\.trial).sorted() == [0, 1, 2])
+}
+
+@Test func aClaimOnThisHostWithALivePidButNoHeartbeatGoesStale() throws {
+    // The pid of a process that died may belong to another process now: the claim must still
+    // go stale once nothing was heard from it for staleAfter seconds.
+    let dir = tempSweepDirectory("reused-pid")
+    try FileIO.makeDirectories(dir + "/ledger")
+    let task = SweepTask(trial: 0, rung: 0)
+    let old = Runtime.wallTime() - 1000
+    try FileIO.writeAtomically(dir + "/ledger/claim-0000-r0-a1.json",
+                               text: #"{"trial": 0, "rung": 0, "attempt": 1, "host": "\#(Runtime.hostName)", "pid": \#(Runtime.processID), "time": \#(old)}"#)
+    let ledger = SweepLedger(directory: dir, staleAfter: 300)
+    let stale = ledger.state(of: task, in: ledger.snapshot())
+    #expect({ if case .stale(let c) = stale { return c.attempt == 1 }; return false }(), "\(stale)")
+    // A recent heartbeat keeps it running; an old one does not.
+    ledger.heartbeat(task, attempt: 1)
+    #expect({ if case .running = ledger.state(of: task, in: ledger.snapshot()) { return true }; return false }())
+    try FileIO.writeAtomically(ledger.heartbeatPath(task, 1),
+                               text: #"{"host": "\#(Runtime.hostName)", "pid": \#(Runtime.processID), "time": \#(old)}"#)
+    #expect({ if case .stale = ledger.state(of: task, in: ledger.snapshot()) { return true }; return false }())
+    // A recent claim whose pid is dead is stale at once, as before.
+    _ = try ledger.claim(task, attempt: 2, pid: deadPID)
+    #expect({ if case .stale(let c) = ledger.state(of: task, in: ledger.snapshot()) { return c.attempt == 2 }; return false }())
+}
+
+@Test func theHeartbeatThreadBeatsWhileTheTrialSendsNoEvents() throws {
+    let dir = tempSweepDirectory("heartbeat-thread")
+    let ledger = SweepLedger(directory: dir)
+    let task = SweepTask(trial: 3, rung: 1)
+    let beat = HeartbeatThread(ledger: ledger, task: task, attempt: 2, period: 0.05)
+    let first = ledger.snapshot().heartbeats["0003-r1-a2"]?.time ?? 0
+    Runtime.sleep(seconds: 0.3)
+    let later = ledger.snapshot().heartbeats["0003-r1-a2"]?.time ?? 0
+    beat.finish()
+    #expect(first > 0 && later > first)
+    #expect(ledger.snapshot().heartbeats["0003-r1-a2"]?.pid == Runtime.processID)
+}
+
+@Test func checkedIntRefusesEveryDoubleThatIsNotAWholeNumberInRange() {
+    #expect(Int(checking: 1e19) == nil)            // Int(1e19) traps
+    #expect(Int(checking: -1e300) == nil && Int(checking: .nan) == nil && Int(checking: .infinity) == nil)
+    #expect(Int(checking: 2.5) == nil && Int(checking: nil) == nil)
+    #expect(Int(checking: 9_007_199_254_740_991) == 9_007_199_254_740_991)
+    #expect(Int(checking: 9_007_199_254_740_992) == nil)
+    #expect(Int(checking: -3) == -3 && Int(checking: -3, in: 0...10) == nil && Int(checking: 10, in: 0...10) == 10)
+    #expect(ledgerPID(.number(99_999_999_999)) == nil && ledgerPID(.number(0)) == nil && ledgerPID(.number(42)) == 42)
+    #expect(ledgerTime(.number(1e300)) == nil && ledgerTime(.number(-1)) == nil && ledgerTime(.number(1e9)) == 1e9)
+}
+
+@Test func distributionsWhoseBoundsOverflowAreConfigErrorsNotTraps() {
+    func errors(_ param: String) -> [String] {
+        specErrors(#"{"config": "../quickstart.json", "parameters": {"training.epochs": \#(param)}}"#)
+    }
+    // int:1:1e19 trapped in Int(_:) (SIGILL) before.
+    #expect(errors(#"{"distribution": "int_uniform", "min": 1, "max": 1e19}"#)
+            == ["$.parameters.training.epochs: int_uniform needs integer min and max in -9007199254740991…9007199254740991 (±(2^53 − 1)), got 1 and 1e+19"])
+    #expect(errors(#"{"min": -1e300, "max": 1}"#)
+            == ["$.parameters.training.epochs: int_uniform needs integer min and max in -9007199254740991…9007199254740991 (±(2^53 − 1)), got -1e+300 and 1"])
+    let d = Diagnostics()
+    #expect(SweepReader.parseShorthand("int:1:1e19", path: "--param training.epochs", diag: d) == nil && d.errors.count == 1)
+    // Draws that would be inf (written as null, the config's default) are refused.
+    #expect(errors(#"{"distribution": "uniform", "min": -1e308, "max": 1e308}"#)
+            == ["$.parameters.training.epochs: expected max − min to be a finite number, got min -1e+308 and max 1e+308"])
+    #expect(errors(#"{"distribution": "q_uniform", "min": 0, "max": 1e300, "q": 1e-10}"#)
+            == ["$.parameters.training.epochs.q: expected a q for which max / q is a finite number, got q 1e-10 for max 1e+300"])
+    #expect(errors(#"{"distribution": "log_normal", "mu": 0, "sigma": 100}"#)
+            == ["$.parameters.training.epochs: expected mu + 9·sigma < 709 (every draw exp(mu + sigma·z) must be a finite number), got mu 0 and sigma 100"])
+    #expect(errors(#"{"distribution": "normal", "mu": 0, "sigma": 1e308}"#).count == 1)
+    // The largest exact integers are still bounds.
+    #expect(errors(#"{"distribution": "int_uniform", "min": -9007199254740991, "max": 9007199254740991}"#).isEmpty)
+    var rng = Xoshiro256(seed: 1, stream: .sampling)
+    for _ in 0..<100 {
+        let v = Distribution.intUniform(min: -maxExactInteger, max: maxExactInteger).sample(&rng).doubleValue ?? .nan
+        #expect(abs(v) <= Double(maxExactInteger))
+    }
+}
+
+@Test func everyTrialSeedIsASeedTheConfigAccepts() throws {
+    // Trial seeds are drawn in 0…2^53−1; the config reader refused ≥ 9e15 (≈0.08% of trials).
+    var high: [Int] = []
+    for i in 0..<40_000 where SweepPlan.trialSeed(seed: 0, index: i) >= 9_000_000_000_000_000 { high.append(i) }
+    #expect(!high.isEmpty)
+    let p = try plan(#"{"config": "../quickstart.json", "run_cap": \#((high.first ?? 0) + 1), "parameters": {"optimizer.lr": {"values": [0.01, 0.02, 0.03]}, "training.epochs": {"distribution": "int_uniform", "min": 1, "max": 1000}}}"#)
+    let t = try #require(p.trials.last)
+    #expect(t.seed >= 9_000_000_000_000_000)
+    let config = try p.config(for: t, runDirectory: "/tmp/x")
+    #expect(config.seed == t.seed)
+    // The boundary itself: 2^53 − 1 is accepted, 2^53 refused, by the config and the sweep file.
+    #expect(try readConfig(subsetConfig().replacing(#""seed": 3"#, with: #""seed": 9007199254740991"#)).seed == 9_007_199_254_740_991)
+    #expect(configProblems(subsetConfig().replacing(#""seed": 3"#, with: #""seed": 9007199254740992"#))
+            == ["$.seed: expected integer in 0...9007199254740991, got 9007199254740992"])
+    #expect(try spec(#"{"config": "../quickstart.json", "seed": 9007199254740991, "parameters": {"optimizer.lr": {"value": 0.1}}}"#).seed == 9_007_199_254_740_991)
 }
 
 // MARK: Overlapping parameters
@@ -425,4 +568,68 @@ private extension String {
         }
         return out
     }
+}
+
+// MARK: Large sweeps
+
+@Test func aTrialReadsItsOwnPlanEntryAndGetsWhatTheWholePlanSays() throws {
+    let p = try plan(#"{"config": "../quickstart.json", "run_cap": 3000, "repeats": 2, "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}, "model.layers.1.activation": {"values": ["relu", "tanh"]}}}"#)
+    let dir = tempSweepDirectory("plan-lookup")
+    try FileIO.makeDirectories(dir)
+    try p.overwrite(directory: dir)
+    let text = String(decoding: try FileIO.read(dir + "/plan.json"), as: UTF8.self)
+    // One JSON document, the trials one per line at its end.
+    #expect(text.contains("\n  \"trials\": [\n    {\"trial\":0,\"config\":0,\"repeat\":0,\"seed\":"))
+    let whole = try SweepPlan.load(directory: dir)
+    #expect(whole.trials == p.trials && whole.spec.runCap == 3000)
+    for i in [0, 1, 2999, 3000, 4567, 5999] {
+        let one = try SweepPlan.load(directory: dir, trial: i, wholeBelow: 0)
+        #expect(one.trials.count == 6000 && one.trials[i] == p.trials[i] && one.spec.runCap == 3000)
+        // The others are placeholders: right configuration and repeat, no values.
+        let other = (i + 1) % 6000
+        #expect(one.trials[other].values.isEmpty && one.trials[other].config == other / 2 && one.trials[other].repeatIndex == other % 2)
+        #expect(try one.configJSON(for: one.trials[i], runDirectory: "/r") == p.configJSON(for: p.trials[i], runDirectory: "/r"))
+    }
+    // Another layout (pretty-printed by hand, or an older nntrain) is read whole.
+    try FileIO.writeAtomically(dir + "/plan.json", text: p.json.serialized() + "\n")
+    #expect(try SweepPlan.load(directory: dir, trial: 4567, wholeBelow: 0).trials == p.trials)
+    // Lines out of order: not found by bisection, so read whole (and still right).
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let first = try #require(lines.firstIndex { $0.hasPrefix("    {\"trial\":0,") })
+    lines.swapAt(first + 10, first + 5000)
+    try FileIO.writeAtomically(dir + "/plan.json", text: lines.joined(separator: "\n"))
+    let swapped = try SweepPlan.load(directory: dir, trial: 10, wholeBelow: 0)
+    #expect(swapped.trials.count == 6000 && swapped.trials[10].values == p.trials[5000].values)
+    // A truncated plan is a plan error naming the file, not a crash.
+    try FileIO.writeAtomically(dir + "/plan.json", Array(text.utf8.prefix(text.utf8.count / 2)))
+    #expect(throws: ConfigLoadError.self) { try SweepPlan.load(directory: dir, trial: 5999, wholeBelow: 0) }
+}
+
+@Test func collectIsNotQuadraticInTheNumberOfTrials() throws {
+    // 80,000 trials took 12 s (every trial scanned every task); now well under a second here.
+    func collectSeconds(_ n: Int) throws -> Double {
+        let p = try plan(#"{"config": "../quickstart.json", "run_cap": \#(n), "parameters": {"optimizer.lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}}"#)
+        let dir = tempSweepDirectory("collect-\(n)")
+        let start = Clock.now()
+        let report = SweepReport.collect(plan: p, directory: dir, ledger: SweepLedger(directory: dir))
+        #expect(report.rows.count == n)
+        return Clock.now() - start
+    }
+    let small = try collectSeconds(2_000), large = try collectSeconds(16_000)
+    // 8× the trials: about 8× the time when linear, 64× when quadratic.
+    #expect(large < max(small, 0.01) * 30, "2,000 trials: \(small) s, 16,000: \(large) s")
+}
+
+@Test func formatSignificantPrintsAnyDouble() {
+    // Near the ends of Double's range it printed "nan.nane-307" (inf/inf inside the rounding).
+    for v in [1e-307, 2.2250738585072014e-308, 1e-300, 1e308, -1.7976931348623157e308, 3.7e35, 0.000123, 42] {
+        let s = formatSignificant(v, 3)
+        let back = Double(s) ?? .nan
+        // (-1.797e308 to 3 digits is -1.8e308, past the largest Double: only its digits are checked.)
+        #expect(!s.contains("nan") && !s.contains("inf") && (!back.isFinite || abs(back - v) <= abs(v) * 0.02), "\(v) → \(s)")
+    }
+    // Subnormals (flushed to zero where the process sets FTZ/DAZ, as nntrain does): never nan.
+    for v in [1e-320, -5e-324] { #expect(!formatSignificant(v, 3).contains("nan"), "\(v) → \(formatSignificant(v, 3))") }
+    #expect(formatSignificant(1e-307, 3) == "1e-307" && formatSignificant(-1.7976931348623157e308, 3) == "-1.8e308")
+    #expect(formatSignificant(.infinity, 3) == "inf" && formatSignificant(.nan, 3) == "nan" && formatSignificant(0.000123, 3) == "0.000123")
 }

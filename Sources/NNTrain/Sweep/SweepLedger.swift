@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import NNCore
 
 /// A unit of sweep work: one trial trained up to one rung's budget (rung 0 for random/grid).
@@ -28,8 +34,15 @@ public struct SweepClaim: Sendable, Equatable {
 
     init?(_ j: JSONValue) {
         guard let t = ledgerInt(j["trial"]), let r = ledgerInt(j["rung"]), let a = ledgerInt(j["attempt"]),
-              case .string(let h)? = j["host"], let p = ledgerInt(j["pid"], max: Int(Int32.max)), let time = j["time"]?.doubleValue else { return nil }
-        self.init(task: SweepTask(trial: t, rung: r), attempt: a, host: h, pid: Int32(p), time: time)
+              case .string(let h)? = j["host"], let p = ledgerPID(j["pid"]),
+              let time = ledgerTime(j["time"]) else { return nil }
+        self.init(task: SweepTask(trial: t, rung: r), attempt: a, host: h, pid: p, time: time)
+    }
+
+    /// The claim of an attempt whose file exists but cannot be read: no host, no pid, time 0, so
+    /// it is stale unless a heartbeat shows its process alive, and the next attempt numbers past it.
+    static func unreadable(_ task: SweepTask, attempt: Int) -> SweepClaim {
+        SweepClaim(task: task, attempt: attempt, host: "", pid: 0, time: 0)
     }
 }
 
@@ -69,6 +82,9 @@ public struct SweepResult: Sendable, Equatable {
     init?(_ j: JSONValue) {
         guard let t = ledgerInt(j["trial"]), let r = ledgerInt(j["rung"]), let a = ledgerInt(j["attempt"]),
               case .string(let s)? = j["status"], let status = Status(rawValue: s) else { return nil }
+        // A metric or a time that is not a finite number was not written by nntrain (it writes null).
+        if let m = j["metric"], m != .null, !(m.doubleValue?.isFinite ?? false) { return nil }
+        if let sec = j["seconds"], sec != .null, !(sec.doubleValue.map { $0.isFinite && $0 >= 0 } ?? false) { return nil }
         self.init(task: SweepTask(trial: t, rung: r), attempt: a, status: status, metric: j["metric"]?.doubleValue,
                   bestEpoch: ledgerInt(j["best_epoch"]), epochsRun: ledgerInt(j["epochs_run"]) ?? 0,
                   seconds: j["seconds"]?.doubleValue ?? 0, stopReason: j["stop_reason"]?.stringValue, reason: j["reason"]?.stringValue,
@@ -78,8 +94,49 @@ public struct SweepResult: Sendable, Equatable {
 
 /// A whole number in 0...max from a ledger file (which anything may have edited), else nil.
 func ledgerInt(_ v: JSONValue?, max: Int = 1 << 40) -> Int? {
-    guard let d = v?.doubleValue, d.isFinite, d == d.rounded(), d >= 0, d <= Double(max) else { return nil }
-    return Int(d)
+    Int(checking: v?.doubleValue, in: 0...max)
+}
+
+/// A process id from a ledger file: 1…2^31 − 1 (0 and −1 would name a process group, or all).
+func ledgerPID(_ v: JSONValue?) -> Int32? {
+    Int(checking: v?.doubleValue, in: 1...Int(Int32.max)).map { Int32(truncatingIfNeeded: $0) }
+}
+
+/// A wall-clock time (seconds since 1970) from a ledger or heartbeat file: finite, not negative
+/// and at most a day ahead of this host's clock (clocks of hosts differ a little, not by days;
+/// a time far ahead would keep a claim alive for as long), else nil.
+func ledgerTime(_ v: JSONValue?) -> Double? {
+    guard let t = v?.doubleValue, t.isFinite, t >= 0, t <= Runtime.wallTime() + 86_400 else { return nil }
+    return t
+}
+
+/// A ledger file name split into its task and attempt: `claim-0003-r1-a2.json` →
+/// ("claim", trial 3, rung 1, attempt 2); heartbeats have neither prefix nor extension
+/// (`0003-r1-a2`). Nil for any other name.
+func ledgerFileName(_ name: String, prefix: String, suffix: String) -> (task: SweepTask, attempt: Int)? {
+    guard name.hasPrefix(prefix), name.hasSuffix(suffix), name.count > prefix.count + suffix.count else { return nil }
+    let parts = name.dropFirst(prefix.count).dropLast(suffix.count).split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 3, parts[1].first == "r", parts[2].first == "a",
+          parts.allSatisfy({ p in p.count <= 14 && p.drop(while: { $0 == "r" || $0 == "a" }).allSatisfy { $0 >= "0" && $0 <= "9" } }),
+          let t = Int(parts[0]), let r = Int(parts[1].dropFirst()), let a = Int(parts[2].dropFirst()),
+          t <= 1 << 40, r <= 1 << 40, a <= 1 << 40, a >= 1 else { return nil }
+    let task = SweepTask(trial: t, rung: r)
+    // Only the name nntrain writes: `0003`, not `3` or `00003` for a trial below 10,000.
+    guard "\(prefix)\(task.fileStem)-a\(a)\(suffix)" == name else { return nil }
+    return (task, a)
+}
+
+/// A running attempt's sign of life: its host, pid and the time of its last heartbeat.
+public struct SweepHeartbeat: Sendable, Equatable {
+    public var host: String
+    public var pid: Int32
+    public var time: Double
+
+    init?(_ j: JSONValue) {
+        guard case .string(let h)? = j["host"], let p = ledgerPID(j["pid"]),
+              let t = ledgerTime(j["time"]) else { return nil }
+        host = h; pid = p; time = t
+    }
 }
 
 /// Where a task stands, read from the ledger.
@@ -105,6 +162,9 @@ public final class SweepLedger {
     /// host a dead pid is enough).
     public var staleAfter: Double
 
+    /// Seconds between the heartbeats of a running attempt.
+    public static let heartbeatPeriod = 10.0
+
     public init(directory: String, staleAfter: Double = 300) {
         self.directory = directory
         self.staleAfter = staleAfter
@@ -122,30 +182,74 @@ public final class SweepLedger {
     public struct Snapshot {
         public var claims: [SweepTask: SweepClaim] = [:]
         public var results: [SweepTask: [Int: SweepResult]] = [:]
-        public var heartbeats: [String: (host: String, pid: Int32, time: Double)] = [:]
+        public var heartbeats: [String: SweepHeartbeat] = [:]
         /// Attempts given up by their process (interrupted by a signal, checkpoint written).
         public var released: Set<String> = []
+        /// Records that could not be used, one line each naming the file and why (skipped:
+        /// a claim counts as an attempt whose process is gone, a result as not written).
+        public var problems: [String] = []
     }
 
-    public func snapshot() -> Snapshot {
+    /// Reads every record. A record that cannot be read — unreadable, over its size limit, not
+    /// JSON, a field missing or out of range, or content that does not match its file name — is
+    /// skipped and listed in `problems`; it never stops the sweep.
+    /// `trial`: only that trial's records (a worker that runs one trial of a large sweep reads
+    /// its own few files, not every record).
+    public func snapshot(trial: Int? = nil) -> Snapshot {
         var s = Snapshot()
+        var unusable: [SweepTask: Int] = [:]
+        func skip(_ path: String, _ why: String) { s.problems.append("\(path): skipped: \(why)") }
+        func json(_ path: String, limit: Int) -> JSONValue? {
+            // A FIFO would block the read forever, a device never end: regular files only.
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { skip(path, "not a regular file"); return nil }
+            let bytes: [UInt8]
+            do { bytes = try FileIO.read(path, limit: limit) } catch { skip(path, error.reason); return nil }
+            do { return try JSONValue.parse(bytes, maxDepth: 8) } catch { skip(path, "not JSON (\(error))"); return nil }
+        }
         for name in FileIO.listDirectory(ledgerDirectory) where name.hasSuffix(".json") && !name.contains(".new-") && !name.contains(".tmp-") {
-            guard let bytes = try? FileIO.read(ledgerDirectory + "/" + name, limit: 1 << 20),
-                  let j = try? JSONValue.parse(bytes) else { continue }
-            if name.hasPrefix("claim-"), let c = SweepClaim(j) {
+            let path = ledgerDirectory + "/" + name
+            if let trial, !name.hasPrefix("claim-\(SweepPlan.trialName(trial))-") && !name.hasPrefix("result-\(SweepPlan.trialName(trial))-")
+                && !name.hasPrefix("release-\(SweepPlan.trialName(trial))-") { continue }
+            if let (task, attempt) = ledgerFileName(name, prefix: "claim-", suffix: ".json") {
+                var c = SweepClaim.unreadable(task, attempt: attempt)
+                if let j = json(path, limit: 1 << 16) {
+                    if let read = SweepClaim(j), read.task == task, read.attempt == attempt {
+                        c = read
+                    } else {
+                        skip(path, SweepClaim(j) == nil ? "not a claim (expected trial, rung, attempt, host, pid in 1…2^31−1, time)"
+                                                        : "its trial, rung or attempt differ from its file name")
+                    }
+                }
                 if let old = s.claims[c.task], old.attempt >= c.attempt { continue }
                 s.claims[c.task] = c
-            } else if name.hasPrefix("release-") {
-                s.released.insert(String(name.dropFirst(8).dropLast(5)))
-            } else if name.hasPrefix("result-"), let r = SweepResult(j) {
+            } else if let (task, attempt) = ledgerFileName(name, prefix: "release-", suffix: ".json") {
+                s.released.insert("\(task.fileStem)-a\(attempt)")
+            } else if let (task, attempt) = ledgerFileName(name, prefix: "result-", suffix: ".json") {
+                guard let j = json(path, limit: 1 << 20) else { unusable[task] = max(unusable[task] ?? 0, attempt); continue }
+                guard let r = SweepResult(j), r.task == task, r.attempt == attempt else {
+                    skip(path, SweepResult(j) == nil ? "not a result (expected trial, rung, attempt, status completed or failed, finite metric and seconds)"
+                                                     : "its trial, rung or attempt differ from its file name")
+                    unusable[task] = max(unusable[task] ?? 0, attempt)
+                    continue
+                }
                 s.results[r.task, default: [:]][r.attempt] = r
             }
         }
+        // An unusable result still takes its attempt's number (its file exists, so a new record
+        // of that attempt could not be created): the task goes on with the next attempt.
+        for (task, attempt) in unusable where (s.claims[task]?.attempt ?? 0) < attempt {
+            s.claims[task] = SweepClaim.unreadable(task, attempt: attempt)
+        }
         for name in FileIO.listDirectory(heartbeatDirectory) where !name.contains(".new-") && !name.contains(".tmp-") {
-            guard let bytes = try? FileIO.read(heartbeatDirectory + "/" + name, limit: 4096),
-                  let j = try? JSONValue.parse(bytes), case .string(let h)? = j["host"],
-                  let p = j["pid"]?.doubleValue, let t = j["time"]?.doubleValue else { continue }
-            s.heartbeats[name] = (h, Int32(p), t)
+            guard let (task, _) = ledgerFileName(name, prefix: "", suffix: ""), trial == nil || task.trial == trial else { continue }
+            let path = heartbeatDirectory + "/" + name
+            guard let j = json(path, limit: 4096) else { continue }
+            guard let hb = SweepHeartbeat(j) else {
+                skip(path, "not a heartbeat (expected host, pid in 1…2^31−1, time)")
+                continue
+            }
+            s.heartbeats[name] = hb
         }
         return s
     }
@@ -162,15 +266,18 @@ public final class SweepLedger {
         return isAlive(claim, heartbeat: s.heartbeats["\(task.fileStem)-a\(claim.attempt)"]) ? .running(claim) : .stale(claim)
     }
 
-    /// Whether the process behind a claim may still be working.
-    func isAlive(_ c: SweepClaim, heartbeat: (host: String, pid: Int32, time: Double)?) -> Bool {
+    /// Whether the process behind a claim may still be working: it was heard from (claimed or
+    /// beat) within `staleAfter` seconds and, on this host, its pid is alive. A live pid alone
+    /// is not enough: after the process died the pid may belong to another one.
+    func isAlive(_ c: SweepClaim, heartbeat: SweepHeartbeat?) -> Bool {
+        let last = max(c.time, heartbeat?.time ?? 0)
+        guard Runtime.wallTime() - last < staleAfter else { return false }
         if c.host == Runtime.hostName {
             if Runtime.isAlive(c.pid) { return true }
             if let hb = heartbeat, hb.host == c.host, Runtime.isAlive(hb.pid) { return true }
             return false
         }
-        let last = max(c.time, heartbeat?.time ?? 0)
-        return Runtime.wallTime() - last < staleAfter
+        return true
     }
 
     /// Claims `task` as attempt `attempt`; false when another process claimed it first.
@@ -196,9 +303,47 @@ public final class SweepLedger {
 
     /// Tells other workers that this attempt is alive.
     public func heartbeat(_ task: SweepTask, attempt: Int) {
+        SweepLedger.beat(heartbeatPath(task, attempt), folder: heartbeatDirectory)
+    }
+
+    static func beat(_ path: String, folder: String) {
         let j = JSONValue.object([("host", .string(Runtime.hostName)), ("pid", .number(Double(Runtime.processID))),
                                   ("time", .number(Runtime.wallTime()))])
-        try? FileIO.makeDirectories(heartbeatDirectory)
-        try? FileIO.writeAtomically(heartbeatPath(task, attempt), text: j.serialized(indent: 0) + "\n")
+        try? FileIO.makeDirectories(folder)
+        try? FileIO.writeAtomically(path, text: j.serialized(indent: 0) + "\n")
+    }
+}
+
+/// Rewrites an attempt's heartbeat file at once and then every `period` seconds, on a thread of
+/// its own, until `finish()`: the trial process is heard from whatever its training is doing.
+final class HeartbeatThread: @unchecked Sendable {
+    private let path: String
+    private let folder: String
+    private let period: Double
+    private let stop = DispatchSemaphore(value: 0)
+    private var thread = pthread_t()
+    private var started = false
+
+    init(ledger: SweepLedger, task: SweepTask, attempt: Int, period: Double = SweepLedger.heartbeatPeriod) {
+        path = ledger.heartbeatPath(task, attempt)
+        folder = ledger.heartbeatDirectory
+        self.period = period
+        SweepLedger.beat(path, folder: folder)
+        let context = Unmanaged.passRetained(self)
+        started = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let me = Unmanaged<HeartbeatThread>.fromOpaque(raw).takeRetainedValue()
+            while me.stop.wait(timeout: .now() + me.period) == .timedOut { SweepLedger.beat(me.path, folder: me.folder) }
+            return nil
+        }, context.toOpaque()) == 0
+        if !started { context.release() }
+    }
+
+    /// Stops the beats (the last heartbeat file stays; the result or release record says the rest).
+    func finish() {
+        guard started else { return }
+        started = false
+        stop.signal()
+        pthread_join(thread, nil)
     }
 }

@@ -66,6 +66,8 @@ public struct SweepReport {
     public var ranked: [Row]
     public var warnings: [String]
     public var finished: Bool
+    /// Ledger records that were skipped, one line each naming the file (`SweepLedger.Snapshot.problems`).
+    public var ledgerProblems: [String] = []
 
     /// The best trial: with repeats, the representative of the best configuration.
     public var best: Row? { repeats > 1 ? rankedConfigs.first?.representative : ranked.first }
@@ -110,8 +112,8 @@ public struct SweepReport {
                           epochsRun: 0, seconds: 0, runDirectory: "trials/" + SweepPlan.trialName(t.index), reason: nil,
                           config: t.config, repeatIndex: t.repeatIndex)
             // Seconds over every rung's result.
-            for (task, state) in status.tasks where task.trial == t.index {
-                if case .done(let r) = state { row.seconds += r.seconds }
+            for rung in 0..<status.openRungs {
+                if case .done(let r)? = status.tasks[SweepTask(trial: t.index, rung: rung)] { row.seconds += r.seconds }
             }
             if let (task, state) = status.latest(t.index) {
                 row.rung = task.rung
@@ -143,6 +145,7 @@ public struct SweepReport {
         }
         var report = SweepReport(plan: plan, rows: rows, ranked: ranked, warnings: [], finished: status.isFinished)
         report.warnings = report.boundaryWarnings()
+        report.ledgerProblems = status.snapshot.problems
         return report
     }
 

@@ -73,7 +73,12 @@ public struct SweepStatus {
 
     /// The latest result of each trial (its highest rung).
     public func latest(_ trial: Int) -> (task: SweepTask, state: TaskState)? {
-        tasks.filter { $0.key.trial == trial }.max { $0.key.rung < $1.key.rung }.map { ($0.key, $0.value) }
+        // Rung by rung, not a scan of every task: `collect` asks this for every trial.
+        for r in (0..<openRungs).reversed() {
+            let t = SweepTask(trial: trial, rung: r)
+            if let s = tasks[t] { return (t, s) }
+        }
+        return nil
     }
 }
 
@@ -98,7 +103,10 @@ public enum SweepTrial {
         }
         guard task.trial < plan.trials.count else { return failed("no trial \(task.trial) in the plan (0..<\(plan.trials.count))", 2) }
         let trial = plan.trials[task.trial]
-        ledger.heartbeat(task, attempt: attempt)
+        // Beats on a thread of its own: loading data or a long epoch sends no events, and a
+        // claim without heartbeats goes stale even while its pid is alive (the pid may be reused).
+        let beat = HeartbeatThread(ledger: ledger, task: task, attempt: attempt)
+        defer { beat.finish() }
         let config: ExperimentConfig
         do { config = try plan.config(for: trial, runDirectory: runDir) } catch {
             return failed("invalid config: " + error.errors.map(\.description).joined(separator: "; "), 2)
@@ -107,13 +115,6 @@ public enum SweepTrial {
         options.outputDirectory = runDir
         options.threads = threads
         options.epochLimit = plan.spec.method == .halving ? plan.rungs[min(task.rung, plan.rungs.count - 1)] : nil
-        var lastBeat = Clock.now()
-        let forward = base.onEvent
-        options.onEvent = { event in
-            forward(event)
-            let now = Clock.now()
-            if now - lastBeat > 10 { lastBeat = now; ledger.heartbeat(task, attempt: attempt) }
-        }
         let finished = !fresh && finishedTraining(runDir)
         var stopReason: String? = finished ? "completed" : nil
         if !finished {
@@ -179,7 +180,8 @@ public enum CurvesFile {
     public static func best(_ rows: [[String: Double]], metric: SweepMetric, upTo: Int?) -> (value: Double, epoch: Int)? {
         var best: (Double, Int)?
         for row in rows {
-            let epoch = Int(row["epoch"] ?? 0)
+            // curves.csv is a file anything may have edited: an epoch that is not a count ends the read.
+            guard let epoch = Int(checking: row["epoch"] ?? 0, in: 0...maxExactInteger) else { break }
             if let limit = upTo, epoch > limit { break }
             guard let v = row[metric.name], v.isFinite else { continue }
             if best == nil || metric.better(v, than: best!.0) { best = (v, epoch) }
@@ -225,6 +227,8 @@ public final class SweepDriver {
         var retried = Set<SweepTask>()
         var signal: Int32 = 0
         var reported = Set<SweepTask>()
+        // Each unusable ledger record is reported once, not at every poll.
+        var warned = Set<String>()
         var status = SweepStatus(plan: plan, ledger: ledger)
         for (t, s) in status.tasks { if case .done = s { reported.insert(t); reportedCount[t.rung, default: 0] += 1 } }
         while true {
@@ -257,6 +261,7 @@ public final class SweepDriver {
                 }
             }
             status = SweepStatus(plan: plan, ledger: ledger)
+            for p in status.snapshot.problems where warned.insert(p).inserted { onLine("warning: \(p)") }
             for (t, s) in status.tasks.sorted(by: { $0.key < $1.key }) where !reported.contains(t) {
                 if case .done(let r) = s {
                     reported.insert(t)

@@ -152,6 +152,16 @@ public func formatSignificant(_ v: Double, _ digits: Int) -> String {
     var scale = pow10(digits - 1 - e)
     var r = (v * scale).rounded() / scale
     if abs(r) >= pow10(e + 1) { e += 1; scale = pow10(digits - 1 - e); r = (v * scale).rounded() / scale }
+    if !scale.isFinite || !r.isFinite {
+        // Near the ends of Double's range v · scale overflows (inf/inf is nan) or r rounds past
+        // the largest Double: round the mantissa itself.
+        e = Int(abs(v).log10.rounded(.down))
+        let unit = pow10(digits - 1)
+        var m = e < -290 ? v * 1e300 / pow10(e + 300) : v / pow10(e)
+        m = (m * unit).rounded() / unit
+        if abs(m) >= 10 { m /= 10; e += 1 }
+        return "\(trimZeros(fixed(m, max(0, digits - 1))))e\(e < 0 ? "-" : "")\(abs(e) < 10 ? "0" : "")\(abs(e))"
+    }
     if e < -4 || e >= 15 {
         let m = r / pow10(e)
         let ms = trimZeros(fixed(m, max(0, digits - 1)))
@@ -470,7 +480,29 @@ public enum SweepReader {
         func minMax() -> (Double, Double)? {
             guard let a = number("min"), let b = number("max") else { return nil }
             guard a < b else { diag.error(path, "expected min < max, got min \(JSONValue.format(a)) and max \(JSONValue.format(b))"); return nil }
+            // a + (b − a)·u must be a number: max − min = inf would draw inf, written as null (the default).
+            guard (b - a).isFinite else {
+                diag.error(path, "expected max − min to be a finite number, got min \(JSONValue.format(a)) and max \(JSONValue.format(b))")
+                return nil
+            }
             return (a, b)
+        }
+        /// The integer bounds of int_uniform: whole numbers a Double holds exactly.
+        func intBounds(_ a: Double, _ b: Double) -> Distribution? {
+            guard let lo = Int(checking: a), let hi = Int(checking: b) else {
+                diag.error(path, "int_uniform needs integer min and max in -\(maxExactInteger)…\(maxExactInteger) (±(2^53 − 1)), got \(JSONValue.format(a)) and \(JSONValue.format(b))")
+                return nil
+            }
+            return .intUniform(min: lo, max: hi)
+        }
+        /// q must keep round(x / q)·q finite over the whole range.
+        func quantum(_ q: Double, _ a: Double, _ b: Double) -> Double? {
+            guard q > 0 else { diag.error(path + ".q", "expected a number > 0, got \(JSONValue.format(q))"); return nil }
+            guard (Swift.max(abs(a), abs(b)) / q).isFinite else {
+                diag.error(path + ".q", "expected a q for which max / q is a finite number, got q \(JSONValue.format(q)) for max \(JSONValue.format(Swift.max(abs(a), abs(b))))")
+                return nil
+            }
+            return q
         }
         let hasValue = r.raw("value") != nil, hasValues = r.raw("values") != nil
         switch (distName, hasValue, hasValues) {
@@ -505,7 +537,7 @@ public enum SweepReader {
             // W&B: min/max without a distribution is uniform (int_uniform when both are integers).
             if r.raw("min") != nil || r.raw("max") != nil {
                 if case .number(let a)? = r.raw("min"), case .number(let b)? = r.raw("max"), a == a.rounded(), b == b.rounded() {
-                    if let (a, b) = minMax() { result = .intUniform(min: Int(a), max: Int(b)) }
+                    if let (a, b) = minMax() { result = intBounds(a, b) }
                 } else if let (a, b) = minMax() {
                     result = .uniform(min: a, max: b)
                 }
@@ -520,8 +552,8 @@ public enum SweepReader {
                     diag.error(path + ".min", "expected a number > 0 for a log-scale distribution (min and max are values, not exponents), got \(JSONValue.format(a))")
                 } else if distName == "log_uniform_values" {
                     result = .logUniformValues(min: a, max: b)
-                } else if let q = number("q") {
-                    if q > 0 { result = .qLogUniformValues(min: a, max: b, q: q) } else { diag.error(path + ".q", "expected a number > 0, got \(JSONValue.format(q))") }
+                } else if let q = number("q"), let q = quantum(q, a, b) {
+                    result = .qLogUniformValues(min: a, max: b, q: q)
                 }
             }
         case ("int_uniform"?, false, false):
@@ -529,19 +561,25 @@ public enum SweepReader {
                 if a != a.rounded() || b != b.rounded() {
                     diag.error(path, "int_uniform needs integer min and max, got \(JSONValue.format(a)) and \(JSONValue.format(b))")
                 } else {
-                    result = .intUniform(min: Int(a), max: Int(b))
+                    result = intBounds(a, b)
                 }
             }
         case ("q_uniform"?, false, false):
-            if let (a, b) = minMax(), let q = number("q") {
-                if q > 0 { result = .qUniform(min: a, max: b, q: q) } else { diag.error(path + ".q", "expected a number > 0, got \(JSONValue.format(q))") }
+            if let (a, b) = minMax(), let q = number("q"), let q = quantum(q, a, b) {
+                result = .qUniform(min: a, max: b, q: q)
             }
         case ("normal"?, false, false), ("log_normal"?, false, false):
             let mu = r.raw("mu") == nil ? 0 : number("mu")
             let sigma = r.raw("sigma") == nil ? 1 : number("sigma")
             if let mu, let sigma {
+                // Box–Muller's |z| stays below 9 (√(2·53·ln 2) ≈ 8.6): every draw must be a finite number.
+                let top = mu + 9 * sigma
                 if sigma <= 0 { diag.error(path + ".sigma", "expected a number > 0, got \(JSONValue.format(sigma))") }
-                else { result = distName == "normal" ? .normal(mu: mu, sigma: sigma) : .logNormal(mu: mu, sigma: sigma) }
+                else if distName == "normal" && !(abs(mu) + 9 * sigma).isFinite {
+                    diag.error(path, "expected |mu| + 9·sigma to be a finite number (every draw mu + sigma·z must be one), got mu \(JSONValue.format(mu)) and sigma \(JSONValue.format(sigma))")
+                } else if distName == "log_normal" && !(top < 709) {
+                    diag.error(path, "expected mu + 9·sigma < 709 (every draw exp(mu + sigma·z) must be a finite number), got mu \(JSONValue.format(mu)) and sigma \(JSONValue.format(sigma))")
+                } else { result = distName == "normal" ? .normal(mu: mu, sigma: sigma) : .logNormal(mu: mu, sigma: sigma) }
             }
         default:
             diag.error(path, "distribution \(distName ?? "") takes \(distName == "categorical" ? "\"values\"" : distName == "constant" ? "\"value\"" : "min/max (or mu/sigma)"), not \(hasValue ? "\"value\"" : "\"values\"")")
