@@ -31,8 +31,8 @@ func benchCommand(_ args: ArraySlice<String>) -> Int32 {
     printOut("  loss       \(ms(r.loss))")
     printOut("  backward   \(ms(r.backward))")
     printOut("  optimizer  \(ms(r.optimizer))")
-    printOut("  step       \(ms(r.step))   \(Int(r.samplesPerSecond.rounded())) samples/s")
-    printOut("  GEMMs      \(ms(r.gemm))   (\(r.gemmCalls) products alone, between the steps, \(fmt(2 * Double(r.gemmMultiplyAdds) / r.gemm / 1e9, 1)) GFLOP/s): limit \(Int(r.gemmLimit.rounded())) samples/s")
+    printOut("  step       \(ms(r.step))   \(fmt(r.samplesPerSecond, 0)) samples/s")
+    printOut("  GEMMs      \(ms(r.gemm))   (\(r.gemmCalls) products alone, between the steps, \(fmt(2 * Double(r.gemmMultiplyAdds) / r.gemm / 1e9, 1)) GFLOP/s): limit \(fmt(r.gemmLimit, 0)) samples/s")
     if parsed.has("--verbose") {
         for (c, sec) in r.products {
             printOut("    \(c.transposeA ? "Aᵀ" : "A ")·\(c.transposeB ? "Bᵀ" : "B ")  m \(c.m)  n \(c.n)  k \(c.k)   \(ms(sec))  \(fmt(2 * Double(c.multiplyAdds) / sec / 1e9, 1)) GFLOP/s")
