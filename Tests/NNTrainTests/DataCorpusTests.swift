@@ -40,6 +40,9 @@ struct DataCorpus {
             var at = below(b.count)
             while (3...9).contains(at) { at = below(b.count) }
             b[at] ^= UInt8(1 << below(8))
+            // Some flips change nothing that is decoded (a Huffman code length of a symbol the
+            // block never uses): the same images, rightly accepted, so not a corrupt file.
+            if let same = try? Gzip.decompress(b, file: "flip"), same == rawImages { continue }
             cases.append(Case(kind: "corrupt gzip", detail: "bit flip at byte \(at)", images: b))
         }
         for _ in 0..<15 {
