@@ -465,8 +465,10 @@ public final class Trainer {
         let steps = stepsPerEpoch
         let n = train.count
         func samples(steps k: Int) -> Int { min(k * batchSize, n) }
-        guard s.stepInEpoch <= steps, s.epochsDone < epochs || s.stepInEpoch == 0 || s.epochsDone < savedEpochs else {
-            throw bad("state.step_in_epoch is \(s.stepInEpoch), expected 0...\(steps) (steps per epoch)")
+        // A finished run ends on an epoch boundary; an interrupted one may stop after the
+        // epoch's last step, before its end-of-epoch work.
+        guard s.stepInEpoch <= steps, s.epochsDone < savedEpochs || s.stepInEpoch == 0 else {
+            throw bad("state.step_in_epoch is \(s.stepInEpoch), expected \(s.epochsDone < savedEpochs ? "0...\(steps) (steps per epoch)" : "0 after the last epoch")")
         }
         let (done, o1) = s.epochsDone.multipliedReportingOverflow(by: steps)
         guard !o1, s.globalStep == done + s.stepInEpoch else {
