@@ -346,7 +346,19 @@ public enum Safetensors {
         guard layout.dataEnd <= limit else {
             throw FormatError(message: "its tensors take \(layout.dataEnd) bytes, more than the \(limit)-byte memory limit (NNTRAIN_MAX_MEMORY_GB)")
         }
-        let data = try file.read(layout.dataEnd)
+        var data: [UInt8]
+        if file.regularSize != nil {
+            data = try file.read(layout.dataEnd)  // the size was checked: the bytes are there
+        } else {
+            // A pipe says nothing of its size: memory grows only as the bytes arrive.
+            data = []
+            var chunk = [UInt8](repeating: 0, count: min(layout.dataEnd, 1 << 24))
+            while data.count < layout.dataEnd {
+                let got = try file.read(into: &chunk, at: 0, count: min(chunk.count, layout.dataEnd - data.count))
+                if got == 0 { break }
+                data.append(contentsOf: chunk[0..<got])
+            }
+        }
         guard data.count == layout.dataEnd else {
             throw FormatError(message: "file ends after \(data.count) of the \(layout.dataEnd) bytes of tensor data its header describes")
         }
