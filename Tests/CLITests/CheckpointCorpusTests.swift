@@ -393,3 +393,28 @@ func fuzzFiles(default count: Int) -> (count: Int, seed: UInt64) {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
+
+/// The checks refuse only what is wrong: a checkpoint of every trick that keeps state resumes
+/// (reduce_on_plateau in its cooldown, which may outlast the epochs done; oversampling, whose
+/// order repeats examples; skipped batches; augmentation; early stopping; batch norm).
+@Test(arguments: [
+    #"schedule={"type": "reduce_on_plateau", "patience": 0, "cooldown": 5, "threshold": 0.9}"#,
+    #"data.balance="oversample""#,
+    #"training.on_nan="skip_batch""#,
+    #"data.augment=[{"type": "random_crop", "padding": 2}]"#,
+    #"training.early_stopping={"monitor": "val_accuracy", "patience": 5, "restore_best": true}"#,
+    #"model.layers.1={"type": "batch_norm"}"#,
+])
+func checkpointsOfEveryTrickResume(setting: String) throws {
+    let dir = tempDir("ckpt-trick-\(setting.hashValue & 0xFFFF)")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", "training.epochs=2", "--set", setting], timeout: 60)
+    try #require(r.status == 0, "\(r.stderr)")
+    if setting.contains("cooldown") {
+        let meta = try Safetensors.decodeFile(try FileIO.read(dir + "/checkpoint/checkpoint.safetensors")).metadata
+        let state = try JSONValue.parse(meta["state"] ?? "")
+        #expect(state["plateau"]?["cooldown_left"]?.doubleValue == 5, "\(meta["state"] ?? "")")
+    }
+    let resumed = try nntrain(["run", "--resume", dir, "--quiet", "--set", "training.epochs=3"], timeout: 60)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try read(dir + "/curves.csv").split(separator: "\n").count == 4)
+}

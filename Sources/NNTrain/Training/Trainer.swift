@@ -488,8 +488,11 @@ public final class Trainer {
         guard s.skippedBatches <= s.globalStep, c.optimizerStep <= s.globalStep else {
             throw bad("\(s.skippedBatches > s.globalStep ? "state.skipped_batches is \(s.skippedBatches)" : "optimizer_step is \(c.optimizerStep)"), more than the \(s.globalStep) steps done")
         }
-        guard s.wait <= s.epochsDone, s.plateau.badEpochs <= s.epochsDone, s.plateau.cooldownLeft <= s.epochsDone else {
-            throw bad("state.wait, plateau.bad_epochs or plateau.cooldown_left counts more than the \(s.epochsDone) epochs done")
+        guard s.wait <= s.epochsDone, s.plateau.badEpochs <= s.epochsDone else {
+            throw bad("state.wait (\(s.wait)) or state.plateau.bad_epochs (\(s.plateau.badEpochs)) counts more than the \(s.epochsDone) epochs done")
+        }
+        guard s.plateau.cooldownLeft <= max(config.schedule.cooldown, 0) else {
+            throw bad("state.plateau.cooldown_left is \(s.plateau.cooldownLeft), more than schedule.cooldown (\(config.schedule.cooldown))")
         }
         if let b = s.bestEpoch, !(1...max(1, s.epochsDone)).contains(b) || s.epochsDone == 0 {
             throw bad("state.best_epoch is \(b), expected 1...\(s.epochsDone) (epochs done)")
