@@ -298,6 +298,83 @@ func fuzzFiles(default count: Int) -> (count: Int, seed: UInt64) {
     print("corrupt checkpoint corpus: \(count) files, exits \(codes.sorted { $0.key < $1.key }), \(Int(Date().timeIntervalSince(start))) s")
 }
 
+/// One random field change, re-signed so that only the range checks stand between it and the
+/// trainer: a state field, a metadata value or a tensor element set to an extreme value.
+func mutateField(_ entries: inout [Safetensors.Entry], _ meta: inout [(String, String)], _ rng: inout SplitMix64) throws -> String {
+    func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
+    let numbers: [Double] = [-5, -1, 0, 1, 2, 99, 1e300, -1e300, 1e19, 9_007_199_254_740_992, 9_007_199_254_740_994, 1.5, 1e-300]
+    let hex = String(rng.next(), radix: 16)
+    let values: [JSONValue] = numbers.map { .number($0) } + [
+        .string(hex), .string("7ff8000000000000"), .string("7ff0000000000000"), .string("zz"), .null, .array([]), .object([]), .bool(true),
+    ]
+    let value = pick(values)
+    switch rng.next() % 4 {
+    case 0, 1:
+        let fields = ["epochs_done", "step_in_epoch", "global_step", "epoch_loss_sum", "epoch_correct", "epoch_seen", "epoch_seconds",
+                      "epoch_weight", "log_loss_sum", "log_weight", "last_lr", "best", "best_epoch", "wait", "best_val_loss",
+                      "best_val_accuracy", "samples_trained", "train_seconds", "skipped_batches", "plateau.scale", "plateau.best",
+                      "plateau.bad_epochs", "plateau.cooldown_left", "last_curve.epoch", "last_curve.step", "last_curve.lr",
+                      "last_curve.loss", "last_curve.accuracy", "last_curve.val_loss", "last_curve.seconds"]
+        let field = pick(fields)
+        let parts = field.split(separator: ".").map(String.init)
+        try setState(&meta, parts.last!, value, in: parts.count > 1 ? parts[0] : nil)
+        return "state.\(field) = \(value.serialized(indent: 0))"
+    case 2:
+        let key = pick(["optimizer_step", "threads", "nntrain_checkpoint", "config", "state"])
+        let text = value.stringValue ?? value.serialized(indent: 0)
+        meta = meta.map { $0.0 == key ? ($0.0, text) : $0 }
+        return "\(key) = \(text)"
+    default:
+        let i = Int(rng.next() % UInt64(entries.count))
+        let e = entries[i]
+        guard !e.values.isEmpty else { return "(tensor \(e.name) left alone)" }
+        let j = Int(rng.next() % UInt64(e.values.count))
+        if e.dtype == .f32 {
+            var v = e.values
+            v[j] = pick([Float.nan, .infinity, -.infinity, 3e38, -1e-45, 0, 1e20])
+            entries[i] = Safetensors.Entry(name: e.name, shape: e.shape, values: v)
+            return "\(e.name)[\(j)] = \(v[j])"
+        } else if e.dtype == .i32 {
+            var v = e.int32s
+            v[j] = pick([Int32.min, -1, 0, Int32.max, 2700, 3000, Int32(truncatingIfNeeded: rng.next())])
+            entries[i] = Safetensors.Entry(name: e.name, int32s: v)
+            return "\(e.name)[\(j)] = \(v[j])"
+        } else {
+            let words: [UInt64] = rng.next() % 2 == 0 ? [0, 0, 0, 0] : [rng.next(), rng.next(), rng.next(), rng.next()]
+            entries[i] = Safetensors.Entry(name: e.name, uint64s: words)
+            return "\(e.name) = \(words)"
+        }
+    }
+}
+
+@Test func corruptCheckpointFieldCorpusResumeNeverCrashes() throws {
+    let (count, seed) = fuzzFiles(default: 30)
+    let dir = try copyOfBase("ckpt-field-corpus")
+    let path = dir + "/checkpoint/checkpoint.safetensors"
+    let pristine = try FileIO.read(path)
+    let before = try runFiles(dir)
+    var rng = SplitMix64(seed: seed ^ 0xF1E1D)
+    let start = Date()
+    var codes: [Int32: Int] = [:]
+    for i in 0..<count {
+        try FileIO.writeAtomically(path, pristine)
+        var label = ""
+        try rewrite(path) { e, m in label = try mutateField(&e, &m, &rng) }
+        let r = try nntrain(["run", "--resume", dir, "--quiet", "--set", "training.epochs=2"], timeout: 20)
+        codes[r.status, default: 0] += 1
+        // A value the checks accept (a time, a plausible sum, a weight) resumes; anything else
+        // is refused naming the file. Never a signal, never a hang.
+        #expect([0, 2, 3].contains(r.status), "case \(i) (\(label)): exit \(r.status)\n\(r.stderr)")
+        if ProcessInfo.processInfo.environment["NNTRAIN_FUZZ_VERBOSE"] != nil { print("field case \(i): \(label) → \(r.status)") }
+        if r.status != 0 {
+            #expect(r.stderr.contains(path), "case \(i) (\(label)): \(r.stderr)")
+            #expect(try runFiles(dir) == before, "case \(i) (\(label)): the run's files changed")
+        }
+        for (f, b) in before { try FileIO.writeAtomically(dir + "/" + f, b) }
+    }
+    print("corrupt checkpoint field corpus: \(count) files, exits \(codes.sorted { $0.key < $1.key }), \(Int(Date().timeIntervalSince(start))) s")
+}
+
 @Test func corruptModelFileCorpusEvalExitsThreeNamingTheFile() throws {
     let (count, seed) = fuzzFiles(default: 80)
     let dir = try copyOfBase("eval-corpus")
