@@ -93,6 +93,10 @@ public struct Checkpoint {
         guard let configText = meta["config"], let config = try? JSONValue.parse(configText), config.objectValue != nil else {
             throw bad("config is missing from the metadata or is not a JSON object")
         }
+        // The config it was saved with ran at least the epochs it has done.
+        guard let savedEpochs = config["training"]?["epochs"]?.doubleValue.flatMap({ Int(exactly: $0) }), state.epochsDone <= savedEpochs else {
+            throw bad("state.epochs_done is \(state.epochsDone), more than the config's training.epochs (\(config["training"]?["epochs"]?.serialized(indent: 0) ?? "missing"))")
+        }
         guard let stepText = meta["optimizer_step"], let step = Int(stepText), step >= 0 else {
             throw bad("optimizer_step \(meta["optimizer_step"].map { "\"\($0)\"" } ?? "missing"), expected a whole number >= 0")
         }

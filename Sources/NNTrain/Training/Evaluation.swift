@@ -43,7 +43,7 @@ extension Experiment {
             guard sameShape(e.shape, tensor.shape.dims), e.values.count == tensor.count else {
                 throw .data(DataError(file: weights, "tensor \(name) has shape \(e.shape), this run's model needs \(tensor.shape.dims)"))
             }
-            e.values.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: e.values.count) }
+            e.values.withUnsafeBufferPointer { if let p = $0.baseAddress { tensor.pointer.update(from: p, count: e.values.count) } }
         }
         // Preprocessing statistics: 1-D (projection 2-D) floating-point tensors of finite values.
         var preByName: [String: [Float]] = [:]

@@ -455,10 +455,8 @@ public final class Trainer {
         // The state against the config it was saved with, this config and the data.
         let s = c.state
         let epochs = config.training.epochs
-        let savedEpochs = c.config["training"]?["epochs"]?.doubleValue.flatMap { Int(exactly: $0) }
-        guard let savedEpochs, s.epochsDone <= savedEpochs else {
-            throw bad("state.epochs_done is \(s.epochsDone), more than the \(savedEpochs.map(String.init) ?? "unknown") epochs of the config it was saved with")
-        }
+        // (Checkpoint.read checked epochs_done against the config it was saved with.)
+        let savedEpochs = c.config["training"]?["epochs"]?.doubleValue.flatMap { Int(exactly: $0) } ?? s.epochsDone
         guard s.epochsDone <= epochs else {
             throw mismatch("training.epochs is \(epochs), but the checkpoint has \(s.epochsDone) epochs done; ask for \(s.epochsDone) or more")
         }
@@ -509,10 +507,12 @@ public final class Trainer {
 
         // Everything fits: take it.
         for (name, s) in optimizer.stateBuffers {
-            if let values = c.optimizerBuffers[name] { values.withUnsafeBufferPointer { s.base.update(from: $0.baseAddress!, count: values.count) } }
+            guard let values = c.optimizerBuffers[name] else { continue }
+            values.withUnsafeBufferPointer { if let p = $0.baseAddress { s.base.update(from: p, count: values.count) } }
         }
         for (name, t) in model.buffers {
-            if let values = c.layerBuffers[name] { values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: values.count) } }
+            guard let values = c.layerBuffers[name] else { continue }
+            values.withUnsafeBufferPointer { if let p = $0.baseAddress { t.pointer.update(from: p, count: values.count) } }
         }
         model.store.restore(c.parameters)
         optimizer.stepCount = c.optimizerStep
