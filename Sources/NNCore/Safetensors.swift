@@ -71,11 +71,14 @@ public enum Safetensors {
         }
     }
 
-    public static func encode(_ entries: [Entry], metadata: [(String, String)] = []) -> [UInt8] {
+    /// The metadata key of the checksum `encode(_:metadata:checksum: true)` writes and
+    /// `read(_:limit:)` checks: CRC-32 (zlib's polynomial, 8 hex digits) of the header as JSON
+    /// without this key (`serialized(indent: 0)`), continued over every byte of the data.
+    /// A bit flip anywhere in the tensors, the shapes or the metadata changes it.
+    public static let checksumKey = "crc32"
+
+    public static func encode(_ entries: [Entry], metadata: [(String, String)] = [], checksum: Bool = false) -> [UInt8] {
         var header: [(String, JSONValue)] = []
-        if !metadata.isEmpty {
-            header.append(("__metadata__", .object(metadata.map { ($0.0, .string($0.1)) })))
-        }
         var offset = 0
         for e in entries {
             precondition(e.shape.reduce(1, *) == e.count, "Safetensors: \(e.name) shape/values mismatch")
@@ -89,16 +92,12 @@ public enum Safetensors {
             ])))
             offset += bytes
         }
-        var headerBytes = Array(JSONValue.object(header).serialized(indent: 0).utf8)
-        while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + headerBytes.count + offset)
+        var data: [UInt8] = []
+        data.reserveCapacity(offset)
         func append(_ v: UInt64, bytes: Int) {
             var n = v
-            for _ in 0..<bytes { out.append(UInt8(n & 0xFF)); n >>= 8 }
+            for _ in 0..<bytes { data.append(UInt8(n & 0xFF)); n >>= 8 }
         }
-        append(UInt64(headerBytes.count), bytes: 8)
-        out += headerBytes
         for e in entries {
             switch e.dtype {
             case .f32: for v in e.values { append(UInt64(v.bitPattern), bytes: 4) }
@@ -108,6 +107,23 @@ public enum Safetensors {
             default: for v in e.integers { append(v, bytes: e.dtype.size) }
             }
         }
+        var meta = metadata.map { ($0.0, JSONValue.string($0.1)) }
+        if checksum {
+            let covered = meta.isEmpty ? header : [("__metadata__", .object(meta))] + header
+            var crc = CRC32()
+            crc.update(Array(JSONValue.object(covered).serialized(indent: 0).utf8))
+            crc.update(data)
+            meta.append((checksumKey, .string(crc.hex)))
+        }
+        if !meta.isEmpty { header.insert(("__metadata__", .object(meta)), at: 0) }
+        var headerBytes = Array(JSONValue.object(header).serialized(indent: 0).utf8)
+        while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + headerBytes.count + offset)
+        var n = UInt64(headerBytes.count)
+        for _ in 0..<8 { out.append(UInt8(n & 0xFF)); n >>= 8 }
+        out += headerBytes
+        out += data
         return out
     }
 
@@ -133,37 +149,63 @@ public enum Safetensors {
     /// A JSON number that is a whole number in 0...2⁵³ (exact as Double), else nil.
     private static func wholeNumber(_ v: JSONValue?) -> Int? {
         guard let d = v?.doubleValue, d.isFinite, d >= 0, d <= 9_007_199_254_740_992, d == d.rounded() else { return nil }
-        return Int(d)
+        return Int(exactly: d)
     }
 
-    /// Decodes a file's bytes; every offset and shape is checked against the data before use.
-    public static func decode(_ bytes: [UInt8]) throws(FormatError) -> (entries: [Entry], metadata: [String: String]) {
-        guard bytes.count >= 8 else {
-            throw FormatError(message: "file is \(bytes.count) bytes, too short for a safetensors header", isNotSafetensors: true)
-        }
-        var n: UInt64 = 0
-        for i in (0..<8).reversed() { n = (n << 8) | UInt64(bytes[i]) }
-        guard n <= UInt64(bytes.count - 8), n < 100_000_000 else {
-            throw FormatError(message: "header length \(n) exceeds the file size \(bytes.count)", isNotSafetensors: true)
-        }
-        let headerEnd = 8 + Int(n)
+    /// The largest header nntrain reads (the reference implementation's limit is 100 MB too).
+    public static let maxHeaderBytes = 100_000_000
+
+    /// A file read from disk: its tensors, its metadata (without the checksum) and what its
+    /// checksum said: nil when it has none, else whether it matched.
+    public struct File {
+        public var entries: [Entry]
+        public var metadata: [String: String]
+        public var checksumMatches: Bool?
+    }
+
+    /// Where each tensor lies, from a checked header.
+    struct Layout {
+        struct Tensor { var name: String; var dtype: Entry.DType; var shape: [Int]; var elements: Int; var begin: Int; var end: Int }
+        var tensors: [Tensor] = []
+        var metadata: [String: String] = [:]
+        /// The header as JSON without the checksum key (what the checksum covers).
+        var covered: JSONValue = .null
+        var storedChecksum: String?
+        /// Bytes of tensor data the header describes (the end of the last tensor).
+        var dataEnd = 0
+    }
+
+    /// Checks a header before any tensor byte is read: dtypes, shapes (overflow-checked),
+    /// offsets that match shape × dtype, tensors stored back to back from byte 0 without gaps or
+    /// overlaps, no duplicate names; `dataCount`, when known, is the data's exact size.
+    static func layout(header headerBytes: [UInt8], dataCount: Int?) throws(FormatError) -> Layout {
         let header: JSONValue
-        do { header = try JSONValue.parse(Array(bytes[8..<headerEnd])) } catch {
+        do { header = try JSONValue.parse(headerBytes) } catch {
             throw FormatError(message: "header is not valid JSON (\(error))", isNotSafetensors: true)
         }
         guard case .object(let pairs) = header else {
             throw FormatError(message: "header is not a JSON object", isNotSafetensors: true)
         }
-        let dataCount = bytes.count - headerEnd
-        var entries: [Entry] = []
-        var ranges: [(begin: Int, end: Int, name: String)] = []
+        var layout = Layout()
+        var covered: [(String, JSONValue)] = []
         var names = Set<String>()
-        var metadata: [String: String] = [:]
+        let available = dataCount ?? Int.max
         for (name, info) in pairs {
             if name == "__metadata__" {
-                for (k, v) in info.objectValue ?? [] { if let s = v.stringValue { metadata[k] = s } }
+                guard names.insert(name).inserted else { throw FormatError(message: "__metadata__ appears twice in the header") }
+                guard let meta = info.objectValue else {
+                    throw FormatError(message: "__metadata__ is \(info.brief), expected an object of strings")
+                }
+                var kept: [(String, JSONValue)] = []
+                for (k, v) in meta {
+                    if k == checksumKey { layout.storedChecksum = v.stringValue ?? "not a string"; continue }
+                    if let s = v.stringValue { layout.metadata[k] = s }
+                    kept.append((k, v))
+                }
+                if !kept.isEmpty { covered.append((name, .object(kept))) }
                 continue
             }
+            covered.append((name, info))
             func bad(_ why: String) -> FormatError { FormatError(message: "tensor \(name): \(why)") }
             guard names.insert(name).inserted else { throw bad("appears twice in the header") }
             guard info.objectValue != nil else { throw bad("expected an object with dtype, shape and data_offsets, got \(info.brief)") }
@@ -182,47 +224,174 @@ public enum Safetensors {
                 elements = product
             }
             let (byteCount, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
-            guard !overflow, byteCount <= dataCount else {
-                throw bad("shape \(shape) of \(dts) needs more bytes than the file's \(dataCount) bytes of data")
+            guard !overflow, byteCount <= available else {
+                throw bad("shape \(shape) of \(dts) needs more bytes than the file's \(available) bytes of data")
             }
             guard let offs = info["data_offsets"]?.arrayValue, offs.count == 2, let b = wholeNumber(offs[0]), let e = wholeNumber(offs[1]), b <= e else {
                 throw bad("data_offsets \(info["data_offsets"]?.serialized(indent: 0) ?? "missing"), expected [begin, end] with begin <= end")
             }
-            guard e <= dataCount else { throw bad("data_offsets [\(b), \(e)] run past the end of the data (\(dataCount) bytes)") }
+            guard e <= available else { throw bad("data_offsets [\(b), \(e)] run past the end of the data (\(available) bytes)") }
             guard e - b == byteCount else {
                 throw bad("data_offsets [\(b), \(e)] hold \(e - b) bytes, but shape \(shape) of \(dts) is \(byteCount) bytes")
             }
-            ranges.append((b, e, name))
-            var entry = Entry(name: name, shape: shape, values: [])
-            entry.dtype = dtype
-            let start = headerEnd + b
-            bytes.withUnsafeBytes { raw in
-                func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
-                    T(littleEndian: raw.loadUnaligned(fromByteOffset: start + i * MemoryLayout<T>.size, as: T.self))
-                }
-                switch dtype {
-                case .f32: entry.values = (0..<elements).map { Float(bitPattern: load($0, UInt32.self)) }
-                case .f64: entry.values = (0..<elements).map { Float(Double(bitPattern: load($0, UInt64.self))) }
-                case .f16: entry.values = (0..<elements).map { halfToFloat(load($0, UInt16.self)) }
-                case .bf16: entry.values = (0..<elements).map { Float(bitPattern: UInt32(load($0, UInt16.self)) << 16) }
-                case .i64, .u64: entry.integers = (0..<elements).map { load($0, UInt64.self) }
-                case .i32: entry.integers = (0..<elements).map { UInt64(bitPattern: Int64(Int32(bitPattern: load($0, UInt32.self)))) }
-                case .i16: entry.integers = (0..<elements).map { UInt64(bitPattern: Int64(Int16(bitPattern: load($0, UInt16.self)))) }
-                case .i8: entry.integers = (0..<elements).map { UInt64(bitPattern: Int64(Int8(bitPattern: load($0, UInt8.self)))) }
-                case .u8: entry.integers = (0..<elements).map { UInt64(load($0, UInt8.self)) }
-                case .bool: entry.integers = (0..<elements).map { load($0, UInt8.self) != 0 ? 1 : 0 }
-                }
+            layout.tensors.append(.init(name: name, dtype: dtype, shape: shape, elements: elements, begin: b, end: e))
+        }
+        // Back to back from byte 0, as the reference implementation requires: no two tensors
+        // share bytes (empty tensors take none) and no byte is left between them.
+        let sorted = layout.tensors.filter { $0.end > $0.begin }.sorted { $0.begin < $1.begin }
+        var position = 0
+        for (i, t) in sorted.enumerated() {
+            if t.begin < position, i > 0 {
+                let a = sorted[i - 1]
+                throw FormatError(message: "tensors \(a.name) [\(a.begin), \(a.end)] and \(t.name) [\(t.begin), \(t.end)] overlap in the data")
             }
-            if !dtype.isFloatingPoint {
-                entry.values = dtype.isSigned ? entry.integers.map { Float(Int64(bitPattern: $0)) } : entry.integers.map { Float($0) }
+            if t.begin > position {
+                throw FormatError(message: "tensor \(t.name): data_offsets [\(t.begin), \(t.end)] leave bytes \(position)..<\(t.begin) of the data unused (tensors are stored back to back from byte 0)")
+            }
+            position = t.end
+        }
+        layout.dataEnd = position
+        if let dataCount, dataCount > position {
+            throw FormatError(message: "has \(dataCount - position) bytes after its last tensor (the header describes \(position) bytes of data, the file holds \(dataCount))")
+        }
+        layout.covered = .object(covered)
+        return layout
+    }
+
+    /// The tensors of `layout` from `data` (the bytes after the header, at least `dataEnd`).
+    static func entries(_ layout: Layout, data: UnsafeRawBufferPointer) -> [Entry] {
+        precondition(data.count >= layout.dataEnd, "Safetensors: data shorter than its checked layout")
+        var entries: [Entry] = []
+        for t in layout.tensors {
+            var entry = Entry(name: t.name, shape: t.shape, values: [])
+            entry.dtype = t.dtype
+            let start = t.begin
+            func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+                T(littleEndian: data.loadUnaligned(fromByteOffset: start + i * MemoryLayout<T>.size, as: T.self))
+            }
+            let n = t.elements
+            switch t.dtype {
+            case .f32: entry.values = (0..<n).map { Float(bitPattern: load($0, UInt32.self)) }
+            case .f64: entry.values = (0..<n).map { Float(Double(bitPattern: load($0, UInt64.self))) }
+            case .f16: entry.values = (0..<n).map { halfToFloat(load($0, UInt16.self)) }
+            case .bf16: entry.values = (0..<n).map { Float(bitPattern: UInt32(load($0, UInt16.self)) << 16) }
+            case .i64, .u64: entry.integers = (0..<n).map { load($0, UInt64.self) }
+            case .i32: entry.integers = (0..<n).map { UInt64(bitPattern: Int64(Int32(bitPattern: load($0, UInt32.self)))) }
+            case .i16: entry.integers = (0..<n).map { UInt64(bitPattern: Int64(Int16(bitPattern: load($0, UInt16.self)))) }
+            case .i8: entry.integers = (0..<n).map { UInt64(bitPattern: Int64(Int8(bitPattern: load($0, UInt8.self)))) }
+            case .u8: entry.integers = (0..<n).map { UInt64(load($0, UInt8.self)) }
+            case .bool: entry.integers = (0..<n).map { load($0, UInt8.self) != 0 ? 1 : 0 }
+            }
+            if !t.dtype.isFloatingPoint {
+                entry.values = t.dtype.isSigned ? entry.integers.map { Float(Int64(bitPattern: $0)) } : entry.integers.map { Float($0) }
             }
             entries.append(entry)
         }
-        // Two tensors may not share bytes (empty tensors take none).
-        let sorted = ranges.filter { $0.end > $0.begin }.sorted { $0.begin < $1.begin }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
-            throw FormatError(message: "tensors \(a.name) [\(a.begin), \(a.end)] and \(b.name) [\(b.begin), \(b.end)] overlap in the data")
+        return entries
+    }
+
+    /// Whether the stored checksum matches the header and data (nil: the file has none).
+    static func checksumMatches(_ layout: Layout, data: ArraySlice<UInt8>) -> Bool? {
+        guard let stored = layout.storedChecksum else { return nil }
+        var crc = CRC32()
+        crc.update(Array(layout.covered.serialized(indent: 0).utf8))
+        crc.update(data)
+        return crc.hex == stored
+    }
+
+    /// The length in the first 8 bytes, checked against the header limit and the file size.
+    private static func headerLength(_ head: [UInt8], fileSize: Int?) throws(FormatError) -> Int {
+        guard head.count >= 8 else {
+            throw FormatError(message: "file is \(head.count) bytes, too short for a safetensors header", isNotSafetensors: true)
         }
-        return (entries, metadata)
+        var n: UInt64 = 0
+        for i in (0..<8).reversed() { n = (n << 8) | UInt64(head[i]) }
+        if let size = fileSize, n > UInt64(size - 8) {
+            throw FormatError(message: "header length \(n) exceeds the file size \(size)", isNotSafetensors: true)
+        }
+        guard n <= UInt64(maxHeaderBytes) else {
+            throw FormatError(message: "header length \(n) is more than the \(maxHeaderBytes)-byte limit", isNotSafetensors: true)
+        }
+        return Int(n)
+    }
+
+    /// Decodes a file's bytes; every offset and shape is checked against the data before use.
+    public static func decode(_ bytes: [UInt8]) throws(FormatError) -> (entries: [Entry], metadata: [String: String]) {
+        let file = try decodeFile(bytes)
+        return (file.entries, file.metadata)
+    }
+
+    /// `decode`, with what the checksum said.
+    public static func decodeFile(_ bytes: [UInt8]) throws(FormatError) -> File {
+        let n = try headerLength(Array(bytes.prefix(8)), fileSize: bytes.count)
+        let headerEnd = 8 + n
+        let layout = try Safetensors.layout(header: Array(bytes[8..<headerEnd]), dataCount: bytes.count - headerEnd)
+        let entries = bytes.withUnsafeBytes { raw in Safetensors.entries(layout, data: UnsafeRawBufferPointer(rebasing: raw[headerEnd...])) }
+        return File(entries: entries, metadata: layout.metadata, checksumMatches: checksumMatches(layout, data: bytes[headerEnd...]))
+    }
+
+    /// Reads a safetensors file header first: the 8-byte length, the header (at most
+    /// `maxHeaderBytes`), its checks against the file size, and only then the `dataEnd` bytes
+    /// the header describes, at most `limit` of them. A huge or sparse file is refused before
+    /// its data is read. Regular files, pipes and FIFOs alike (`InputFile`).
+    /// Throws `FileError` (the file cannot be read) or `FormatError`.
+    public static func read(_ path: String, limit: Int) throws -> File {
+        let file = try InputFile(path)
+        let n = try headerLength(try file.read(8), fileSize: file.regularSize)
+        let headerBytes = try file.read(n)
+        guard headerBytes.count == n else {
+            throw FormatError(message: "file ends inside its \(n)-byte header", isNotSafetensors: true)
+        }
+        let layout = try Safetensors.layout(header: headerBytes, dataCount: file.regularSize.map { $0 - 8 - n })
+        guard layout.dataEnd <= limit else {
+            throw FormatError(message: "its tensors take \(layout.dataEnd) bytes, more than the \(limit)-byte memory limit (NNTRAIN_MAX_MEMORY_GB)")
+        }
+        var data: [UInt8]
+        if file.regularSize != nil {
+            data = try file.read(layout.dataEnd)  // the size was checked: the bytes are there
+        } else {
+            // A pipe says nothing of its size: memory grows only as the bytes arrive.
+            data = []
+            var chunk = [UInt8](repeating: 0, count: min(layout.dataEnd, 1 << 24))
+            while data.count < layout.dataEnd {
+                let got = try file.read(into: &chunk, at: 0, count: min(chunk.count, layout.dataEnd - data.count))
+                if got == 0 { break }
+                data.append(contentsOf: chunk[0..<got])
+            }
+        }
+        guard data.count == layout.dataEnd else {
+            throw FormatError(message: "file ends after \(data.count) of the \(layout.dataEnd) bytes of tensor data its header describes")
+        }
+        if file.regularSize == nil, !(try file.read(1)).isEmpty {
+            throw FormatError(message: "has bytes after its last tensor (the header describes \(layout.dataEnd) bytes of data)")
+        }
+        let entries = data.withUnsafeBytes { Safetensors.entries(layout, data: $0) }
+        return File(entries: entries, metadata: layout.metadata, checksumMatches: checksumMatches(layout, data: data[...]))
+    }
+}
+
+/// CRC-32 (the polynomial of zlib, gzip and PNG, reflected 0xEDB88320), table driven.
+public struct CRC32 {
+    private static let table: [UInt32] = (0..<256).map { (i: Int) -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+    private var state: UInt32 = 0xFFFF_FFFF
+    public init() {}
+
+    public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        var c = state
+        Self.table.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        state = c
+    }
+
+    public var value: UInt32 { state ^ 0xFFFF_FFFF }
+    /// Eight lowercase hex digits.
+    public var hex: String {
+        let s = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - s.count) + s
     }
 }

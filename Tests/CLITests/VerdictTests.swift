@@ -51,10 +51,12 @@ private let deadRun = ["--quiet", "--set", #"optimizer={"type": "sgd", "lr": 50}
     let dir = tempDir("eval-nan")
     let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", "training.epochs=1"])
     try #require(r.status == 0, "\(r.stderr)")
-    // Poison the first weight of the file: a NaN in the data section.
-    var bytes = try FileIO.read(dir + "/model.safetensors")
-    let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-    for (i, b) in [0x00, 0x00, 0xC0, 0x7F].enumerated() { bytes[8 + headerLength + i] = UInt8(b) }
+    // Poison the first weight of the file, re-signed: weights that are NaN as written (a file
+    // changed after it was written fails its checksum instead, exit 3).
+    let file = try Safetensors.decodeFile(try FileIO.read(dir + "/model.safetensors"))
+    var entries = file.entries
+    entries[0].values[0] = .nan
+    let bytes = Safetensors.encode(entries, metadata: file.metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, checksum: true)
     FileManager.default.createFile(atPath: dir + "/model.safetensors", contents: Data(bytes))
     let e = try nntrain(["eval", dir, "--json"])
     #expect(e.status == 4, "\(e.stdout) \(e.stderr)")

@@ -162,7 +162,7 @@ public final class RunFiles {
             }
         var meta = metadata.filter { $0.0 != "nntrain_model" }
         if let m = resolvedModel { meta.append(("nntrain_model", m.serialized(indent: 0))) }
-        try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: meta))
+        try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: meta, checksum: true))
         var pre = [
             Safetensors.Entry(name: "scale", shape: [preprocessor.scale.count], values: preprocessor.scale),
             Safetensors.Entry(name: "shift", shape: [preprocessor.shift.count], values: preprocessor.shift),
@@ -174,6 +174,6 @@ public final class RunFiles {
         // `eval` computes the same weighted loss as the run's test_loss.
         if let w = classWeights { pre.append(Safetensors.Entry(name: "class_weights", shape: [w.count], values: w)) }
         try FileIO.writeAtomically(directory + "/preprocess.safetensors",
-                                   Safetensors.encode(pre, metadata: [("formula", "input = projection · (stored_value * scale + shift) (projection only after PCA/ZCA); IDX and CIFAR pixels are stored as bytes 0..255")]))
+                                   Safetensors.encode(pre, metadata: [("formula", "input = projection · (stored_value * scale + shift) (projection only after PCA/ZCA); IDX and CIFAR pixels are stored as bytes 0..255")], checksum: true))
     }
 }

@@ -5,8 +5,17 @@ import NNCore
 /// kept for early stopping, the sample order of the current epoch, every random stream, and
 /// in the metadata the trainer state (epoch, step, running sums, early-stopping record), the
 /// thread count and the resolved config it was trained with.
+///
+/// Format 2 carries a CRC-32 (`Safetensors.checksumKey`) over the header and every tensor
+/// byte. Reading trusts nothing: the checksum must match (a damaged or edited file is exit 3
+/// naming it), every tensor must have its dtype and a 1-D shape, floats must be finite, random
+/// states must be 4 words and not all zero (xoshiro's fixed point), and every state field must
+/// be a whole number or finite value (`TrainerState(checkpoint:)`). `Trainer.restore` then
+/// checks the fields against the config and the data.
 public struct Checkpoint {
     public static let fileName = "checkpoint/checkpoint.safetensors"
+    /// The format written; format 1 (before checksums) is refused with a clear message.
+    public static let format = "2"
 
     public var state: TrainerState
     public var parameters: [Float]
@@ -19,6 +28,8 @@ public struct Checkpoint {
     public var layerBuffers: [String: [Float]] = [:]
     public var threads: Int
     public var config: JSONValue
+    /// The file it was read from (empty for one built in memory).
+    public var file = ""
 
     public static func path(in directory: String) -> String { directory + "/" + fileName }
 
@@ -36,48 +47,107 @@ public struct Checkpoint {
             entries.append(Safetensors.Entry(name: "buffer." + name, shape: [values.count], values: values))
         }
         let bytes = Safetensors.encode(entries, metadata: [
-            ("nntrain_checkpoint", "1"),
+            ("nntrain_checkpoint", Checkpoint.format),
             ("state", state.json.serialized(indent: 0)),
             ("optimizer_step", String(optimizerStep)),
             ("threads", String(threads)),
             ("config", config.serialized(indent: 0)),
             ("config_hash", configHash(config)),
-        ])
+        ], checksum: true)
         try FileIO.makeDirectories(directory + "/checkpoint")
         try FileIO.writeAtomically(Checkpoint.path(in: directory), bytes)
     }
 
+    /// The most BLAS threads a checkpoint may ask for.
+    static let maxThreads = 1024
+
+    /// The checkpoint in `directory`, nil when there is none; a file that is damaged, edited
+    /// or not a checkpoint is a `DataError` naming it (exit 3).
     public static func read(from directory: String) throws(DataError) -> Checkpoint? {
         let path = Checkpoint.path(in: directory)
         guard FileIO.exists(path) else { return nil }
         func bad(_ why: String) -> DataError { DataError(file: path, "is not a usable checkpoint: \(why)") }
-        let decoded: (entries: [Safetensors.Entry], metadata: [String: String])
-        do { decoded = try Safetensors.decode(try FileIO.read(path)) } catch let e as FileError {
+        let decoded: Safetensors.File
+        do { decoded = try Safetensors.read(path, limit: DataLimits.maxBytes) } catch let e as FileError {
             throw bad(e.reason)
         } catch {
             throw bad("\(error)")
         }
         let meta = decoded.metadata
-        guard meta["nntrain_checkpoint"] == "1", let stateText = meta["state"],
-              let stateJSON = try? JSONValue.parse(stateText), let state = TrainerState(json: stateJSON),
-              let configText = meta["config"], let config = try? JSONValue.parse(configText),
-              let step = meta["optimizer_step"].flatMap({ Int($0) }), let threads = meta["threads"].flatMap({ Int($0) })
-        else { throw bad("missing or invalid metadata") }
-        let byName = Dictionary(decoded.entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        guard let params = byName["parameters"], params.dtype == .f32, let order = byName["order"], order.dtype == .i32 else {
-            throw bad("missing parameters or order")
+        guard let format = meta["nntrain_checkpoint"] else { throw bad("no nntrain_checkpoint in its metadata") }
+        guard let matches = decoded.checksumMatches else {
+            if format == "1" {
+                throw bad("it was written by an older nntrain (checkpoint format 1, without a checksum); start the run again with --force")
+            }
+            throw bad("it has no checksum (\(Safetensors.checksumKey) in its metadata)")
         }
+        guard matches else {
+            throw bad("its checksum does not match its contents: the file was damaged or edited after it was written")
+        }
+        guard format == Checkpoint.format else { throw bad("checkpoint format \(format), this nntrain reads format \(Checkpoint.format)") }
+        guard let stateText = meta["state"], let stateJSON = try? JSONValue.parse(stateText) else {
+            throw bad("state is missing from the metadata or is not valid JSON")
+        }
+        let state: TrainerState
+        do { state = try TrainerState(checkpoint: stateJSON) } catch { throw bad(error.message) }
+        guard let configText = meta["config"], let config = try? JSONValue.parse(configText), config.objectValue != nil else {
+            throw bad("config is missing from the metadata or is not a JSON object")
+        }
+        // The config it was saved with ran at least the epochs it has done.
+        guard let savedEpochs = config["training"]?["epochs"]?.doubleValue.flatMap({ Int(exactly: $0) }), state.epochsDone <= savedEpochs else {
+            throw bad("state.epochs_done is \(state.epochsDone), more than the config's training.epochs (\(config["training"]?["epochs"]?.serialized(indent: 0) ?? "missing"))")
+        }
+        guard let stepText = meta["optimizer_step"], let step = Int(stepText), step >= 0 else {
+            throw bad("optimizer_step \(meta["optimizer_step"].map { "\"\($0)\"" } ?? "missing"), expected a whole number >= 0")
+        }
+        guard let threadText = meta["threads"], let threads = Int(threadText), (1...maxThreads).contains(threads) else {
+            throw bad("threads \(meta["threads"].map { "\"\($0)\"" } ?? "missing"), expected a whole number in 1...\(maxThreads)")
+        }
+
+        var parameters: [Float]?
+        var order: [Int32]?
+        var best: [Float]?
         var buffers: [String: [Float]] = [:]
         var rngs: [String: [UInt64]] = [:]
         var layerBuffers: [String: [Float]] = [:]
         for e in decoded.entries {
-            if e.name.hasPrefix("buffer."), e.dtype == .f32 { layerBuffers[String(e.name.dropFirst(7))] = e.values }
-            if e.name.hasPrefix("optimizer.") { buffers[String(e.name.dropFirst(10))] = e.values }
-            if e.name.hasPrefix("rng."), e.dtype == .u64, e.integers.count == 4 { rngs[String(e.name.dropFirst(4))] = e.integers }
+            func floats() throws(DataError) -> [Float] {
+                guard e.dtype == .f32, e.shape.count == 1 else {
+                    throw bad("tensor \(e.name) is \(e.dtype.rawValue) \(e.shape), expected a 1-D F32 tensor")
+                }
+                if let i = e.values.firstIndex(where: { !$0.isFinite }) {
+                    throw bad("tensor \(e.name) holds \(e.values[i]) at index \(i), expected finite values")
+                }
+                return e.values
+            }
+            if e.name == "parameters" {
+                parameters = try floats()
+            } else if e.name == "best_parameters" {
+                best = try floats()
+            } else if e.name == "order" {
+                guard e.dtype == .i32, e.shape.count == 1 else { throw bad("tensor order is \(e.dtype.rawValue) \(e.shape), expected a 1-D I32 tensor") }
+                order = e.int32s
+            } else if e.name.hasPrefix("optimizer.") {
+                buffers[String(e.name.dropFirst(10))] = try floats()
+            } else if e.name.hasPrefix("buffer.") {
+                layerBuffers[String(e.name.dropFirst(7))] = try floats()
+            } else if e.name.hasPrefix("rng.") {
+                guard e.dtype == .u64, e.shape == [4] else { throw bad("tensor \(e.name) is \(e.dtype.rawValue) \(e.shape), expected U64 [4] (a random state)") }
+                // xoshiro256**'s all-zero state is a fixed point: it would draw 0 forever.
+                guard e.integers.contains(where: { $0 != 0 }) else { throw bad("random state \(e.name) is all zero") }
+                rngs[String(e.name.dropFirst(4))] = e.integers
+            } else {
+                throw bad("unexpected tensor \(e.name)")
+            }
         }
-        return Checkpoint(state: state, parameters: params.values, optimizerStep: step, optimizerBuffers: buffers,
-                          bestParameters: byName["best_parameters"]?.values, order: order.int32s, randomStates: rngs,
-                          layerBuffers: layerBuffers, threads: threads, config: config)
+        guard let parameters else { throw bad("tensor parameters is missing") }
+        guard let order else { throw bad("tensor order is missing") }
+        if let best, best.count != parameters.count {
+            throw bad("best_parameters has \(best.count) values, parameters \(parameters.count)")
+        }
+        return Checkpoint(state: state, parameters: parameters, optimizerStep: step, optimizerBuffers: buffers,
+                          bestParameters: best, order: order, randomStates: rngs, layerBuffers: layerBuffers,
+                          threads: threads, config: config, file: path)
     }
 }
 

@@ -26,32 +26,51 @@ extension Experiment {
         do { dataset = try Dataset.load(source, task: config.data.task) } catch { throw .data(error) }
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
         let weights = directory + "/model.safetensors"
-        let entries: [Safetensors.Entry]
-        let pre: [Safetensors.Entry]
-        do {
-            entries = try Safetensors.decode(try FileIO.read(weights)).entries
-            pre = try Safetensors.decode(try FileIO.read(directory + "/preprocess.safetensors")).entries
-        } catch let e as FileError {
-            throw .data(DataError(file: e.path, e.reason))
-        } catch {
-            throw .data(DataError(file: weights, "\(error)"))
-        }
+        let prePath = directory + "/preprocess.safetensors"
+        let entries = try readWeights(weights)
+        let pre = try readWeights(prePath)
+        // Each tensor of the model with its dtype and shape (a scalar and [1] are the same):
+        // a transposed [784, 128] weight is not a [128, 784] one, whatever its element count.
         let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (name, tensor) in model.parameters.map({ ($0.name, $0.value) }) + model.buffers {
-            guard let e = byName[name], e.values.count == tensor.count else {
-                throw .data(DataError(file: weights, "has no tensor \(name) of \(tensor.count) values for this run's model"))
+            guard let e = byName[name] else {
+                throw .data(DataError(file: weights, "has no tensor \(name) of shape \(tensor.shape.dims) for this run's model"))
             }
-            e.values.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: e.values.count) }
+            let integerAllowed = name.hasSuffix(".num_batches_tracked")
+            guard e.dtype.isFloatingPoint || integerAllowed else {
+                throw .data(DataError(file: weights, "tensor \(name) has dtype \(e.dtype.rawValue), expected a floating-point dtype (F32) for this run's model"))
+            }
+            guard sameShape(e.shape, tensor.shape.dims), e.values.count == tensor.count else {
+                throw .data(DataError(file: weights, "tensor \(name) has shape \(e.shape), this run's model needs \(tensor.shape.dims)"))
+            }
+            e.values.withUnsafeBufferPointer { if let p = $0.baseAddress { tensor.pointer.update(from: p, count: e.values.count) } }
         }
-        let preByName = Dictionary(pre.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        // Preprocessing statistics: 1-D (projection 2-D) floating-point tensors of finite values.
+        var preByName: [String: [Float]] = [:]
+        for e in pre {
+            guard e.dtype.isFloatingPoint else {
+                throw .data(DataError(file: prePath, "tensor \(e.name) has dtype \(e.dtype.rawValue), expected F32"))
+            }
+            guard e.shape.count == (e.name == "projection" ? 2 : 1) else {
+                throw .data(DataError(file: prePath, "tensor \(e.name) has shape \(e.shape), expected \(e.name == "projection" ? "[outputs, features]" : "a 1-D shape")"))
+            }
+            if let i = e.values.firstIndex(where: { !$0.isFinite }) {
+                throw .data(DataError(file: prePath, "is corrupt: tensor \(e.name) holds \(e.values[i]) at index \(i)"))
+            }
+            preByName[e.name] = e.values
+        }
         guard let scale = preByName["scale"], let shift = preByName["shift"], scale.count == dataset.featureCount,
               shift.count == dataset.featureCount else {
-            throw .data(DataError(file: directory + "/preprocess.safetensors", "does not fit data with \(dataset.featureCount) features"))
+            throw .data(DataError(file: prePath, "does not fit data with \(dataset.featureCount) features"))
         }
         var preprocessor = Preprocessor(scale: scale, shift: shift)
         if let projection = preByName["projection"] {
+            guard let p = pre.first(where: { $0.name == "projection" }), p.shape.count == 2, p.shape[1] == dataset.featureCount,
+                  (1...dataset.featureCount).contains(p.shape[0]) else {
+                throw .data(DataError(file: prePath, "tensor projection does not fit data with \(dataset.featureCount) features"))
+            }
             preprocessor.projection = projection
-            preprocessor.outputCount = projection.count / dataset.featureCount
+            preprocessor.outputCount = p.shape[0]
         }
         try checkCompatibility(config, plan: ModelPlan(config: config), data: dataset, features: preprocessor.outputCount)
         let split = DataSplit(all: dataset)
@@ -66,4 +85,26 @@ extension Experiment {
         let (loss, accuracy) = trainer.evaluate(split)
         return Evaluation(loss: loss, accuracy: accuracy, examples: dataset.count, source: dataset.origin, seconds: Clock.now() - start)
     }
+
+    /// A safetensors file of a run, header first; a checksum, when the file has one (nntrain
+    /// writes it, a file re-saved by PyTorch has none), must match.
+    static func readWeights(_ path: String) throws(RunError) -> [Safetensors.Entry] {
+        let file: Safetensors.File
+        do { file = try Safetensors.read(path, limit: DataLimits.maxBytes) } catch let e as FileError {
+            throw .data(DataError(file: e.path, e.reason))
+        } catch let e as Safetensors.FormatError {
+            throw .data(DataError(file: path, e.isNotSafetensors ? "is not a safetensors file (\(e.message))" : e.message))
+        } catch {
+            throw .data(DataError(file: path, "\(error)"))
+        }
+        if file.checksumMatches == false {
+            throw .data(DataError(file: path, "is corrupt: its checksum does not match its contents (damaged or edited after it was written)"))
+        }
+        return file.entries
+    }
+}
+
+/// Equal shapes, where a scalar `[]` and `[1]` count as the same (torch's `num_batches_tracked`).
+func sameShape(_ a: [Int], _ b: [Int]) -> Bool {
+    a == b || (a.isEmpty && b == [1]) || (a == [1] && b.isEmpty)
 }

@@ -213,9 +213,7 @@ public enum Experiment {
         // The same thread count as before keeps the sums, and so the run, bit for bit the same.
         let threads = options.threads ?? checkpoint.threads
         let session = try prepare(config, options: options, threads: threads)
-        if let problem = session.trainer.restore(checkpoint) {
-            throw .config(["cannot resume from \(Checkpoint.path(in: directory)): \(problem)"])
-        }
+        try session.trainer.restore(checkpoint)
         let files: RunFiles
         do {
             files = try RunFiles(resuming: directory, resolvedConfig: config.resolved, curveRows: checkpoint.state.epochsDone,

@@ -474,19 +474,99 @@ public final class Trainer {
         }
     }
 
-    /// Continues from a checkpoint of the same config; nil when it does not fit this model.
-    public func restore(_ c: Checkpoint) -> String? {
+    /// Continues from a checkpoint of the same config. Everything is checked before anything
+    /// changes: a checkpoint that does not fit this model or data (a config changed with
+    /// `--force`, or `training.epochs` below the epochs done) is a config error (exit 2); fields
+    /// that contradict each other, the config they were saved with or the data (an order that
+    /// is not an arrangement of the training examples, a step past the epoch's end) make it an
+    /// unusable file (exit 3). Both name the file.
+    public func restore(_ c: Checkpoint) throws(RunError) {
+        func mismatch(_ why: String) -> RunError { .config(["cannot resume from \(c.file): \(why)"]) }
+        func bad(_ why: String) -> RunError { .data(DataError(file: c.file, "is not a usable checkpoint: \(why)")) }
         guard c.parameters.count == model.store.count else {
-            return "the checkpoint has \(c.parameters.count) parameters, the model \(model.store.count)"
+            throw mismatch("the checkpoint has \(c.parameters.count) parameters, the model \(model.store.count)")
         }
         guard c.order.count == order.count else {
-            return "the checkpoint's epoch has \(c.order.count) training examples, the data now \(order.count)"
+            throw mismatch("the checkpoint's epoch has \(c.order.count) training examples, the data now \(order.count)")
         }
         for (name, s) in optimizer.stateBuffers {
             guard let values = c.optimizerBuffers[name], values.count == s.capacity else {
-                return "the checkpoint lacks optimizer state \(name) of the right size"
+                throw mismatch("the checkpoint lacks optimizer state \(name) of the right size")
             }
-            values.withUnsafeBufferPointer { s.base.update(from: $0.baseAddress!, count: values.count) }
+        }
+        for (name, t) in model.buffers {
+            guard let values = c.layerBuffers[name], values.count == t.count else {
+                throw mismatch("the checkpoint lacks \(name) of \(t.count) values")
+            }
+        }
+        for name in ["shuffle", "augmentation"] + model.allLayers.filter({ $0.randomState != nil }).map(\.name) {
+            guard c.randomStates[name] != nil else { throw mismatch("the checkpoint lacks the random state rng.\(name)") }
+        }
+        if let best = c.bestParameters, best.count != model.store.count {
+            throw bad("best_parameters has \(best.count) values, the model \(model.store.count) parameters")
+        }
+
+        // The state against the config it was saved with, this config and the data.
+        let s = c.state
+        let epochs = config.training.epochs
+        // (Checkpoint.read checked epochs_done against the config it was saved with.)
+        let savedEpochs = c.config["training"]?["epochs"]?.doubleValue.flatMap { Int(exactly: $0) } ?? s.epochsDone
+        guard s.epochsDone <= epochs else {
+            throw mismatch("training.epochs is \(epochs), but the checkpoint has \(s.epochsDone) epochs done; ask for \(s.epochsDone) or more")
+        }
+        let steps = stepsPerEpoch
+        let n = train.count
+        func samples(steps k: Int) -> Int { min(k * batchSize, n) }
+        // A finished run ends on an epoch boundary; an interrupted one may stop after the
+        // epoch's last step, before its end-of-epoch work.
+        guard s.stepInEpoch <= steps, s.epochsDone < savedEpochs || s.stepInEpoch == 0 else {
+            throw bad("state.step_in_epoch is \(s.stepInEpoch), expected \(s.epochsDone < savedEpochs ? "0...\(steps) (steps per epoch)" : "0 after the last epoch")")
+        }
+        let (done, o1) = s.epochsDone.multipliedReportingOverflow(by: steps)
+        guard !o1, s.globalStep == done + s.stepInEpoch else {
+            throw bad("state.global_step is \(s.globalStep), but \(s.epochsDone) epochs of \(steps) steps and \(s.stepInEpoch) more make \(done &+ s.stepInEpoch) (did training.batch_size or the data change?)")
+        }
+        guard s.epochSeen <= n, s.stepInEpoch == 0 || s.epochSeen <= samples(steps: s.stepInEpoch),
+              s.stepInEpoch == 0 || s.skippedBatches > 0 || s.epochSeen == samples(steps: s.stepInEpoch) else {
+            throw bad("state.epoch_seen is \(s.epochSeen), expected \(s.stepInEpoch == 0 ? "0...\(n)" : "\(samples(steps: s.stepInEpoch)) after \(s.stepInEpoch) steps of \(batchSize)")")
+        }
+        guard s.epochCorrect <= s.epochSeen else {
+            throw bad("state.epoch_correct is \(s.epochCorrect), more than the \(s.epochSeen) examples seen this epoch")
+        }
+        let (trainable, o2) = s.globalStep.multipliedReportingOverflow(by: batchSize)
+        guard !o2, s.samplesTrained <= trainable else {
+            throw bad("state.samples_trained is \(s.samplesTrained), more than \(s.globalStep) steps of \(batchSize) examples")
+        }
+        guard s.skippedBatches <= s.globalStep, c.optimizerStep <= s.globalStep else {
+            throw bad("\(s.skippedBatches > s.globalStep ? "state.skipped_batches is \(s.skippedBatches)" : "optimizer_step is \(c.optimizerStep)"), more than the \(s.globalStep) steps done")
+        }
+        guard s.wait <= s.epochsDone, s.plateau.badEpochs <= s.epochsDone else {
+            throw bad("state.wait (\(s.wait)) or state.plateau.bad_epochs (\(s.plateau.badEpochs)) counts more than the \(s.epochsDone) epochs done")
+        }
+        guard s.plateau.cooldownLeft <= max(config.schedule.cooldown, 0) else {
+            throw bad("state.plateau.cooldown_left is \(s.plateau.cooldownLeft), more than schedule.cooldown (\(config.schedule.cooldown))")
+        }
+        if let b = s.bestEpoch, !(1...max(1, s.epochsDone)).contains(b) || s.epochsDone == 0 {
+            throw bad("state.best_epoch is \(b), expected 1...\(s.epochsDone) (epochs done)")
+        }
+        if let row = s.lastCurve, row.epoch != s.epochsDone || row.step > s.globalStep {
+            throw bad("state.last_curve is the row of epoch \(row.epoch) (step \(row.step)), expected epoch \(s.epochsDone)")
+        }
+        // The epoch's order: the training examples, each as often as the data holds it.
+        guard c.order.sorted() == order.sorted() else {
+            let known = Set(order)
+            let odd = c.order.first { !known.contains($0) }
+            throw bad("order is not an arrangement of the \(n) training examples" + (odd.map { " (it holds \($0))" } ?? " (some appear too often)"))
+        }
+
+        // Everything fits: take it.
+        for (name, s) in optimizer.stateBuffers {
+            guard let values = c.optimizerBuffers[name] else { continue }
+            values.withUnsafeBufferPointer { if let p = $0.baseAddress { s.base.update(from: p, count: values.count) } }
+        }
+        for (name, t) in model.buffers {
+            guard let values = c.layerBuffers[name] else { continue }
+            values.withUnsafeBufferPointer { if let p = $0.baseAddress { t.pointer.update(from: p, count: values.count) } }
         }
         model.store.restore(c.parameters)
         optimizer.stepCount = c.optimizerStep
@@ -497,14 +577,7 @@ public final class Trainer {
         for l in model.allLayers where l.randomState != nil {
             if let s = c.randomStates[l.name] { l.randomState = s }
         }
-        for (name, t) in model.buffers {
-            guard let values = c.layerBuffers[name], values.count == t.count else {
-                return "the checkpoint lacks \(name) of \(t.count) values"
-            }
-            values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: values.count) }
-        }
         state = c.state
         savedCheckpoint = (c.state.epochsDone, c.state.globalStep)
-        return nil
     }
 }

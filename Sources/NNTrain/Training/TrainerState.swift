@@ -61,39 +61,94 @@ public struct TrainerState: Sendable, Equatable {
         return .object(pairs)
     }
 
-    init?(json: JSONValue) {
-        func int(_ k: String, _ o: JSONValue = .null) -> Int? { (o == .null ? json : o)[k]?.doubleValue.map { Int($0) } }
-        func bits(_ k: String, _ o: JSONValue = .null) -> Double? {
-            guard let s = (o == .null ? json : o)[k]?.stringValue, let b = UInt64(s, radix: 16) else { return nil }
-            return Double(bitPattern: b)
+    /// Why a saved state cannot be used: the field (`state.step_in_epoch`) and the problem.
+    struct FieldError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// Reads a saved state, checking every field on its own: counts are whole numbers in
+    /// 0...2⁵³ (`Int(exactly:)`), sums, times and the learning rate are finite, accuracies lie
+    /// in 0...1 and reduce_on_plateau's scale in 0...1. The checks against the config and the
+    /// data (epochs, steps per epoch, examples) are `Trainer.restore`'s.
+    init(checkpoint json: JSONValue) throws(FieldError) {
+        guard json.objectValue != nil else { throw FieldError(message: "state: expected an object, got \(json.brief)") }
+        // A field of the state, or of its object `o` (`plateau`, `last_curve`), and its path.
+        typealias Object = (value: JSONValue, name: String)
+        func value(_ k: String, _ o: Object?) -> (JSONValue?, String) {
+            guard let o else { return (json[k], "state.\(k)") }
+            return (o.value[k], "state.\(o.name).\(k)")
         }
-        func float(_ k: String, _ o: JSONValue = .null) -> Float? {
-            guard let s = (o == .null ? json : o)[k]?.stringValue, let b = UInt32(s, radix: 16) else { return nil }
+        func int(_ k: String, _ o: Object? = nil, required: Bool = false) throws(FieldError) -> Int? {
+            let (v, path) = value(k, o)
+            guard let v, v != .null else {
+                if required { throw FieldError(message: "\(path) is missing") }
+                return nil
+            }
+            guard let d = v.doubleValue, d >= 0, d <= 9_007_199_254_740_992, let i = Int(exactly: d) else {
+                throw FieldError(message: "\(path): expected a whole number in 0...9007199254740992, got \(v.serialized(indent: 0))")
+            }
+            return i
+        }
+        // Doubles are stored by bit pattern; every one must be finite.
+        func bits(_ k: String, _ o: Object? = nil, in range: ClosedRange<Double>? = nil) throws(FieldError) -> Double? {
+            let (v, path) = value(k, o)
+            guard let v, v != .null else { return nil }
+            guard let s = v.stringValue, s.utf8.count <= 16, let b = UInt64(s, radix: 16) else {
+                throw FieldError(message: "\(path): expected the hex bit pattern of a double, got \(v.serialized(indent: 0))")
+            }
+            let d = Double(bitPattern: b)
+            guard d.isFinite, range.map({ $0.contains(d) }) ?? true else {
+                throw FieldError(message: "\(path) is \(d), expected a finite number\(range.map { " in \($0.lowerBound)...\($0.upperBound)" } ?? "")")
+            }
+            return d
+        }
+        func float(_ k: String, _ o: Object? = nil) throws(FieldError) -> Float? {
+            let (v, path) = value(k, o)
+            guard let v, v != .null else { return nil }
+            guard let s = v.stringValue, s.utf8.count <= 8, let b = UInt32(s, radix: 16), Float(bitPattern: b).isFinite,
+                  Float(bitPattern: b) >= 0 else {
+                throw FieldError(message: "\(path): expected the hex bit pattern of a finite learning rate >= 0, got \(v.serialized(indent: 0))")
+            }
             return Float(bitPattern: b)
         }
-        guard let e = int("epochs_done"), let s = int("step_in_epoch"), let g = int("global_step") else { return nil }
-        epochsDone = e; stepInEpoch = s; globalStep = g
-        epochLossSum = bits("epoch_loss_sum") ?? 0
-        epochCorrect = int("epoch_correct") ?? 0
-        epochSeen = int("epoch_seen") ?? 0
-        epochSeconds = json["epoch_seconds"]?.doubleValue ?? 0
-        logLossSum = bits("log_loss_sum") ?? 0
-        epochWeight = bits("epoch_weight") ?? 0
-        logWeight = bits("log_weight") ?? 0
-        lastLR = float("last_lr") ?? 0
-        best = bits("best"); bestEpoch = int("best_epoch"); wait = int("wait") ?? 0
-        bestValLoss = bits("best_val_loss"); bestValAccuracy = bits("best_val_accuracy")
-        samplesTrained = int("samples_trained") ?? 0
-        trainSeconds = json["train_seconds"]?.doubleValue ?? 0
-        skippedBatches = int("skipped_batches") ?? 0
+        func seconds(_ k: String, _ o: Object? = nil) throws(FieldError) -> Double {
+            let (v, path) = value(k, o)
+            guard let v, v != .null else { return 0 }
+            guard let d = v.doubleValue, d.isFinite, d >= 0 else {
+                throw FieldError(message: "\(path): expected a number of seconds >= 0, got \(v.serialized(indent: 0))")
+            }
+            return d
+        }
+        epochsDone = try int("epochs_done", required: true) ?? 0
+        stepInEpoch = try int("step_in_epoch", required: true) ?? 0
+        globalStep = try int("global_step", required: true) ?? 0
+        epochLossSum = try bits("epoch_loss_sum") ?? 0
+        epochCorrect = try int("epoch_correct") ?? 0
+        epochSeen = try int("epoch_seen") ?? 0
+        epochSeconds = try seconds("epoch_seconds")
+        logLossSum = try bits("log_loss_sum") ?? 0
+        epochWeight = try bits("epoch_weight", in: 0...Double.greatestFiniteMagnitude) ?? 0
+        logWeight = try bits("log_weight", in: 0...Double.greatestFiniteMagnitude) ?? 0
+        lastLR = try float("last_lr") ?? 0
+        best = try bits("best"); bestEpoch = try int("best_epoch"); wait = try int("wait") ?? 0
+        bestValLoss = try bits("best_val_loss"); bestValAccuracy = try bits("best_val_accuracy", in: 0...1)
+        samplesTrained = try int("samples_trained") ?? 0
+        trainSeconds = try seconds("train_seconds")
+        skippedBatches = try int("skipped_batches") ?? 0
         if let p = json["plateau"], p != .null {
-            plateau = PlateauState(scale: bits("scale", p) ?? 1, best: bits("best", p), badEpochs: int("bad_epochs", p) ?? 0,
-                                   cooldownLeft: int("cooldown_left", p) ?? 0)
+            guard p.objectValue != nil else { throw FieldError(message: "state.plateau: expected an object, got \(p.brief)") }
+            let o: Object = (p, "plateau")
+            plateau = PlateauState(scale: try bits("scale", o, in: 0...1) ?? 1, best: try bits("best", o),
+                                   badEpochs: try int("bad_epochs", o) ?? 0, cooldownLeft: try int("cooldown_left", o) ?? 0)
         }
         if let c = json["last_curve"], c != .null {
-            lastCurve = CurveRow(epoch: int("epoch", c) ?? 0, step: int("step", c) ?? 0, lr: float("lr", c) ?? 0,
-                                 loss: bits("loss", c) ?? .nan, accuracy: bits("accuracy", c), valLoss: bits("val_loss", c),
-                                 valAccuracy: bits("val_accuracy", c), seconds: c["seconds"]?.doubleValue ?? 0)
+            guard c.objectValue != nil else { throw FieldError(message: "state.last_curve: expected an object, got \(c.brief)") }
+            let o: Object = (c, "last_curve")
+            lastCurve = CurveRow(epoch: try int("epoch", o) ?? 0, step: try int("step", o) ?? 0, lr: try float("lr", o) ?? 0,
+                                 loss: try bits("loss", o) ?? .nan, accuracy: try bits("accuracy", o, in: 0...1),
+                                 valLoss: try bits("val_loss", o), valAccuracy: try bits("val_accuracy", o, in: 0...1),
+                                 seconds: try seconds("seconds", o))
         }
     }
 }
