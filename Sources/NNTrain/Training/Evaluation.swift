@@ -27,8 +27,8 @@ extension Experiment {
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
         let weights = directory + "/model.safetensors"
         let prePath = directory + "/preprocess.safetensors"
-        let entries = try readWeights(weights)
-        let pre = try readWeights(prePath)
+        let entries = try readWeights(weights).entries
+        let pre = try readWeights(prePath).entries
         // Each tensor of the model with its dtype and shape (a scalar and [1] are the same):
         // a transposed [784, 128] weight is not a [128, 784] one, whatever its element count.
         let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -88,7 +88,7 @@ extension Experiment {
 
     /// A safetensors file of a run, header first; a checksum, when the file has one (nntrain
     /// writes it, a file re-saved by PyTorch has none), must match.
-    static func readWeights(_ path: String) throws(RunError) -> [Safetensors.Entry] {
+    static func readWeights(_ path: String) throws(RunError) -> Safetensors.File {
         let file: Safetensors.File
         do { file = try Safetensors.read(path, limit: DataLimits.maxBytes) } catch let e as FileError {
             throw .data(DataError(file: e.path, e.reason))
@@ -100,7 +100,7 @@ extension Experiment {
         if file.checksumMatches == false {
             throw .data(DataError(file: path, "is corrupt: its checksum does not match its contents (damaged or edited after it was written)"))
         }
-        return file.entries
+        return file
     }
 }
 

@@ -37,20 +37,8 @@ public enum Pretrained {
     /// Copies the tensors of `config.model.from` into `model` (built from `config.model`).
     public static func load(into model: Model, config: ExperimentConfig) throws(RunError) -> Report {
         guard let path = config.model.from else { return Report(file: "") }
-        let decoded: Safetensors.File
-        do {
-            // Header first: a huge or sparse file is refused before its data is read.
-            decoded = try Safetensors.read(path, limit: DataLimits.maxBytes)
-        } catch let e as FileError {
-            throw .data(DataError(file: path, e.reason))
-        } catch let e as Safetensors.FormatError {
-            throw .data(DataError(file: path, e.isNotSafetensors ? "is not a safetensors file (\(e.message))" : e.message))
-        } catch {
-            throw .data(DataError(file: path, "\(error)"))
-        }
-        if decoded.checksumMatches == false {
-            throw .data(DataError(file: path, "is corrupt: its checksum does not match its contents (damaged or edited after it was written)"))
-        }
+        // Header first: a huge or sparse file is refused before its data is read.
+        let decoded = try Experiment.readWeights(path)
         var report = Report(file: path)
         var errors: [String] = []
 
