@@ -24,8 +24,11 @@ struct RunOutput {
 /// Runs nntrain with `args` in the repository root; optionally sends `signal` after `delay` s.
 /// Runs nntrain; with `signal`, sends it `delay` seconds after start — or, with `once`, after
 /// that file appears (training has begun), however slow the machine.
+/// `environment` is added to the inherited one; with `stdoutTo`, standard output goes to that
+/// file (e.g. /dev/full) instead of a pipe, and `stdout` comes back empty.
 func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0, once file: String? = nil,
-             memoryLimitKB: Int? = nil, timeout: Double? = nil) throws -> RunOutput {
+             memoryLimitKB: Int? = nil, environment: [String: String] = [:], timeout: Double? = nil,
+             stdoutTo stdoutPath: String? = nil) throws -> RunOutput {
     let p = Process()
     if let kb = memoryLimitKB {
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -37,9 +40,15 @@ func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0, on
     p.currentDirectoryURL = URL(fileURLWithPath: root)
     var env = ProcessInfo.processInfo.environment
     env["NNTRAIN_THREADS"] = "1"
+    for (k, v) in environment { env[k] = v }
     p.environment = env
     let out = Pipe(), err = Pipe()
-    p.standardOutput = out
+    if let stdoutPath {
+        guard let handle = FileHandle(forWritingAtPath: stdoutPath) else { throw CLIError(message: "cannot open \(stdoutPath)") }
+        p.standardOutput = handle
+    } else {
+        p.standardOutput = out
+    }
     p.standardError = err
     try p.run()
     if let signal {
@@ -56,7 +65,7 @@ func nntrain(_ args: [String], signal: Int32? = nil, after delay: Double = 0, on
         let pid = p.processIdentifier
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { kill(pid, SIGKILL) }
     }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let o = stdoutPath == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus

@@ -7,30 +7,6 @@ import Testing
 
 private let quickstart = "configs/quickstart.json"
 
-/// Runs nntrain with `environment` added (the shared helper pins NNTRAIN_THREADS to 1); killed
-/// after `timeout` seconds.
-private func nntrainWith(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> RunOutput {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: root)
-    var env = ProcessInfo.processInfo.environment
-    env["NNTRAIN_THREADS"] = "1"
-    for (k, v) in environment { env[k] = v }
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let pid = p.processIdentifier
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { kill(pid, SIGKILL) }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-    return RunOutput(status: status, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
 private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try FileIO.read(path)) }
 
 // MARK: - Item 14: values that trained silently wrong
@@ -67,7 +43,7 @@ private func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try 
 /// records the threads actually used).
 @Test func threadsAboveThePoolCapAreClampedAndReported() throws {
     let dir = tempDir("threads-cap")
-    let r = try nntrainWith(["run", quickstart, "--out", dir, "--set", "training.epochs=1", "--set", "data.validation_split=0",
+    let r = try nntrain(["run", quickstart, "--out", dir, "--set", "training.epochs=1", "--set", "data.validation_split=0",
                              "--set", "data.test=null"], environment: ["NNTRAIN_THREADS": "100000"], timeout: 180)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stderr.contains("warning: NNTRAIN_THREADS=100000 is above the 64 threads nntrain can use; clamped to 64"), "\(r.stderr)")

@@ -54,26 +54,6 @@ private func kind(_ path: String) -> mode_t? {
     return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
 }
 
-/// Runs nntrain with stdout to `stdoutPath` (e.g. /dev/full) instead of a pipe.
-private func nntrain(_ args: [String], stdoutTo stdoutPath: String) throws -> RunOutput {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: root)
-    var env = ProcessInfo.processInfo.environment
-    env["NNTRAIN_THREADS"] = "1"
-    p.environment = env
-    guard let out = FileHandle(forWritingAtPath: stdoutPath) else { throw CLIError(message: "cannot open \(stdoutPath)") }
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-    return RunOutput(status: status, stdout: "", stderr: String(decoding: e, as: UTF8.self))
-}
-
 private let oneEpoch = ["--quiet", "--set", "training.epochs=1"]
 
 // MARK: - writeAtomically on what is not a plain file (item 3)
