@@ -251,3 +251,21 @@ func generatedConfigRoundTrips(index: Int) throws {
     let missing = resolved.subtracting(given).subtracting(fromKeys).subtracting(["output", "output.dir"])
     #expect(missing.isEmpty, "keys no generated config sets: \(missing.sorted())")
 }
+
+/// Not a check: with NNTRAIN_IDENTITY_DIR set (bench/identity.sh sets it), trains every generated
+/// config 3 epochs at 1 and at 2 threads into that directory, so that a refactor can be shown to
+/// leave every curve and weight bit-identical. Without the variable it does nothing.
+@Test func identityRuns() throws {
+    guard let out = ProcessInfo.processInfo.environment["NNTRAIN_IDENTITY_DIR"] else { return }
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    for (i, sets) in RoundTrip.variants.enumerated() {
+        let config = out + "/variant-\(i).json"
+        RoundTrip.write(Array(RoundTrip.base.utf8), config)
+        for threads in [1, 2] {
+            let dir = out + "/variant-\(i)-t\(threads)"
+            let run = try nntrain(["run", config] + sets.flatMap { ["--set", $0] }
+                + ["--set", "training.epochs=3", "--set", "threads=\(threads)", "--out", dir, "--force", "--quiet"], timeout: 300)
+            if run.status != 0 { RoundTrip.write(Array("exit \(run.status)".utf8), dir + "/exit") }
+        }
+    }
+}

@@ -9,6 +9,14 @@ import NNCore
 /// During an evaluation pass (`beginEvaluation` … `endEvaluation`) with ReLU or no activation on
 /// an AVX-512 CPU, forward runs nntrain's own kernel on W packed once for the pass, the bias and
 /// ReLU applied in registers (`nn_gemm_packed`).
+/// Fully connected layer `y = f(x·Wᵀ + b)` with W `[out, in]` (torch.nn.Linear) and the
+/// activation f fused into the pass that adds the bias.
+///
+/// Forward is one sgemm plus one fused pass; backward is f' (fused with the bias gradient),
+/// dW = dzᵀ·x and dx = dz·W — two sgemm calls, the second skipped for the first layer.
+/// During an evaluation pass (`beginEvaluation` … `endEvaluation`) with ReLU or no activation on
+/// an AVX-512 CPU, forward runs nntrain's own kernel on W packed once for the pass, the bias and
+/// ReLU applied in registers (`nn_gemm_packed`).
 /// A dense layer's element-wise work split over the pool (row blocks, or column blocks for the
 /// bias gradient); `bias` is the bias (forward) or its gradient (backward).
 struct DenseJob {
@@ -100,16 +108,9 @@ public final class Dense: Layer {
         let y = output.view(batch: batch)
         if mode == .evaluation, let packed {
             // Row blocks over the pool, each on the kernel with the bias and ReLU in registers.
-            let (parts, per) = Parallel.split(batch, minimum: batch * outFeatures * inFeatures >= 1 << 20 ? 16 : batch + 1, align: 1)
-            var job = PackedDenseJob(a: input.pointer, w: packed.base, y: y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
-                                     rows: batch, n: outFeatures, k: inFeatures, relu: activation == .relu, per: per)
-            withUnsafeMutablePointer(to: &job) { p in
-                Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
-                    let j = raw!.assumingMemoryBound(to: PackedDenseJob.self).pointee
-                    let lo = part * j.per, n = min(j.rows, lo + j.per) - lo
-                    _ = nn_gemm_packed(n, j.n, j.k, j.a + lo * j.k, j.k, j.w, j.y + lo * j.n, j.n, j.bias, j.relu ? 1 : 0)
-                }
-            }
+            Parallel.forEach(batch, minimum: batch * outFeatures * inFeatures >= 1 << 20 ? 16 : batch + 1, align: 1,
+                             PackedProduct(a: input.pointer, w: packed.base, y: y.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
+                                           n: outFeatures, k: inFeatures, relu: activation == .relu))
             lastInput = input
             lastOutput = y
             return y
@@ -117,18 +118,9 @@ public final class Dense: Layer {
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         gemm(transposeB: true, m: batch, n: outFeatures, k: inFeatures, input.pointer, weightMatrix, y.pointer)
         // Bias and activation by row blocks over the worker pool (each row on its own).
-        let cols = outFeatures
-        let (parts, per) = Parallel.split(batch, minimum: batch * cols >= 32_768 ? 2 : batch + 1, align: 1)
-        var job = DenseJob(y: y.pointer, dz: y.pointer, pre: preActivation?.view(batch: batch).pointer,
-                           bias: bias?.value.pointer, rows: batch, cols: cols, per: per, f: activation)
-        withUnsafeMutablePointer(to: &job) { p in
-            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
-                let j = raw!.assumingMemoryBound(to: DenseJob.self).pointee
-                let lo = part * j.per, n = min(j.rows, lo + j.per) - lo
-                ActivationKernels.biasActivate(j.y + lo * j.cols, bias: j.bias.map { UnsafePointer($0) }, rows: n, cols: j.cols,
-                                               j.f, pre: j.pre.map { $0 + lo * j.cols })
-            }
-        }
+        Parallel.forEach(batch, minimum: batch * outFeatures >= 32_768 ? 2 : batch + 1, align: 1,
+                         BiasActivation(y: y.pointer, pre: preActivation?.view(batch: batch).pointer,
+                                        bias: bias.map { UnsafePointer($0.value.pointer) }, cols: outFeatures, f: activation))
         lastInput = input
         lastOutput = y
         return y
@@ -142,27 +134,10 @@ public final class Dense: Layer {
         // Activation gradient by row blocks, then the bias gradient by column blocks (each
         // column summed over the rows in order: the same sums however the pool splits it).
         let parallel = batch * cols >= 32_768
-        let rowsSplit = Parallel.split(batch, minimum: parallel ? 2 : batch + 1, align: 1)
-        var job = DenseJob(y: y.pointer, dz: dz, pre: preActivation?.view(batch: batch).pointer, bias: bias?.grad.pointer,
-                           rows: batch, cols: cols, per: rowsSplit.per, f: activation)
-        withUnsafeMutablePointer(to: &job) { p in
-            Parallel.run(rowsSplit.parts, context: UnsafeMutableRawPointer(p)) { raw, part in
-                let j = raw!.assumingMemoryBound(to: DenseJob.self).pointee
-                let lo = part * j.per, o = lo * j.cols, n = min(j.rows, lo + j.per) - lo
-                ActivationKernels.backward(j.f, x: j.pre.map { UnsafePointer($0 + o) }, y: j.y + o, dy: j.dz + o, dx: j.dz + o, count: n * j.cols)
-            }
-            guard p.pointee.bias != nil else { return }
-            let colsSplit = Parallel.split(cols, minimum: parallel ? 32 : cols + 1, align: 16)
-            p.pointee.per = colsSplit.per
-            Parallel.run(colsSplit.parts, context: UnsafeMutableRawPointer(p)) { raw, part in
-                let j = raw!.assumingMemoryBound(to: DenseJob.self).pointee
-                let db = j.bias!, c0 = part * j.per, c1 = min(j.cols, c0 + j.per)
-                (db + c0).update(repeating: 0, count: c1 - c0)
-                for r in 0..<j.rows {
-                    let row = j.dz + r * j.cols
-                    for c in c0..<c1 { db[c] += row[c] }
-                }
-            }
+        Parallel.forEach(batch, minimum: parallel ? 2 : batch + 1, align: 1,
+                         ActivationGradient(y: y.pointer, dz: dz, pre: preActivation?.view(batch: batch).pointer, cols: cols, f: activation))
+        if let db = bias?.grad.pointer {
+            Parallel.forEach(cols, minimum: parallel ? 32 : cols + 1, align: 16, BiasGradient(dz: dz, db: db, rows: batch, cols: cols))
         }
         // dW = dzᵀ · x   ([out, B] · [B, in])
         gemm(transposeA: true, m: outFeatures, n: inFeatures, k: batch, dz, x.pointer, weight.grad.pointer)
@@ -174,5 +149,50 @@ public final class Dense: Layer {
         let dx = inputGrad.view(batch: batch)
         gemm(m: batch, n: inFeatures, k: outFeatures, dz, weightMatrix, dx.pointer)
         return dx.reshaped(x.shape)
+    }
+}
+
+// The dense layer's loops over the worker pool: row blocks, or column blocks for the bias gradient.
+
+/// Evaluation: y = relu?(a·Wᵀ + b) on W packed for nntrain's kernel, for a block of rows.
+struct PackedProduct: ParallelLoop {
+    let a: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?
+    let n: Int, k: Int, relu: Bool
+    func run(_ rows: Range<Int>) {
+        _ = nn_gemm_packed(rows.count, n, k, a + rows.lowerBound * k, k, w, y + rows.lowerBound * n, n, bias, relu ? 1 : 0)
+    }
+}
+
+/// y = f(y + b) in place for a block of rows (the pre-activation kept in `pre` when f' needs it).
+struct BiasActivation: ParallelLoop {
+    let y: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>?, bias: UnsafePointer<Float>?
+    let cols: Int, f: Activation
+    func run(_ rows: Range<Int>) {
+        let o = rows.lowerBound * cols
+        ActivationKernels.biasActivate(y + o, bias: bias, rows: rows.count, cols: cols, f, pre: pre.map { $0 + o })
+    }
+}
+
+/// dz = f'(·) ⊙ dz in place for a block of rows.
+struct ActivationGradient: ParallelLoop {
+    let y: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>?
+    let cols: Int, f: Activation
+    func run(_ rows: Range<Int>) {
+        let o = rows.lowerBound * cols
+        ActivationKernels.backward(f, x: pre.map { UnsafePointer($0 + o) }, y: y + o, dy: dz + o, dx: dz + o, count: rows.count * cols)
+    }
+}
+
+/// db[c] = Σ_r dz[r, c] for a block of columns, each summed over the rows in order (the same
+/// sums however the pool splits it).
+struct BiasGradient: ParallelLoop {
+    let dz: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>
+    let rows: Int, cols: Int
+    func run(_ columns: Range<Int>) {
+        (db + columns.lowerBound).update(repeating: 0, count: columns.count)
+        for r in 0..<rows {
+            let row = dz + r * cols
+            for c in columns { db[c] += row[c] }
+        }
     }
 }
