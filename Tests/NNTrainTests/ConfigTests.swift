@@ -150,12 +150,15 @@ func modelWarnings(edits: [String], expected: String) throws {
 
 /// A linear stack inside a residual block is found too; the block itself is a nonlinearity.
 @Test func linearStacksInsideResidualBlocks() {
-    let dense: LayerSpec = .dense(units: 4, activation: .linear, bias: true, weightNorm: false, options: LayerOptions())
-    let relu: LayerSpec = .dense(units: 4, activation: .relu, bias: true, weightNorm: false, options: LayerOptions())
-    let w = ModelPlan.linearStacks([relu, .residual(layers: [dense, .dropout(rate: 0.1), dense]), relu], path: "$.model.layers")
+    let dense = LayerSpec(DenseSpec(units: 4, activation: .linear, bias: true, weightNorm: false, options: LayerOptions()))
+    let relu = LayerSpec(DenseSpec(units: 4, activation: .relu, bias: true, weightNorm: false, options: LayerOptions()))
+    let block = LayerSpec(ResidualSpec(layers: [dense, LayerSpec(DropoutSpec(rate: 0.1)), dense]))
+    let w = ModelPlan.linearStacks([relu, block, relu], path: "$.model.layers")
     #expect(w.map(\.path) == ["$.model.layers.1.layers.2"])
-    #expect(ModelPlan.linearStacks([dense, .pool2d(max: true, kernel: [2, 2], stride: [2, 2]), dense], path: "$").isEmpty)
-    #expect(ModelPlan.linearStacks([dense, .pool2d(max: false, kernel: [2, 2], stride: [2, 2]), dense], path: "$").count == 1)
+    let maxPool = LayerSpec(Pool2DSpec(max: true, kernel: [2, 2], stride: [2, 2]))
+    let avgPool = LayerSpec(Pool2DSpec(max: false, kernel: [2, 2], stride: [2, 2]))
+    #expect(ModelPlan.linearStacks([dense, maxPool, dense], path: "$").isEmpty)
+    #expect(ModelPlan.linearStacks([dense, avgPool, dense], path: "$").count == 1)
 }
 
 @Test func defaultsAreFilledInTheResolvedConfig() throws {

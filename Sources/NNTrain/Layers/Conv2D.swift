@@ -1,6 +1,97 @@
 import CSupport
 import NNCore
 
+/// `{"type": "conv2d", "out_channels": 32, "kernel_size": 3}`: a 2-D convolution (`Conv2D`)
+/// on an image input `[C, H, W]`, output `[out, H', W']` with
+/// H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1; `padding` nil means "same" (p = d(k − 1)/2, stride 1,
+/// an odd k). Parameters: out·C·kh·kw + out (bias) + out (weight-norm gains).
+public struct Conv2DSpec: LayerKind {
+    public var outChannels: Int
+    public var kernel: [Int], stride: [Int]
+    public var padding: [Int]?
+    public var dilation: [Int]
+    public var activation: Activation
+    public var bias: Bool
+    public var weightNorm: Bool
+    public var layerOptions: LayerOptions
+
+    public init(outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], padding: [Int]? = nil, dilation: [Int] = [1, 1],
+                activation: Activation = .linear, bias: Bool = true, weightNorm: Bool = false, options: LayerOptions = LayerOptions()) {
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.activation = activation
+        self.bias = bias
+        self.weightNorm = weightNorm
+        layerOptions = options
+    }
+
+    public static let typeNames = ["conv2d"]
+
+    public static func read(_ r: ObjectReader, type: String) -> Conv2DSpec {
+        let out = r.int("out_channels", default: 1, check: .closed(1, 65536))
+        if !r.has("out_channels") { r.diagnostics.error(r.childPath("out_channels"), "missing required key (expected integer >= 1)") }
+        let k = r.sizePair("kernel_size", 3, min: 1)
+        let s = r.sizePair("stride", 1, min: 1)
+        var padding: [Int]? = nil
+        if case .string? = r.raw("padding") {
+            _ = r.choice("padding", ["same", "valid"], default: "same")
+            if r.raw("padding") == .string("valid") { padding = [0, 0] }
+        } else if r.has("padding") {
+            padding = r.sizePair("padding", 0, min: 0)
+        } else {
+            r.record("padding", .string("same"))
+        }
+        let d = r.sizePair("dilation", 1, min: 1)
+        let act = Activation.read(r, "activation", default: .linear)
+        let bias = r.bool("bias", default: true)
+        let wn = r.bool("weight_norm", default: false)
+        return Conv2DSpec(outChannels: out, kernel: k, stride: s, padding: padding, dilation: d, activation: act, bias: bias,
+                          weightNorm: wn, options: LayerOptions.read(r, hasBias: bias))
+    }
+
+    public var options: LayerOptions? { layerOptions }
+    public var linearity: Linearity { .linearMap(then: activation) }
+    public var outputActivation: OutputActivation { .fused(activation) }
+
+    /// The padding as numbers ("same": d(k − 1)/2 each side).
+    var resolvedPadding: [Int] { padding ?? [dilation[0] * (kernel[0] - 1) / 2, dilation[1] * (kernel[1] - 1) / 2] }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        let (k, s, d, out) = (kernel, stride, dilation, outChannels)
+        guard model.needImage(shape, "conv2d", at: site) else { return nil }
+        if padding == nil && (s[0] != 1 || s[1] != 1) {
+            model.errors.append(ConfigError(path: site.path + ".padding", message: "\"same\" padding needs stride 1, got stride \(s); give the padding as a number"))
+            return nil
+        }
+        let p = resolvedPadding
+        if padding == nil && ((d[0] * (k[0] - 1)) % 2 != 0 || (d[1] * (k[1] - 1)) % 2 != 0) {
+            model.errors.append(ConfigError(path: site.path + ".padding", message: "\"same\" padding needs an odd kernel size, got \(k); give the padding as a number"))
+            return nil
+        }
+        let h = Conv2D.outputSize(shape[1], k[0], s[0], p[0], d[0]), w = Conv2D.outputSize(shape[2], k[1], s[1], p[1], d[1])
+        guard h >= 1 && w >= 1 else {
+            model.errors.append(ConfigError(path: site.path, message: "kernel \(k) (dilation \(d)) does not fit the input \(shape) with padding \(p): the output would be \(h)×\(w)"))
+            return nil
+        }
+        let params = out * shape[0] * k[0] * k[1] + (bias ? out : 0) + (weightNorm ? out : 0)
+        let desc = "conv2d \(shape[0])→\(out) \(k[0])×\(k[1])" + (s != [1, 1] ? " /\(s[0])" : "") + (activation == .linear ? "" : ", \(activation)")
+            + (weightNorm ? ", weight norm" : "")
+        model.warnIfSymmetric(layerOptions, at: site)
+        return LayerPlan(output: [out, h, w], parameters: params, description: desc)
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        let p = resolvedPadding
+        return Conv2D(name: site.name, inputShape: shape, outChannels: outChannels, kernel: (kernel[0], kernel[1]),
+                      stride: (stride[0], stride[1]), padding: (p[0], p[1]), dilation: (dilation[0], dilation[1]),
+                      activation: activation, useBias: bias, initialization: layerOptions.initialization ?? site.defaultInit,
+                      biasInit: layerOptions.biasInit, weightNorm: weightNorm, rng: &rng)
+    }
+}
+
 /// 2-D convolution (torch.nn.Conv2d, cross-correlation, NCHW): weight `[out, in, kh, kw]`,
 /// bias `[out]`, stride, zero padding, dilation; the activation is fused into the bias pass.
 ///

@@ -1,6 +1,54 @@
 import CSupport
 import NNCore
 
+/// `{"type": "dense", "units": 128, "activation": "relu"}`: y = f(x·Wᵀ + b), W `[units, in]`
+/// (`Dense`), on a flat input; `bias` false drops b, `weight_norm` writes W = g·v/‖v‖.
+/// Parameters: units·in + units (bias) + units (gains).
+public struct DenseSpec: LayerKind {
+    public var units: Int
+    public var activation: Activation
+    public var bias: Bool
+    public var weightNorm: Bool
+    public var layerOptions: LayerOptions
+
+    public init(units: Int, activation: Activation, bias: Bool = true, weightNorm: Bool = false, options: LayerOptions = LayerOptions()) {
+        self.units = units
+        self.activation = activation
+        self.bias = bias
+        self.weightNorm = weightNorm
+        layerOptions = options
+    }
+
+    public static let typeNames = ["dense"]
+
+    public static func read(_ r: ObjectReader, type: String) -> DenseSpec {
+        let u = r.units()
+        let act = Activation.read(r, "activation", default: .linear)
+        let bias = r.bool("bias", default: true)
+        let wn = r.bool("weight_norm", default: false)
+        return DenseSpec(units: u, activation: act, bias: bias, weightNorm: wn, options: LayerOptions.read(r, hasBias: bias))
+    }
+
+    public var options: LayerOptions? { layerOptions }
+    public var linearity: Linearity { .linearMap(then: activation) }
+    public var outputActivation: OutputActivation { .fused(activation) }
+    public var isReLU: Bool { activation == .relu }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        guard model.needFlat(shape, "dense", at: site) else { return nil }
+        let params = units * shape[0] + (bias ? units : 0) + (weightNorm ? units : 0)
+        let desc = "dense \(shape[0])→\(units)" + (activation == .linear ? "" : ", \(activation)") + (weightNorm ? ", weight norm" : "")
+        model.warnIfSymmetric(layerOptions, at: site)
+        return LayerPlan(output: [units], parameters: params, description: desc)
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        Dense(name: site.name, inFeatures: shape.reduce(1, *), outFeatures: units, activation: activation,
+              useBias: bias, initialization: layerOptions.initialization ?? site.defaultInit,
+              biasInit: layerOptions.biasInit, weightNorm: weightNorm, rng: &rng)
+    }
+}
+
 /// Fully connected layer `y = f(x·Wᵀ + b)` with W `[out, in]` (torch.nn.Linear) and the
 /// activation f fused into the pass that adds the bias.
 ///
@@ -9,29 +57,6 @@ import NNCore
 /// During an evaluation pass (`beginEvaluation` … `endEvaluation`) with ReLU or no activation on
 /// an AVX-512 CPU, forward runs nntrain's own kernel on W packed once for the pass, the bias and
 /// ReLU applied in registers (`nn_gemm_packed`).
-/// Fully connected layer `y = f(x·Wᵀ + b)` with W `[out, in]` (torch.nn.Linear) and the
-/// activation f fused into the pass that adds the bias.
-///
-/// Forward is one sgemm plus one fused pass; backward is f' (fused with the bias gradient),
-/// dW = dzᵀ·x and dx = dz·W — two sgemm calls, the second skipped for the first layer.
-/// During an evaluation pass (`beginEvaluation` … `endEvaluation`) with ReLU or no activation on
-/// an AVX-512 CPU, forward runs nntrain's own kernel on W packed once for the pass, the bias and
-/// ReLU applied in registers (`nn_gemm_packed`).
-/// A dense layer's element-wise work split over the pool (row blocks, or column blocks for the
-/// bias gradient); `bias` is the bias (forward) or its gradient (backward).
-struct DenseJob {
-    var y: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>?
-    var bias: UnsafeMutablePointer<Float>?
-    var rows: Int, cols: Int, per: Int
-    var f: Activation
-}
-
-/// An evaluation product split over the pool by row blocks.
-struct PackedDenseJob {
-    var a: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?
-    var rows: Int, n: Int, k: Int, relu: Bool, per: Int
-}
-
 public final class Dense: Layer {
     public let name: String
     public let inFeatures: Int

@@ -6,6 +6,110 @@ import Glibc
 import Darwin
 #endif
 
+/// How a weight tensor starts (`torch.nn.init` names and formulas; fan_in = in·kh·kw).
+public enum InitSpec: Sendable, Equatable {
+    case zeros
+    case constant(Float)
+    case normal(mean: Float, std: Float)
+    case uniform(low: Float, high: Float)
+    /// U(−1/√fan_in, 1/√fan_in): the "±1/√n" recipe (and PyTorch's default for Linear).
+    case uniformFanIn
+    /// gain nil = "auto": 4 for sigmoid layers, 1 otherwise (the variance-scaling table).
+    case xavierUniform(gain: Float?)
+    case xavierNormal(gain: Float?)
+    /// gain √(2/(1 + a²)) for leaky slope a (0 for ReLU).
+    case heUniform(fanOut: Bool, negativeSlope: Float)
+    case heNormal(fanOut: Bool, negativeSlope: Float)
+    case lecunNormal
+    /// A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, times gain.
+    case orthogonal(gain: Float)
+
+    static let names = ["zeros", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal",
+                        "he_uniform", "he_normal", "lecun_normal", "orthogonal"]
+
+    public static func heNormal() -> InitSpec { .heNormal(fanOut: false, negativeSlope: 0) }
+
+    /// Reads `"he_normal"` or `{"type": "normal", "std": 0.01}`.
+    static func read(_ r: ObjectReader, _ key: String, default def: InitSpec?) -> InitSpec? {
+        let raw = r.raw(key)
+        var type: String?
+        var o: ObjectReader?
+        switch raw {
+        case .object?:
+            let reader = r.object(key)
+            o = reader
+            type = reader.choice("type", names, default: nil)
+        case nil, .null?:
+            if let def { r.record(key, def.resolved) }
+            return def
+        default:
+            type = r.choice(key, names, default: nil)
+        }
+        guard let type else { o?.finish(); return def }
+        let spec: InitSpec
+        let p = o ?? ObjectReader(path: r.childPath(key), value: nil, diagnostics: r.diagnostics)
+        func gain() -> Float? {
+            if case .string? = p.raw("gain") {
+                _ = p.choice("gain", ["auto"], default: "auto")
+                return nil
+            }
+            return p.has("gain") ? p.float("gain", default: 1, check: .positive) : { p.record("gain", .string("auto")); return nil }()
+        }
+        func fanOut() -> Bool { p.choice("mode", ["fan_in", "fan_out"], default: "fan_in") == "fan_out" }
+        switch type {
+        case "zeros": spec = .zeros
+        case "constant": spec = .constant(p.float("value", default: 0))
+        case "normal": spec = .normal(mean: p.float("mean", default: 0), std: p.float("std", default: 0.01, check: .positive))
+        case "uniform":
+            if case .string? = p.raw("bound") {
+                _ = p.choice("bound", ["fan_in"], default: "fan_in")
+                spec = .uniformFanIn
+            } else {
+                let a = p.float("a", default: -0.05), b = p.float("b", default: 0.05)
+                if b <= a { r.diagnostics.error(p.childPath("b"), "expected number > a (\(a)), got \(b)") }
+                spec = .uniform(low: a, high: b)
+            }
+        case "xavier_uniform": spec = .xavierUniform(gain: gain())
+        case "xavier_normal": spec = .xavierNormal(gain: gain())
+        case "he_uniform": spec = .heUniform(fanOut: fanOut(), negativeSlope: p.float("negative_slope", default: 0, check: .nonNegative))
+        case "he_normal": spec = .heNormal(fanOut: fanOut(), negativeSlope: p.float("negative_slope", default: 0, check: .nonNegative))
+        case "orthogonal": spec = .orthogonal(gain: p.float("gain", default: 1, check: .positive))
+        default: spec = .lecunNormal
+        }
+        p.finish()
+        if o == nil { r.record(key, spec.resolved) }
+        return spec
+    }
+
+    var resolved: JSONValue {
+        func obj(_ t: String, _ pairs: [(String, JSONValue)]) -> JSONValue { .object([("type", .string(t))] + pairs) }
+        func g(_ x: Float?) -> JSONValue { x.map { .number(Double($0)) } ?? .string("auto") }
+        switch self {
+        case .zeros: return .string("zeros")
+        case .constant(let v): return obj("constant", [("value", .number(Double(v)))])
+        case .normal(let m, let s): return obj("normal", [("mean", .number(Double(m))), ("std", .number(Double(s)))])
+        case .uniform(let a, let b): return obj("uniform", [("a", .number(Double(a))), ("b", .number(Double(b)))])
+        case .uniformFanIn: return obj("uniform", [("bound", .string("fan_in"))])
+        case .xavierUniform(let x): return obj("xavier_uniform", [("gain", g(x))])
+        case .xavierNormal(let x): return obj("xavier_normal", [("gain", g(x))])
+        case .heUniform(let f, let a):
+            return obj("he_uniform", [("mode", .string(f ? "fan_out" : "fan_in")), ("negative_slope", .number(Double(a)))])
+        case .heNormal(let f, let a):
+            return obj("he_normal", [("mode", .string(f ? "fan_out" : "fan_in")), ("negative_slope", .number(Double(a)))])
+        case .lecunNormal: return .string("lecun_normal")
+        case .orthogonal(let x): return obj("orthogonal", [("gain", .number(Double(x)))])
+        }
+    }
+
+    /// True for inits that give every unit the same weights (symmetry is never broken).
+    public var isSymmetric: Bool {
+        switch self {
+        case .zeros, .constant: return true
+        default: return false
+        }
+    }
+}
+
 extension InitSpec {
     /// Fills `tensor` (a weight `[fan_out, fan_in]`, or any shape with those fans) as
     /// `torch.nn.init` does:

@@ -1,5 +1,41 @@
 import NNCore
 
+/// `{"type": "maxout", "units": 64, "pieces": 2}`: `units` outputs, each the max of `pieces`
+/// linear units (`Maxout`), on a flat input `[in]`. Parameters: units·pieces·(in + 1).
+public struct MaxoutSpec: LayerKind {
+    public var units: Int
+    public var pieces: Int
+    public var layerOptions: LayerOptions
+
+    public init(units: Int, pieces: Int, options: LayerOptions = LayerOptions()) {
+        self.units = units
+        self.pieces = pieces
+        layerOptions = options
+    }
+
+    public static let typeNames = ["maxout"]
+
+    public static func read(_ r: ObjectReader, type: String) -> MaxoutSpec {
+        let u = r.units()
+        let k = r.int("pieces", default: 2, check: .closed(2, 64))
+        return MaxoutSpec(units: u, pieces: k, options: LayerOptions.read(r, hasBias: true))
+    }
+
+    public var options: LayerOptions? { layerOptions }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        guard model.needFlat(shape, "maxout", at: site) else { return nil }
+        let params = units * pieces * (shape[0] + 1)
+        model.warnIfSymmetric(layerOptions, at: site)
+        return LayerPlan(output: [units], parameters: params, description: "maxout \(shape[0])→\(units)×\(pieces)")
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        Maxout(name: site.name, inFeatures: shape.reduce(1, *), units: units, pieces: pieces,
+               initialization: layerOptions.initialization ?? site.defaultInit, biasInit: layerOptions.biasInit, rng: &rng)
+    }
+}
+
 /// Maxout (Goodfellow et al. 2013): z = x·Wᵀ + b with W `[units·pieces, in]`, and unit u's
 /// output is the largest of its pieces z[u·pieces ..< (u+1)·pieces]. The winning piece of
 /// each output is kept (Int32) so backward routes the gradient to it alone.

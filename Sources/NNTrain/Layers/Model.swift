@@ -30,69 +30,22 @@ public final class Model {
     /// L1/L2-penalised too (`regularization.penalize_biases`).
     public convenience init(config: ModelConfig, seed: UInt64, penalizeAll: Bool = false) {
         var rng = Xoshiro256(seed: seed, stream: .initialization)
-        let layers = Model.build(config.layers, input: config.input, prefix: "layers", config: config, seed: seed, rng: &rng)
+        let layers = Model.build(config.layers, input: config.input, prefix: "layers", defaultInit: config.initialization, seed: seed,
+                                 depth: 0, rng: &rng)
         if penalizeAll { for p in layers.flatMap(\.parameters) { p.decays = true } }
         self.init(layers: layers, inputShape: config.input)
     }
 
-    static func build(_ specs: [LayerSpec], input: [Int], prefix: String, config: ModelConfig, seed: UInt64,
+    /// The layers of `specs` in order, each made by its kind on the shape before it (weights
+    /// drawn from `rng` in layer order), with its learning-rate options applied.
+    static func build(_ specs: [LayerSpec], input: [Int], prefix: String, defaultInit: InitSpec, seed: UInt64, depth: Int,
                       rng: inout Xoshiro256) -> [any Layer] {
         var shape = input
         var layers: [any Layer] = []
         for (i, spec) in specs.enumerated() {
             let name = "\(prefix).\(i)"
-            let layer: any Layer
-            // A layer's own stream (dropout masks, RReLU slopes), from the seed and its name.
-            let streamKey = prefix == "layers" ? UInt64(i) : fnv1a(name)
-            let ownStream = Xoshiro256(seed: seed, streamID: RandomStream.dropout.rawValue << 32 | (streamKey & 0xFFFF_FFFF))
-            switch spec {
-            case .flatten:
-                layer = Flatten(name: name, inputShape: shape)
-            case let .dense(units, act, bias, weightNorm, o):
-                layer = Dense(name: name, inFeatures: shape.reduce(1, *), outFeatures: units, activation: act,
-                              useBias: bias, initialization: o.initialization ?? config.initialization,
-                              biasInit: o.biasInit, weightNorm: weightNorm, rng: &rng)
-            case .dropout(let rate):
-                layer = Dropout(name: name, rate: rate, inputShape: shape, rng: ownStream)
-            case .activation(let a):
-                layer = ActivationLayer(name: name, activation: a, inputShape: shape)
-            case let .prelu(perChannel, initial, _):
-                layer = PReLU(name: name, inputShape: shape, perChannel: perChannel, initial: initial)
-            case let .rrelu(lower, upper):
-                layer = RReLU(name: name, inputShape: shape, lower: lower, upper: upper, rng: ownStream)
-            case let .maxout(units, pieces, o):
-                layer = Maxout(name: name, inFeatures: shape.reduce(1, *), units: units, pieces: pieces,
-                               initialization: o.initialization ?? config.initialization, biasInit: o.biasInit, rng: &rng)
-            case let .batchNorm(momentum, eps, affine, _):
-                layer = BatchNorm(name: name, inputShape: shape, momentum: momentum, eps: eps, affine: affine)
-            case let .layerNorm(eps, affine, _):
-                layer = LayerNorm(name: name, inputShape: shape, eps: eps, affine: affine)
-            case let .lrn(size, alpha, beta, k):
-                layer = LocalResponseNorm(name: name, inputShape: shape, size: size, alpha: alpha, beta: beta, k: k)
-            case .residual(let inner):
-                let sub = build(inner, input: shape, prefix: name + ".layers", config: config, seed: seed, rng: &rng)
-                let out = sub.last?.outputShape.dims ?? shape
-                var projection: (any Layer)? = nil
-                if out != shape && shape.count == 3 {
-                    let s = shape[1] / out[1]
-                    projection = Conv2D(name: name + ".projection", inputShape: shape, outChannels: out[0], kernel: (1, 1), stride: (s, s),
-                                        useBias: false, initialization: config.initialization, rng: &rng)
-                } else if out != shape {
-                    projection = Dense(name: name + ".projection", inFeatures: shape.reduce(1, *), outFeatures: out.reduce(1, *),
-                                       useBias: false, initialization: config.initialization, rng: &rng)
-                }
-                layer = Residual(name: name, inputShape: shape, inner: sub, projection: projection)
-            case let .conv2d(out, k, s, padding, d, act, bias, weightNorm, o):
-                let p = padding ?? [d[0] * (k[0] - 1) / 2, d[1] * (k[1] - 1) / 2]
-                layer = Conv2D(name: name, inputShape: shape, outChannels: out, kernel: (k[0], k[1]), stride: (s[0], s[1]),
-                               padding: (p[0], p[1]), dilation: (d[0], d[1]), activation: act, useBias: bias,
-                               initialization: o.initialization ?? config.initialization, biasInit: o.biasInit,
-                               weightNorm: weightNorm, rng: &rng)
-            case let .pool2d(isMax, k, s):
-                layer = Pool2D(name: name, kind: isMax ? .max : .average, inputShape: shape, kernel: (k[0], k[1]), stride: (s[0], s[1]))
-            case .globalAvgPool:
-                layer = GlobalAvgPool(name: name, inputShape: shape)
-            }
+            let site = LayerSite(index: i, name: name, path: name, depth: depth, defaultInit: defaultInit, seed: seed)
+            let layer = spec.kind.make(input: shape, at: site, rng: &rng)
             if let o = spec.options {
                 for p in layer.parameters { p.lrScale = o.freeze ? 0 : o.lrMultiplier }
             }

@@ -1,5 +1,40 @@
 import NNCore
 
+/// `{"type": "prelu", "slopes": "shared" | "per_channel", "init_slope": 0.25}`: a learnable
+/// leaky slope (`PReLU`), any input shape. Parameters: 1 slope, or one per channel (the C of
+/// `[C, H, W]`, each feature of `[F]`).
+public struct PReLUSpec: LayerKind {
+    public var perChannel: Bool
+    public var initial: Float
+    public var layerOptions: LayerOptions
+
+    public init(perChannel: Bool, initial: Float = 0.25, options: LayerOptions = LayerOptions()) {
+        self.perChannel = perChannel
+        self.initial = initial
+        layerOptions = options
+    }
+
+    public static let typeNames = ["prelu"]
+    public static let isActivationFunction = true
+
+    public static func read(_ r: ObjectReader, type: String) -> PReLUSpec {
+        let per = r.choice("slopes", ["shared", "per_channel"], default: "shared") == "per_channel"
+        let initial = r.float("init_slope", default: 0.25, check: .closed(-10, 10))
+        return PReLUSpec(perChannel: per, initial: initial, options: LayerOptions.read(r, hasInit: false, hasBias: false))
+    }
+
+    public var options: LayerOptions? { layerOptions }
+    public var outputActivation: OutputActivation { .layer(typeName) }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        LayerPlan(output: shape, parameters: perChannel ? shape[0] : 1, description: perChannel ? "prelu (\(shape[0]) slopes)" : "prelu")
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        PReLU(name: site.name, inputShape: shape, perChannel: perChannel, initial: initial)
+    }
+}
+
 /// Parametric ReLU (torch.nn.PReLU, He et al. 2015): y = x for x > 0, a·x otherwise, with a
 /// learnable slope `a` — one for the layer, or one per channel (the feature of a `[B, F]`
 /// input, the C of `[B, C, H, W]`). Slopes start at 0.25 and are not weight-decayed.
@@ -68,58 +103,5 @@ public final class PReLU: Layer {
             }
         }
         return needsInputGradient ? inputGrad.view(batch: samples).reshaped(input.shape) : nil
-    }
-}
-
-/// Randomised leaky ReLU (torch.nn.RReLU, Xu et al. 2015): in training each negative element
-/// gets its own slope a ~ U(lower, upper), drawn from the layer's seeded stream; in evaluation
-/// a = (lower + upper)/2. y = x for x ≥ 0, a·x otherwise.
-public final class RReLU: SeededLayer {
-    public let name: String
-    public let lower: Float, upper: Float
-    public let outputShape: Shape
-    public var rng: Xoshiro256
-    private var output: BatchBuffer!
-    private var slopes: BatchBuffer!
-    private var lastWasTraining = false
-
-    public init(name: String, inputShape: [Int], lower: Float, upper: Float, rng: Xoshiro256) {
-        self.name = name
-        self.lower = lower
-        self.upper = upper
-        self.rng = rng
-        outputShape = Shape(inputShape)
-    }
-
-    public func allocate(maxBatch: Int) {
-        output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
-        slopes = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
-    }
-
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
-        let batch = input.shape[0]
-        let y = output.view(batch: batch).reshaped(input.shape)
-        let a = slopes.view(batch: batch).pointer
-        let x = input.pointer, out = y.pointer
-        lastWasTraining = mode == .training
-        if lastWasTraining {
-            for i in 0..<y.count {
-                let s: Float = x[i] >= 0 ? 1 : rng.uniform(lower, upper)
-                a[i] = s
-                out[i] = s * x[i]
-            }
-        } else {
-            let mid = (lower + upper) / 2
-            for i in 0..<y.count { out[i] = x[i] >= 0 ? x[i] : mid * x[i] }
-        }
-        return y
-    }
-
-    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
-        guard needsInputGradient else { return nil }
-        precondition(lastWasTraining, "\(name): backward after an evaluation forward")
-        let g = outputGrad.pointer, a = slopes.storage.base
-        for i in 0..<outputGrad.count { g[i] *= a[i] }
-        return outputGrad
     }
 }

@@ -1,6 +1,66 @@
 import CSupport
 import NNCore
 
+/// `{"type": "max_pool2d", "kernel_size": 2}` or `avg_pool2d`: pooling over k×k windows
+/// (`Pool2D`, padding 0) of an image input `[C, H, W]`, output `[C, H', W']` with
+/// H' = ⌊(H − k)/s⌋ + 1; the stride defaults to the kernel size. No parameters.
+public struct Pool2DSpec: LayerKind {
+    public var max: Bool
+    public var kernel: [Int], stride: [Int]
+
+    public init(max: Bool, kernel: [Int], stride: [Int]) {
+        self.max = max
+        self.kernel = kernel
+        self.stride = stride
+    }
+
+    public static let typeNames = ["max_pool2d", "avg_pool2d"]
+
+    public static func read(_ r: ObjectReader, type: String) -> Pool2DSpec {
+        let k = r.sizePair("kernel_size", 2, min: 1)
+        let s = r.has("stride") ? r.sizePair("stride", 2, min: 1) : { r.record("stride", .array(k.map { .number(Double($0)) })); return k }()
+        return Pool2DSpec(max: type == "max_pool2d", kernel: k, stride: s)
+    }
+
+    public var typeName: String { max ? "max_pool2d" : "avg_pool2d" }
+    public var linearity: Linearity { max ? .nonlinear : .linear }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        let (k, s) = (kernel, stride)
+        guard model.needImage(shape, typeName, at: site) else { return nil }
+        let h = (shape[1] - k[0]) / s[0] + 1, w = (shape[2] - k[1]) / s[1] + 1
+        guard shape[1] >= k[0] && shape[2] >= k[1] else {
+            model.errors.append(ConfigError(path: site.path, message: "pooling window \(k) is larger than the input \(shape)"))
+            return nil
+        }
+        return LayerPlan(output: [shape[0], h, w], description: typeName + " \(k[0])×\(k[1])")
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        Pool2D(name: site.name, kind: max ? .max : .average, inputShape: shape, kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]))
+    }
+}
+
+/// `{"type": "global_avg_pool"}`: `[C, H, W]` → `[C]`, the mean of each channel's plane
+/// (`GlobalAvgPool`). No parameters.
+public struct GlobalAvgPoolSpec: LayerKind {
+    public init() {}
+
+    public static let typeNames = ["global_avg_pool"]
+    public static func read(_ r: ObjectReader, type: String) -> GlobalAvgPoolSpec { GlobalAvgPoolSpec() }
+
+    public var linearity: Linearity { .linear }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        guard model.needImage(shape, "global_avg_pool", at: site) else { return nil }
+        return LayerPlan(output: [shape[0]], description: typeName)
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        GlobalAvgPool(name: site.name, inputShape: shape)
+    }
+}
+
 /// Max or average pooling over k×k windows with a stride (torch.nn.MaxPool2d / AvgPool2d with
 /// padding 0): H' = ⌊(H − k)/s⌋ + 1. Max pooling keeps the winner's index (Int32) so backward
 /// routes each gradient to it; average pooling spreads it evenly (1/(kh·kw) each).

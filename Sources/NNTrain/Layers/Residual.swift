@@ -1,5 +1,65 @@
 import NNCore
 
+/// `{"type": "residual", "layers": [...]}`: y = F(x) + P(x) (`Residual`), F the inner layers
+/// (planned and built like the model's own, names `layers.N.layers.M`). P is the identity when
+/// F keeps the shape, else a projection: dense `[out, in]` when both shapes are flat, a 1×1
+/// convolution with stride s = H/H' when both are images shrunk by a whole stride (the same
+/// in both directions). Parameters: the inner layers' plus in·out for a projection.
+public struct ResidualSpec: LayerKind {
+    public var layers: [LayerSpec]
+
+    public init(layers: [LayerSpec]) { self.layers = layers }
+
+    public static let typeNames = ["residual"]
+
+    public static func read(_ r: ObjectReader, type: String) -> ResidualSpec {
+        ResidualSpec(layers: LayerSpec.readList(r, "layers"))
+    }
+
+    public var linearity: Linearity { .block(layers) }
+
+    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
+        let i = site.index, path = site.path
+        let rowIndex = model.rows.count
+        model.rows.append(ModelPlan.Row(index: i, name: site.name, description: "residual", outputShape: shape, parameterCount: 0, depth: site.depth))
+        guard let out = model.plan(layers, input: shape, prefix: site.name + ".layers", path: path + ".layers",
+                                   defaultInit: site.defaultInit, depth: site.depth + 1) else { return nil }
+        var params = 0
+        if out != shape {
+            if shape.count == 1 && out.count == 1 {
+                params = shape[0] * out[0]
+                model.rows[rowIndex].description = "residual, projection \(shape[0])→\(out[0])"
+            } else if shape.count == 3 && out.count == 3 && out[1] > 0 && shape[1] % out[1] == 0 && shape[2] % out[2] == 0
+                        && shape[1] / out[1] == shape[2] / out[2] {
+                params = shape[0] * out[0]
+                model.rows[rowIndex].description = "residual, 1×1 projection \(shape[0])→\(out[0])" + (shape[1] != out[1] ? " /\(shape[1] / out[1])" : "")
+            } else {
+                model.errors.append(ConfigError(path: path, message: "the block maps shape \(shape) to \(out); a projection needs both flat, or both images whose size shrinks by a whole stride"))
+                return nil
+            }
+        }
+        model.rows[rowIndex].outputShape = out
+        model.rows[rowIndex].parameterCount = params
+        return LayerPlan(output: out, parameters: params, description: model.rows[rowIndex].description, ownRows: true)
+    }
+
+    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
+        let sub = Model.build(layers, input: shape, prefix: site.name + ".layers", defaultInit: site.defaultInit, seed: site.seed,
+                              depth: site.depth + 1, rng: &rng)
+        let out = sub.last?.outputShape.dims ?? shape
+        var projection: (any Layer)? = nil
+        if out != shape && shape.count == 3 {
+            let s = shape[1] / out[1]
+            projection = Conv2D(name: site.name + ".projection", inputShape: shape, outChannels: out[0], kernel: (1, 1), stride: (s, s),
+                                useBias: false, initialization: site.defaultInit, rng: &rng)
+        } else if out != shape {
+            projection = Dense(name: site.name + ".projection", inFeatures: shape.reduce(1, *), outFeatures: out.reduce(1, *),
+                               useBias: false, initialization: site.defaultInit, rng: &rng)
+        }
+        return Residual(name: site.name, inputShape: shape, inner: sub, projection: projection)
+    }
+}
+
 /// A residual block (He et al. 2016): y = F(x) + P(x), F the block's layers in order, P the
 /// identity when F keeps the shape, else a learned bias-free projection `projection.weight`:
 /// dense `[out, in]` for flat shapes, a 1×1 convolution (stride = the size ratio) for images.

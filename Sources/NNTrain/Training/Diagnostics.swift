@@ -61,13 +61,7 @@ extension Trainer {
         for (i, l) in layers.enumerated() {
             let mean = sum[i] / max(n[i], 1)
             let std = max(0, sq[i] / max(n[i], 1) - mean * mean).squareRoot()
-            var relu = false
-            if i < specs.count {
-                switch specs[i] {
-                case .activation(.relu), .dense(_, .relu, _, _, _): relu = true
-                default: break
-                }
-            }
+            let relu = i < specs.count && specs[i].isReLU
             let count = l.parameters.reduce(0) { $0 + $1.value.count }
             var g: Double? = nil, w: Double? = nil, u: Double? = nil
             if count > 0 {

@@ -235,7 +235,7 @@ public enum Pretrained {
         guard j < layers.count else { return "no activation" }
         let t = layerType(layers[j])
         if t == "activation" { return name(layers[j]["activation"]) ?? "relu" }
-        if LayerSpec.activationTypes.contains(t) || t == "prelu" || t == "rrelu" { return t == "swish" ? "silu" : t }
+        if LayerSpec.kind(named: t)?.isActivationFunction == true { return t == "swish" ? "silu" : t }
         return "no activation"
     }
 }
