@@ -84,7 +84,8 @@ public struct LayerSite: Sendable {
     public var depth: Int
     /// The model's `init`, for layers whose own `init` is absent.
     public var defaultInit: InitSpec
-    /// The run seed (a layer's own random stream derives from it and the layer's name).
+    /// The run seed (a layer's own random stream derives from it and the layer's name; 0 while
+    /// planning, which draws nothing).
     public var seed: UInt64
 
     /// The layer's own stream (dropout masks, RReLU slopes): from the seed and the layer's index

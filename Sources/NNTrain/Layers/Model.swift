@@ -44,7 +44,7 @@ public final class Model {
         var layers: [any Layer] = []
         for (i, spec) in specs.enumerated() {
             let name = "\(prefix).\(i)"
-            let site = LayerSite(index: i, name: name, path: name, depth: depth, defaultInit: defaultInit, seed: seed)
+            let site = LayerSite(index: i, name: name, path: "$.model." + name, depth: depth, defaultInit: defaultInit, seed: seed)
             let layer = spec.kind.make(input: shape, at: site, rng: &rng)
             if let o = spec.options {
                 for p in layer.parameters { p.lrScale = o.freeze ? 0 : o.lrMultiplier }
