@@ -81,9 +81,3 @@ public func applyMaxNorm(_ store: ParameterStore, _ c: Float) {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
