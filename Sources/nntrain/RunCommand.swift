@@ -93,7 +93,7 @@ func runMetric(_ parsed: Arguments) -> Result<SweepMetric?, UsageError> {
         if let name = parts.first, let c = suggestion(for: name, in: SweepMetric.columns), c != name { message += ". Did you mean \(c)?" }
         return .failure(UsageError(message: message, command: "run"))
     }
-    return .success(SweepMetric(name: name, maximize: parts.count == 2 ? parts[1] == "maximize" : name.hasSuffix("accuracy")))
+    return .success(SweepMetric(name: name, maximize: parts.count == 2 ? parts[1] == "maximize" : Metric(rawValue: name)?.maximize == true))
 }
 
 /// Why `--result-json FILE` cannot be written (checked before training, so a run is never

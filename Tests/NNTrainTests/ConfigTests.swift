@@ -163,7 +163,7 @@ func modelWarnings(edits: [String], expected: String) throws {
 
 @Test func defaultsAreFilledInTheResolvedConfig() throws {
     let c = try readConfig(subsetConfig())
-    #expect(c.optimizer.betas == (0.9, 0.999) && c.optimizer.eps == 1e-8)
+    #expect(c.optimizer.rule == .adam(Adam.Hyperparameters(beta1: 0.9, beta2: 0.999, eps: 1e-8)))
     #expect(c.training.shuffle && c.training.evalBatchSize == 1000)
     #expect(c.resolved["optimizer"]?["betas"] == .array([.number(0.9), .number(0.999)]))
     #expect(c.resolved["schedule"]?["type"] == .string("constant"))

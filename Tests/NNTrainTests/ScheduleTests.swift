@@ -62,10 +62,11 @@ func perStepScheduleMatchesTorch(name: String) throws {
     let d = Diagnostics()
     let config = ScheduleConfig(ObjectReader(path: "$.schedule", value: c["ours"]!, diagnostics: d))
     #expect(d.errors.isEmpty)
-    var state = PlateauState()
+    let plateau = try #require(config.plateau)
+    var state = ReduceLROnPlateau.State()
     let lr = Float(c["lr"]!.doubleValue!)
     for (v, expected) in zip(floats(c["values"]), floats(c["lr_after"])) {
-        state.update(Double(v), config: config, baseLR: lr)
+        plateau.update(&state, value: Double(v), baseLR: lr)
         #expect(abs(Float(Double(lr) * state.scale) - expected) < 1e-7, "after \(v)")
     }
 }

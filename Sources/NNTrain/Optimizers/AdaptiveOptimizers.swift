@@ -7,33 +7,46 @@ import Darwin
 #endif
 
 // The adaptive optimizers of torch.optim besides Adam, with its update rules. In each, g is the
-// gradient after clipping and `regularization` (coupled L2 included), lr the scheduled rate
-// times the layer's `lr_mult`; decoupled `weight_decay` first applies w ← w − lr·wd·w to weights.
+// gradient after clipping and `regularization` (the fused pass adds the coupled L2 term l2·w),
+// lr the scheduled rate times the layer's `lr_mult`; decoupled `weight_decay` first applies
+// w ← w − lr·wd·w to weights.
 
 /// Adagrad (Duchi et al. 2011; torch.optim.Adagrad): clr = lr / (1 + (t − 1)·lr_decay);
 /// s ← s + g²; w ← w − clr · g / (√s + eps). The sum starts at `initial_accumulator_value`.
 public final class Adagrad: Optimizer {
-    public let lrDecay: Float, eps: Float, weightDecay: Float
+    /// `optimizer` keys of adagrad besides lr and weight_decay.
+    public struct Hyperparameters: Sendable, Equatable {
+        public var lrDecay: Float = 0
+        public var initialAccumulator: Float = 0
+        public var eps: Float = 1e-10
+        public init(lrDecay: Float = 0, initialAccumulator: Float = 0, eps: Float = 1e-10) {
+            self.lrDecay = lrDecay; self.initialAccumulator = initialAccumulator; self.eps = eps
+        }
+    }
+
+    public let hyperparameters: Hyperparameters
+    public let weightDecay: Float
     public let sum: TensorStorage
     public var stepCount = 0
 
-    public init(count: Int, lrDecay: Float = 0, initialAccumulator: Float = 0, eps: Float = 1e-10, weightDecay: Float = 0) {
-        self.lrDecay = lrDecay; self.eps = eps; self.weightDecay = weightDecay
+    public init(count: Int, _ h: Hyperparameters = Hyperparameters(), weightDecay: Float = 0) {
+        hyperparameters = h
+        self.weightDecay = weightDecay
         sum = TensorStorage(capacity: count)
-        sum.base.update(repeating: initialAccumulator, count: count)
+        sum.base.update(repeating: h.initialAccumulator, count: count)
     }
 
     public var stateBuffers: [(String, TensorStorage)] { [("sum", sum)] }
 
-    public func step(_ store: ParameterStore, lr: Float, transform: GradientTransform) {
+    public func step(_ store: ParameterStore, lr: Float, l2 penalty: Float) {
         stepCount += 1
-        transform.prepare(store)
+        let lrDecay = hyperparameters.lrDecay, eps = hyperparameters.eps
         let w = store.values.base, gr = store.grads.base, s = sum.base
         for seg in store.segments where seg.lrScale > 0 {
             let lr = lr * seg.lrScale
             let clr = lr / (1 + Float(stepCount - 1) * lrDecay)
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
-            let l2: Float = seg.decays ? transform.l2 : 0
+            let l2: Float = seg.decays ? penalty : 0
             for i in seg.offset..<(seg.offset + seg.count) {
                 let g = gr[i] + l2 * w[i]
                 s[i] += g * g
@@ -47,30 +60,46 @@ public final class Adagrad: Optimizer {
 /// ḡ ← αḡ + (1 − α)g and a = √(v − ḡ²) + eps, else a = √v + eps; with momentum μ,
 /// b ← μb + g/a and w ← w − lr·b, else w ← w − lr·g/a.
 public final class RMSprop: Optimizer {
-    public let alpha: Float, eps: Float, momentum: Float, centered: Bool, weightDecay: Float
+    /// `optimizer` keys of rmsprop besides lr and weight_decay.
+    public struct Hyperparameters: Sendable, Equatable {
+        /// α
+        public var alpha: Float = 0.99
+        public var eps: Float = 1e-8
+        /// μ
+        public var momentum: Float = 0
+        public var centered = false
+        public init(alpha: Float = 0.99, eps: Float = 1e-8, momentum: Float = 0, centered: Bool = false) {
+            self.alpha = alpha; self.eps = eps; self.momentum = momentum; self.centered = centered
+        }
+    }
+
+    public let hyperparameters: Hyperparameters
+    public let weightDecay: Float
     public let squareAvg: TensorStorage, gradAvg: TensorStorage, buffer: TensorStorage
     public var stepCount = 0
 
-    public init(count: Int, alpha: Float = 0.99, eps: Float = 1e-8, momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0) {
-        self.alpha = alpha; self.eps = eps; self.momentum = momentum; self.centered = centered; self.weightDecay = weightDecay
+    public init(count: Int, _ h: Hyperparameters = Hyperparameters(), weightDecay: Float = 0) {
+        hyperparameters = h
+        self.weightDecay = weightDecay
         squareAvg = TensorStorage(capacity: count)
-        gradAvg = TensorStorage(capacity: centered ? count : 0)
-        buffer = TensorStorage(capacity: momentum > 0 ? count : 0)
+        gradAvg = TensorStorage(capacity: h.centered ? count : 0)
+        buffer = TensorStorage(capacity: h.momentum > 0 ? count : 0)
     }
 
     public var stateBuffers: [(String, TensorStorage)] {
-        [("square_avg", squareAvg)] + (centered ? [("grad_avg", gradAvg)] : []) + (momentum > 0 ? [("momentum_buffer", buffer)] : [])
+        let h = hyperparameters
+        return [("square_avg", squareAvg)] + (h.centered ? [("grad_avg", gradAvg)] : []) + (h.momentum > 0 ? [("momentum_buffer", buffer)] : [])
     }
 
-    public func step(_ store: ParameterStore, lr: Float, transform: GradientTransform) {
+    public func step(_ store: ParameterStore, lr: Float, l2 penalty: Float) {
         stepCount += 1
-        transform.prepare(store)
+        let eps = hyperparameters.eps, momentum = hyperparameters.momentum, centered = hyperparameters.centered
         let w = store.values.base, gr = store.grads.base, v = squareAvg.base, m = gradAvg.base, b = buffer.base
-        let a = alpha, c = 1 - alpha
+        let a = hyperparameters.alpha, c = 1 - hyperparameters.alpha
         for seg in store.segments where seg.lrScale > 0 {
             let lr = lr * seg.lrScale
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
-            let l2: Float = seg.decays ? transform.l2 : 0
+            let l2: Float = seg.decays ? penalty : 0
             for i in seg.offset..<(seg.offset + seg.count) {
                 let g = gr[i] + l2 * w[i]
                 v[i] = a * v[i] + c * g * g
@@ -95,27 +124,37 @@ public final class RMSprop: Optimizer {
 /// Adadelta (Zeiler 2012; torch.optim.Adadelta): v ← ρv + (1 − ρ)g²;
 /// Δ = √(u + eps)/√(v + eps) · g; u ← ρu + (1 − ρ)Δ²; w ← w − lr·Δ (lr defaults to 1).
 public final class Adadelta: Optimizer {
-    public let rho: Float, eps: Float, weightDecay: Float
+    /// `optimizer` keys of adadelta besides lr and weight_decay.
+    public struct Hyperparameters: Sendable, Equatable {
+        /// ρ
+        public var rho: Float = 0.9
+        public var eps: Float = 1e-6
+        public init(rho: Float = 0.9, eps: Float = 1e-6) { self.rho = rho; self.eps = eps }
+    }
+
+    public let hyperparameters: Hyperparameters
+    public let weightDecay: Float
     public let squareAvg: TensorStorage, accDelta: TensorStorage
     public var stepCount = 0
 
-    public init(count: Int, rho: Float = 0.9, eps: Float = 1e-6, weightDecay: Float = 0) {
-        self.rho = rho; self.eps = eps; self.weightDecay = weightDecay
+    public init(count: Int, _ h: Hyperparameters = Hyperparameters(), weightDecay: Float = 0) {
+        hyperparameters = h
+        self.weightDecay = weightDecay
         squareAvg = TensorStorage(capacity: count)
         accDelta = TensorStorage(capacity: count)
     }
 
     public var stateBuffers: [(String, TensorStorage)] { [("square_avg", squareAvg), ("acc_delta", accDelta)] }
 
-    public func step(_ store: ParameterStore, lr: Float, transform: GradientTransform) {
+    public func step(_ store: ParameterStore, lr: Float, l2 penalty: Float) {
         stepCount += 1
-        transform.prepare(store)
+        let eps = hyperparameters.eps
         let w = store.values.base, gr = store.grads.base, v = squareAvg.base, u = accDelta.base
-        let r = rho, c = 1 - rho
+        let r = hyperparameters.rho, c = 1 - hyperparameters.rho
         for seg in store.segments where seg.lrScale > 0 {
             let lr = lr * seg.lrScale
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
-            let l2: Float = seg.decays ? transform.l2 : 0
+            let l2: Float = seg.decays ? penalty : 0
             for i in seg.offset..<(seg.offset + seg.count) {
                 let g = gr[i] + l2 * w[i]
                 v[i] = r * v[i] + c * g * g
@@ -131,7 +170,19 @@ public final class Adadelta: Optimizer {
 /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; d = √(v/(1 − β₂ᵗ)) + eps;
 /// w ← w − lr(1 − μₜ)/(1 − Πμ₁..ₜ)·g/d − lr·μₜ₊₁/(1 − Πμ₁..ₜ₊₁)·m/d.
 public final class NAdam: Optimizer {
-    public let beta1: Float, beta2: Float, eps: Float, momentumDecay: Float, weightDecay: Float
+    /// `optimizer` keys of nadam besides lr and weight_decay.
+    public struct Hyperparameters: Sendable, Equatable {
+        public var beta1: Float = 0.9, beta2: Float = 0.999
+        public var eps: Float = 1e-8
+        /// ψ
+        public var momentumDecay: Float = 0.004
+        public init(beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, momentumDecay: Float = 0.004) {
+            self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.momentumDecay = momentumDecay
+        }
+    }
+
+    public let hyperparameters: Hyperparameters
+    public let weightDecay: Float
     public let m: TensorStorage, v: TensorStorage
     public var stepCount = 0 {
         didSet {
@@ -141,29 +192,30 @@ public final class NAdam: Optimizer {
     }
     private var muProduct: Float = 1
 
-    public init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, momentumDecay: Float = 0.004, weightDecay: Float = 0) {
-        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.momentumDecay = momentumDecay; self.weightDecay = weightDecay
+    public init(count: Int, _ h: Hyperparameters = Hyperparameters(), weightDecay: Float = 0) {
+        hyperparameters = h
+        self.weightDecay = weightDecay
         m = TensorStorage(capacity: count)
         v = TensorStorage(capacity: count)
     }
 
     public var stateBuffers: [(String, TensorStorage)] { [("exp_avg", m), ("exp_avg_sq", v)] }
 
-    func mu(_ t: Int) -> Float { beta1 * (1 - 0.5 * powf(0.96, Float(t) * momentumDecay)) }
+    func mu(_ t: Int) -> Float { hyperparameters.beta1 * (1 - 0.5 * powf(0.96, Float(t) * hyperparameters.momentumDecay)) }
 
-    public func step(_ store: ParameterStore, lr: Float, transform: GradientTransform) {
+    public func step(_ store: ParameterStore, lr: Float, l2 penalty: Float) {
         stepCount += 1
+        let beta1 = hyperparameters.beta1, beta2 = hyperparameters.beta2, eps = hyperparameters.eps
         let t = stepCount
         let bc2 = 1 - powf(beta2, Float(t))
         let muT = mu(t), muNext = mu(t + 1)
         muProduct *= muT
         let muProductNext = muProduct * muNext
-        transform.prepare(store)
         let w = store.values.base, gr = store.grads.base, mp = m.base, vp = v.base
         for seg in store.segments where seg.lrScale > 0 {
             let lr = lr * seg.lrScale
             let decay: Float = seg.decays ? 1 - lr * weightDecay : 1
-            let l2: Float = seg.decays ? transform.l2 : 0
+            let l2: Float = seg.decays ? penalty : 0
             let c1 = lr * (1 - muT) / (1 - muProduct), c2 = lr * muNext / (1 - muProductNext)
             for i in seg.offset..<(seg.offset + seg.count) {
                 let g = gr[i] + l2 * w[i]

@@ -26,14 +26,13 @@ public struct CurveRow: Sendable, Equatable {
          String(format3(seconds))].joined(separator: ",")
     }
 
-    /// The value of a `curves.csv` column by name (for early stopping and sweeps).
-    public func metric(_ name: String) -> Double? {
-        switch name {
-        case "loss": return loss
-        case "accuracy": return accuracy
-        case "val_loss": return valLoss
-        case "val_accuracy": return valAccuracy
-        default: return nil
+    /// The value of a `curves.csv` column (for early stopping, reduce_on_plateau and sweeps).
+    public func metric(_ m: Metric) -> Double? {
+        switch m {
+        case .loss: return loss
+        case .accuracy: return accuracy
+        case .valLoss: return valLoss
+        case .valAccuracy: return valAccuracy
         }
     }
 }

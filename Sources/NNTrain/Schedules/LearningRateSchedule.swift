@@ -26,7 +26,7 @@ import Darwin
 /// - one_cycle: per step over the whole run, from max_lr/div_factor up to max_lr (= `lr`) for
 ///   pct_start of the steps, then down to max_lr/(div_factor·final_div_factor), cosine or
 ///   linear (OneCycleLR)
-/// - reduce_on_plateau: `lr` times the factor the trainer keeps (ReduceLROnPlateau)
+/// - reduce_on_plateau: `lr` times the scale of `ReduceLROnPlateau`, which the trainer keeps
 public struct LearningRateSchedule: Sendable, Equatable {
     public var config: ScheduleConfig
     public var baseLR: Float
@@ -50,54 +50,53 @@ public struct LearningRateSchedule: Sendable, Equatable {
         }
         let t = max(0, epoch - c.warmupEpochs)
         let s = step - warmupSteps
-        let base = Double(baseLR), gamma = Double(c.gamma)
+        let base = Double(baseLR)
         let mainEpochs = max(1, epochs - c.warmupEpochs)
-        switch c.kind {
+        switch c.rule {
         case .constant, .reduceOnPlateau:
             return baseLR
-        case .step:
-            return Float(base * pow(gamma, Double(t / c.stepSize)))
-        case .multistep:
-            return Float(base * pow(gamma, Double(c.milestones.filter { $0 <= t }.count)))
-        case .linear:
-            let tau = Double(c.totalIters ?? mainEpochs)
-            let a = Double(c.startFactor), b = Double(c.endFactor)
+        case .step(let stepSize, let gamma):
+            return Float(base * pow(Double(gamma), Double(t / stepSize)))
+        case .multistep(let milestones, let gamma):
+            return Float(base * pow(Double(gamma), Double(milestones.filter { $0 <= t }.count)))
+        case .linear(let startFactor, let endFactor, let totalIters):
+            let tau = Double(totalIters ?? mainEpochs)
+            let a = Double(startFactor), b = Double(endFactor)
             return Float(base * (a + (b - a) * min(Double(t), tau) / tau))
-        case .exponential:
-            return Float(base * pow(gamma, Double(t)))
-        case .inverseTime:
-            return Float(base / (1 + Double(c.decayRate) * Double(t)))
-        case .naturalExp:
-            return Float(base * exp(-Double(c.decayRate) * Double(t)))
-        case .cosine:
-            let T = Double(c.tMax ?? mainEpochs)
-            let floor = Double(c.etaMin)
+        case .exponential(let gamma):
+            return Float(base * pow(Double(gamma), Double(t)))
+        case .inverseTime(let decayRate):
+            return Float(base / (1 + Double(decayRate) * Double(t)))
+        case .naturalExp(let decayRate):
+            return Float(base * exp(-Double(decayRate) * Double(t)))
+        case .cosine(let tMax, let etaMin):
+            let T = Double(tMax ?? mainEpochs)
+            let floor = Double(etaMin)
             return Float(floor + (base - floor) * (1 + cos(Double.pi * Double(t) / T)) / 2)
-        case .cosineRestarts:
-            var tCur = t, tI = c.t0
-            while tCur >= tI { tCur -= tI; tI *= c.tMult }
-            let floor = Double(c.etaMin)
+        case .cosineRestarts(let t0, let tMult, let etaMin):
+            var tCur = t, tI = t0
+            while tCur >= tI { tCur -= tI; tI *= tMult }
+            let floor = Double(etaMin)
             return Float(floor + (base - floor) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2)
-        case .cyclic:
-            let u = Double(c.stepSizeUp ?? 2 * stepsPerEpoch)
+        case .cyclic(let maxLR, let stepSizeUp, let mode, let gamma):
+            let u = Double(stepSizeUp ?? 2 * stepsPerEpoch)
             let it = Double(s)
             let cycle = (1 + it / (2 * u)).rounded(.down)
             let x = abs(it / u - 2 * cycle + 1)
             let scale: Double
-            switch c.cyclicMode {
+            switch mode {
             case .triangular: scale = 1
             case .triangular2: scale = 1 / pow(2, cycle - 1)
-            case .expRange: scale = pow(gamma, it)
+            case .expRange: scale = pow(Double(gamma), it)
             }
-            return Float(base + (Double(c.maxLR) - base) * max(0, 1 - x) * scale)
-        case .oneCycle:
-            return oneCycle(step: s, total: mainEpochs * stepsPerEpoch)
+            return Float(base + (Double(maxLR) - base) * max(0, 1 - x) * scale)
+        case .oneCycle(let c):
+            return oneCycle(c, step: s, total: mainEpochs * stepsPerEpoch)
         }
     }
 
     /// torch.optim.lr_scheduler.OneCycleLR with max_lr = `lr`.
-    func oneCycle(step: Int, total: Int) -> Float {
-        let c = config
+    func oneCycle(_ c: OneCycle, step: Int, total: Int) -> Float {
         let maxLR = Double(baseLR)
         let initial = maxLR / Double(c.divFactor)
         let minLR = initial / Double(c.finalDivFactor)
@@ -121,30 +120,5 @@ public struct LearningRateSchedule: Sendable, Equatable {
     /// The rate at the first step of an epoch (what `validate` previews).
     public func learningRate(atEpochStart epoch: Int) -> Float {
         learningRate(epoch: epoch, step: epoch * stepsPerEpoch)
-    }
-}
-
-/// torch.optim.lr_scheduler.ReduceLROnPlateau (mode by metric: losses min, accuracies max;
-/// threshold_mode "rel"): after each epoch, a value better than best·(1 ∓ threshold) resets the
-/// count of bad epochs; more than `patience` bad epochs multiply the rate by `factor` (not
-/// below `min_lr`) and start `cooldown` epochs in which bad epochs are not counted.
-public struct PlateauState: Sendable, Equatable {
-    public var scale: Double = 1
-    public var best: Double? = nil
-    public var badEpochs = 0
-    public var cooldownLeft = 0
-
-    public mutating func update(_ value: Double, config c: ScheduleConfig, baseLR: Float) {
-        let maximize = c.monitor.hasSuffix("accuracy")
-        let better = best.map { maximize ? value > $0 * (1 + c.threshold) : value < $0 * (1 - c.threshold) } ?? true
-        if better { best = value; badEpochs = 0 } else { badEpochs += 1 }
-        if cooldownLeft > 0 { cooldownLeft -= 1; badEpochs = 0 }
-        if badEpochs > c.patience {
-            let lr = Double(baseLR) * scale
-            let newLR = max(lr * Double(c.factor), Double(c.minLR))
-            if lr - newLR > 1e-8 { scale = newLR / Double(baseLR) }
-            cooldownLeft = c.cooldown
-            badEpochs = 0
-        }
     }
 }

@@ -191,7 +191,7 @@ public struct SweepPlan: Sendable {
         if spec.metric.name.hasPrefix("val_") && !hasValidation && !validationParam {
             errors.append(ConfigError(path: "$.metric.name", message: "\(spec.metric.name) needs validation data, but \(configName) has none: set data.validation_split (e.g. 0.1) or data.validation in it, or rank by \"\(String(spec.metric.name.dropFirst(4)))\" (training data)"))
         }
-        if spec.metric.name.hasSuffix("accuracy") && baseConfig.data.task != .classification {
+        if Metric(rawValue: spec.metric.name)?.needsClassification == true && baseConfig.data.task != .classification {
             errors.append(ConfigError(path: "$.metric.name", message: "\(spec.metric.name) is written only for data.task \"classification\"; \(configName) is a regression: use \"val_loss\" or \"loss\""))
         }
         // Each parameter, one probe value at a time.

@@ -275,7 +275,7 @@ public enum SweepReader {
         }
         let m = r.object("metric")
         let metricName = m.choice("name", SweepMetric.columns, default: "val_loss") ?? "val_loss"
-        let goal = m.choice("goal", ["minimize", "maximize"], default: metricName.hasSuffix("accuracy") ? "maximize" : "minimize")
+        let goal = m.choice("goal", ["minimize", "maximize"], default: Metric(rawValue: metricName)?.maximize == true ? "maximize" : "minimize")
         m.finish()
         let metric = SweepMetric(name: metricName, maximize: goal == "maximize")
         if let e = m.raw("target") { _ = e; diag.warning("$.metric.target", "ignored: every trial runs to its budget") }

@@ -287,7 +287,7 @@ public enum Experiment {
         return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
     }
 
-    /// The loss's class weights: given, or "balanced" = N/(K·n_c) over the training split.
+    /// The loss's class weights: given, or "balanced" (`balancedClassWeights`) over the training split.
     static func classWeights(_ config: ExperimentConfig, train: DataSplit, classes: Int) throws(RunError) -> [Float]? {
         switch config.loss.classWeights {
         case .none:
@@ -300,10 +300,7 @@ public enum Experiment {
             return w
         case .balanced:
             guard config.data.task == .classification else { throw .config(["$.loss.class_weights: class weights need data.task \"classification\""]) }
-            var counts = [Int](repeating: 0, count: classes)
-            for i in train.indices { counts[min(classes - 1, Int(train.dataset.targets[Int(i)]))] += 1 }
-            let n = Double(train.count)
-            return counts.map { $0 > 0 ? Float(n / (Double(classes) * Double($0))) : 0 }
+            return balancedClassWeights(labels: train.indices.lazy.map { Int(train.dataset.targets[Int($0)]) }, classes: classes)
         }
     }
 

@@ -17,7 +17,7 @@ public struct TrainerState: Sendable, Equatable {
     public var logLossSum = 0.0
     public var logWeight = 0.0
     public var lastLR: Float = 0
-    // Early stopping and best values.
+    // Early stopping's record (`EarlyStopping`) and best values.
     public var best: Double? = nil
     public var bestEpoch: Int? = nil
     public var wait = 0
@@ -29,7 +29,7 @@ public struct TrainerState: Sendable, Equatable {
     public var skippedBatches = 0
     public var lastCurve: CurveRow? = nil
     /// reduce_on_plateau's record (scale of the learning rate, best value, counters).
-    public var plateau = PlateauState()
+    public var plateau = ReduceLROnPlateau.State()
 
     public init() {}
 
@@ -139,7 +139,7 @@ public struct TrainerState: Sendable, Equatable {
         if let p = json["plateau"], p != .null {
             guard p.objectValue != nil else { throw FieldError(message: "state.plateau: expected an object, got \(p.brief)") }
             let o: Object = (p, "plateau")
-            plateau = PlateauState(scale: try bits("scale", o, in: 0...1) ?? 1, best: try bits("best", o),
+            plateau = ReduceLROnPlateau.State(scale: try bits("scale", o, in: 0...1) ?? 1, best: try bits("best", o),
                                    badEpochs: try int("bad_epochs", o) ?? 0, cooldownLeft: try int("cooldown_left", o) ?? 0)
         }
         if let c = json["last_curve"], c != .null {

@@ -52,7 +52,7 @@ public struct ExperimentConfig: Sendable {
         if data.task == .regression && loss.kind == .crossEntropy {
             diag.error("$.loss.type", "expected \"mse\" for data.task \"regression\", got \"cross_entropy\"")
         }
-        if let es = training.earlyStopping, es.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
+        if let es = training.earlyStopping, es.monitor.needsValidation, data.validation == nil, data.validationSplit == 0 {
             diag.error("$.training.early_stopping.monitor", "\(es.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }
         if data.augment.contains(where: \.needsImage) && model.input.count != 3 {
@@ -64,8 +64,8 @@ public struct ExperimentConfig: Sendable {
         if let pca = data.preprocess.last, pca.kind == .pca, let k = pca.components, model.input.reduce(1, *) != k {
             diag.error("$.model.input", "expected [\(k)]: the pca step keeps \(k) components, got \(model.input)")
         }
-        if schedule.kind == .reduceOnPlateau, schedule.monitor.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
-            diag.error("$.schedule.monitor", "\(schedule.monitor) needs validation data: set data.validation_split > 0 or data.validation")
+        if let plateau = schedule.plateau, plateau.monitor.needsValidation, data.validation == nil, data.validationSplit == 0 {
+            diag.error("$.schedule.monitor", "\(plateau.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }
         if schedule.warmupEpochs >= training.epochs && schedule.warmupEpochs > 0 {
             diag.warning("$.schedule.warmup_epochs", "warmup lasts \(schedule.warmupEpochs) epochs, the whole run of \(training.epochs)")

@@ -10,11 +10,11 @@ extension ExperimentConfig {
     public func validationProblem(trainExamples: Int, validationExamples: Int?) -> String? {
         guard validationExamples ?? 0 == 0 else { return nil }
         var watchers: [String] = []
-        if let es = training.earlyStopping, es.monitor.hasPrefix("val_") {
+        if let es = training.earlyStopping, es.monitor.needsValidation {
             watchers.append("training.early_stopping.monitor is \(es.monitor)")
         }
-        if schedule.kind == .reduceOnPlateau, schedule.monitor.hasPrefix("val_") {
-            watchers.append("schedule.monitor is \(schedule.monitor)")
+        if let plateau = schedule.plateau, plateau.monitor.needsValidation {
+            watchers.append("schedule.monitor is \(plateau.monitor)")
         }
         guard !watchers.isEmpty else { return nil }
         let source = data.validation != nil
@@ -39,10 +39,11 @@ extension ExperimentConfig {
     /// `val_*` columns need validation data, the accuracies a classification task. Nil when
     /// the column will exist.
     public func metricProblem(_ name: String) -> String? {
-        if name.hasPrefix("val_"), data.validation == nil, data.validationSplit == 0 {
+        let metric = Metric(rawValue: name)
+        if metric?.needsValidation == true, data.validation == nil, data.validationSplit == 0 {
             return "\(name) needs validation data, and the config has none (data.validation_split is 0 and data.validation is null)"
         }
-        if name.hasSuffix("accuracy"), data.task != .classification {
+        if metric?.needsClassification == true, data.task != .classification {
             return "\(name) needs data.task \"classification\", the config's task is \(data.task.rawValue)"
         }
         return nil
