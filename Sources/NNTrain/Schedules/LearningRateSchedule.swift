@@ -101,13 +101,21 @@ public struct LearningRateSchedule: Sendable, Equatable {
         let initial = maxLR / Double(c.divFactor)
         let minLR = initial / Double(c.finalDivFactor)
         let pct = Double(c.pctStart), n = Double(total)
-        let phases: [(end: Double, from: Double, to: Double)] = c.threePhase
-            ? [(pct * n - 1, initial, maxLR), (2 * pct * n - 2, maxLR, initial), (n - 1, initial, minLR)]
-            : [(pct * n - 1, initial, maxLR), (n - 1, maxLR, minLR)]
+        // The phases (last step, rate from, rate to), without an array: a step allocates nothing.
+        let phases = c.threePhase ? 3 : 2
+        func phase(_ i: Int) -> (end: Double, from: Double, to: Double) {
+            switch i {
+            case 0: return (pct * n - 1, initial, maxLR)
+            case 1 where phases == 3: return (2 * pct * n - 2, maxLR, initial)
+            case 1: return (n - 1, maxLR, minLR)
+            default: return (n - 1, initial, minLR)
+            }
+        }
         var start = 0.0
         let x = Double(min(step, total - 1))
-        for (i, p) in phases.enumerated() {
-            if x <= p.end || i == phases.count - 1 {
+        for i in 0..<phases {
+            let p = phase(i)
+            if x <= p.end || i == phases - 1 {
                 let f = p.end > start ? (x - start) / (p.end - start) : 1
                 if c.linearAnneal { return Float((p.to - p.from) * f + p.from) }
                 return Float(p.to + (p.from - p.to) / 2 * (cos(Double.pi * f) + 1))
