@@ -104,6 +104,17 @@ public struct SweepReport {
     public var completedCount: Int { rows.filter { $0.status == "completed" }.count }
     public var failedCount: Int { rows.filter { $0.status == "failed" }.count }
 
+    /// The exit code of a finished sweep whose every trial failed: the code the failures share
+    /// (3 data, 4 diverged, 2 config), else 1. Nil when the sweep is not finished, or a trial
+    /// completed, or none failed (the sweep then exits 0).
+    public func allFailedExitCode(ledger: SweepLedger) -> Int32? {
+        guard completedCount == 0 && failedCount > 0 && finished else { return nil }
+        let codes = Set(SweepStatus(plan: plan, ledger: ledger).tasks.values.compactMap { s -> Int32? in
+            if case .done(let r) = s { return r.exitCode }; return nil
+        })
+        return codes.count == 1 ? max(1, codes.first!) : 1
+    }
+
     public static func collect(plan: SweepPlan, directory: String, ledger: SweepLedger) -> SweepReport {
         let status = SweepStatus(plan: plan, ledger: ledger)
         var rows: [Row] = []
