@@ -92,3 +92,24 @@ private func gridSweep(_ name: String) throws -> (SweepPlan, String) {
         #expect(report.failedCount == 3 && report.allFailedExitCode(ledger: ledger) == expected)
     }
 }
+
+/// `nntrain sweep trial DIR --index I` claims through the same rule as the driver
+/// (`TaskState.claim`): a pending task as attempt 1, a failed one only with --retry-failed (as
+/// the next attempt, starting over), a finished or running one not at all, with a note saying why.
+@Test func aTrialClaimsItsTaskByTheDriversRule() throws {
+    let (plan, dir) = try gridSweep("claim")
+    let ledger = SweepLedger(directory: dir)
+    let pending = SweepStatus.claimable(trial: 2, rung: nil, plan: plan, ledger: ledger, retryFailed: false)
+    #expect(pending.pick?.task == SweepTask(trial: 2, rung: 0) && pending.pick?.attempt == 1 && pending.pick?.fresh == false)
+    #expect(SweepStatus.claimable(trial: 2, rung: 1, plan: plan, ledger: ledger, retryFailed: false).pick == nil)
+    _ = try ledger.claim(SweepTask(trial: 2, rung: 0), attempt: 1)
+    let running = SweepStatus.claimable(trial: 2, rung: nil, plan: plan, ledger: ledger, retryFailed: true)
+    #expect(running.pick == nil && running.note == "trial 2 is running (host \(Runtime.hostName), pid \(Runtime.processID))")
+    try ledger.record(SweepResult(task: SweepTask(trial: 2, rung: 0), attempt: 1, status: .failed, metric: nil, bestEpoch: nil,
+                                  epochsRun: 0, seconds: 0, stopReason: nil, reason: "diverged", exitCode: 4))
+    let failed = SweepStatus.claimable(trial: 2, rung: nil, plan: plan, ledger: ledger, retryFailed: false)
+    #expect(failed.pick == nil && failed.note == "trial 2 already failed: diverged (--retry-failed runs it again)")
+    let retry = SweepStatus.claimable(trial: 2, rung: nil, plan: plan, ledger: ledger, retryFailed: true)
+    #expect(retry.pick?.attempt == 2 && retry.pick?.fresh == true)
+    #expect(SweepStatus(plan: plan, ledger: ledger).nextClaimable(retryFailed: true, skip: [SweepTask(trial: 0, rung: 0), SweepTask(trial: 1, rung: 0)])?.attempt == 2)
+}
