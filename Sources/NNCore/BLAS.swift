@@ -117,15 +117,22 @@ public enum GEMMObserver {
     /// The thread tag (CSupport) of the observing thread and of the pool tasks it hands out, so
     /// that products other threads compute meanwhile are not reported.
     static let tag: Int32 = 0x7E57
-    static let observer = Mutex<(@Sendable (GEMMCall) -> Void)?>(nil)
+    static let observer = Mutex<Observer?>(nil)
     static let observing = Mutex<Void>(())
+
+    /// The callback in a class: a closure kept in the generic `Mutex` would come back out
+    /// through a reabstraction thunk, allocated at every product.
+    final class Observer: Sendable {
+        let observe: @Sendable (GEMMCall) -> Void
+        init(_ observe: @escaping @Sendable (GEMMCall) -> Void) { self.observe = observe }
+    }
 
     /// Runs `body`, reporting to `observe` every product it computes on this thread and in the
     /// pool tasks it starts (from several threads at once: those run in parallel). Observations
     /// on other threads wait for this one to end: `body` must not observe.
     public static func observe(_ observe: @escaping @Sendable (GEMMCall) -> Void, during body: () -> Void) {
         observing.withLock { _ in
-            observer.withLock { $0 = observe }
+            observer.withLock { $0 = Observer(observe) }
             let previous = nn_thread_tag()
             nn_set_thread_tag(tag)
             body()
@@ -136,7 +143,7 @@ public enum GEMMObserver {
 
     @inline(never)
     static func report(_ call: GEMMCall) {
-        observer.withLock { $0 }?(call)
+        observer.withLock { $0 }?.observe(call)
     }
 }
 
