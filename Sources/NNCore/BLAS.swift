@@ -20,9 +20,9 @@ public func gemm(
     let lda = transposeA ? m : k
     let ldb = transposeB ? k : n
     let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
-    if nn_thread_tag() == GEMMTrace.tag {
-        GEMMTrace.append(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                               operands: .init(a: a, b: b, c: c, alpha: alpha, beta: beta)))
+    if nn_thread_tag() == GEMMObserver.tag {
+        GEMMObserver.report(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                  operands: .init(a: a, b: b, c: c, alpha: alpha, beta: beta)))
     }
     let threads = parts ?? gemmThreads
     // Large products split over the worker pool along the larger side of C, each part a
@@ -62,8 +62,8 @@ public func gemmDirect(
     transposeA: Bool = false, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
     accumulate: Bool = false, _ c: UnsafeMutablePointer<Float>, kernel: Bool = true
 ) {
-    if nn_thread_tag() == GEMMTrace.tag {
-        GEMMTrace.append(.init(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, direct: true))
+    if nn_thread_tag() == GEMMObserver.tag {
+        GEMMObserver.report(.init(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, direct: true))
     }
     if kernel && nn_gemm_direct(m, n, k, a, transposeA ? 1 : k, transposeA ? m : 1, b, n, c, n, accumulate ? 1 : 0) != 0 {
         return
@@ -83,25 +83,22 @@ public func transpose(_ src: UnsafePointer<Float>, rows: Int, cols: Int, _ dst: 
     nn_transpose(src, rows, cols, cols, dst, rows)
 }
 
-/// Records the shapes of the products a piece of code computes (`nntrain bench` replays a
-/// training step's products alone to measure its GEMM-bound limit).
-public enum GEMMTrace {
-    public struct Call: Sendable, Equatable {
-        public var transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
-        /// Computed by `gemmDirect` (one thread's product) rather than `gemm`.
-        public var direct: Bool
-        /// The matrices and scalars a `gemm` call ran on, so that a replay runs the same product
-        /// on the same memory (nil for direct calls and for calls built by hand).
-        public var operands: Operands?
-        public var multiplyAdds: Int { m * n * k }
-        public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, direct: Bool = false, operands: Operands? = nil) {
-            self.transposeA = transposeA; self.transposeB = transposeB
-            self.m = m; self.n = n; self.k = k; self.direct = direct; self.operands = operands
-        }
+/// One product as `gemm` or `gemmDirect` was asked for, as a `GEMMObserver` sees it.
+public struct GEMMCall: Sendable, Equatable {
+    public var transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+    /// Computed by `gemmDirect` (one thread's product) rather than `gemm`.
+    public var direct: Bool
+    /// The matrices and scalars a `gemm` call ran on, so that a replay runs the same product
+    /// on the same memory (nil for direct calls and for calls built by hand).
+    public var operands: Operands?
+    public var multiplyAdds: Int { m * n * k }
+    public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, direct: Bool = false, operands: Operands? = nil) {
+        self.transposeA = transposeA; self.transposeB = transposeB
+        self.m = m; self.n = n; self.k = k; self.direct = direct; self.operands = operands
     }
 
-    /// A recorded product's matrices, as addresses (valid while the buffers they name live: a
-    /// replay must keep the recorded model alive) and alpha, beta.
+    /// A product's matrices, as addresses (valid while the buffers they name live: a replay
+    /// must keep the recorded model alive) and alpha, beta.
     public struct Operands: Sendable, Equatable {
         public var a: UInt, b: UInt, c: UInt
         public var alpha: Float, beta: Float
@@ -110,121 +107,44 @@ public enum GEMMTrace {
             self.alpha = alpha; self.beta = beta
         }
     }
-    /// The thread tag (CSupport) of the recording thread and of the pool tasks it hands out, so
-    /// that products other threads compute meanwhile are not recorded.
+}
+
+/// The hook through which a caller sees the products a piece of code computes (NNTrain's
+/// `GEMMTrace` records a training step's for `nntrain bench`). Nobody observing, a product
+/// pays one thread-local read: `gemm` and `gemmDirect` report only on a thread `observe`
+/// tagged, or in a pool task such a thread handed out.
+public enum GEMMObserver {
+    /// The thread tag (CSupport) of the observing thread and of the pool tasks it hands out, so
+    /// that products other threads compute meanwhile are not reported.
     static let tag: Int32 = 0x7E57
-    /// Worker threads record too (a convolution's sample blocks), so the list is locked.
-    static let calls = Mutex<[Call]>([])
+    static let observer = Mutex<Observer?>(nil)
+    static let observing = Mutex<Void>(())
 
-    static func append(_ call: Call) { calls.withLock { $0.append(call) } }
+    /// The callback in a class: a closure kept in the generic `Mutex` would come back out
+    /// through a reabstraction thunk, allocated at every product.
+    final class Observer: Sendable {
+        let observe: @Sendable (GEMMCall) -> Void
+        init(_ observe: @escaping @Sendable (GEMMCall) -> Void) { self.observe = observe }
+    }
 
-    /// The calls `body` makes on this thread and in the pool tasks it starts (those made in
-    /// parallel in the order they started). Recordings on other threads wait for this one (they
-    /// would share the list): `body` must not record.
-    public static func record(_ body: () -> Void) -> [Call] {
-        recording.withLock { _ in
-            calls.withLock { $0 = [] }
+    /// Runs `body`, reporting to `observe` every product it computes on this thread and in the
+    /// pool tasks it starts (from several threads at once: those run in parallel). Observations
+    /// on other threads wait for this one to end: `body` must not observe.
+    public static func observe(_ observe: @escaping @Sendable (GEMMCall) -> Void, during body: () -> Void) {
+        observing.withLock { _ in
+            observer.withLock { $0 = Observer(observe) }
             let previous = nn_thread_tag()
             nn_set_thread_tag(tag)
             body()
             nn_set_thread_tag(previous)
-            return calls.withLock { list in defer { list = [] }; return list }
+            observer.withLock { $0 = nil }
         }
     }
-    static let recording = Mutex<Void>(())
 
-    /// Runs `calls` `repeats` times (see `Replayer`); returns the seconds per repeat.
-    public static func replay(_ calls: [Call], repeats: Int) -> Double {
-        let replayer = Replayer(calls)
-        replayer.run()
-        let start = Clock.now()
-        for _ in 0..<repeats { replayer.run() }
-        return (Clock.now() - start) / Double(max(1, repeats))
+    @inline(never)
+    static func report(_ call: GEMMCall) {
+        observer.withLock { $0 }?.observe(call)
     }
-
-    /// A list of products and the matrices to run them on, again and again.
-    ///
-    /// `gemm` products run as in a step (split over the pool when large), on the very matrices
-    /// they were recorded with: the replay overwrites their outputs (a benchmark's activations
-    /// and gradients, recomputed by its next step), and its cache behaviour is the step's — one
-    /// scratch matrix shared by every product would stay in cache where the step's many do not.
-    /// Calls without operands, and each run of consecutive `gemmDirect` products (a convolution's
-    /// sample blocks on per-thread scratch in the step), run on scratch matrices instead, the
-    /// direct runs dealt out in contiguous shares to the pool's threads, each with its own output.
-    public final class Replayer {
-        let calls: [Call]
-        let threads: Int
-        let a: TensorStorage, b: TensorStorage, c: [TensorStorage]
-        let outputs: [UnsafeMutablePointer<Float>]
-        /// Runs of direct calls: [start, end) in `calls`.
-        let runs: [Range<Int>]
-
-        public init(_ calls: [Call]) {
-            self.calls = calls
-            let size = calls.filter { $0.operands == nil }.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 0
-            threads = max(1, gemmThreads)
-            a = TensorStorage(capacity: size)
-            b = TensorStorage(capacity: size)
-            c = (0..<threads).map { _ in TensorStorage(capacity: size) }
-            outputs = c.map { $0.base }
-            for i in 0..<size { a.base[i] = Float(i % 7) * 0.01; b.base[i] = Float(i % 5) * 0.01 }
-            var runs: [Range<Int>] = []
-            var i = 0
-            while i < calls.count {
-                var j = i
-                while j < calls.count && calls[j].direct { j += 1 }
-                if j > i { runs.append(i..<j); i = j } else { i += 1 }
-            }
-            self.runs = runs
-        }
-
-        /// Runs every product once; returns the seconds it took.
-        @discardableResult
-        public func run() -> Double {
-            let start = Clock.now()
-            var i = 0, r = 0
-            while i < calls.count {
-                if r < runs.count && runs[r].lowerBound == i {
-                    let run = runs[r]
-                    calls.withUnsafeBufferPointer { list in
-                        let shares = min(threads, run.count)
-                        var job = DirectReplay(calls: list.baseAddress! + run.lowerBound, count: run.count, shares: shares,
-                                               a: a.base, b: b.base, c: outputs)
-                        withUnsafeMutablePointer(to: &job) { p in
-                            Parallel.run(shares, context: UnsafeMutableRawPointer(p)) { raw, share in
-                                let job = raw!.assumingMemoryBound(to: DirectReplay.self).pointee
-                                let lo = share * job.count / job.shares, hi = (share + 1) * job.count / job.shares
-                                for q in lo..<hi {
-                                    let call = job.calls[q]
-                                    gemmDirect(transposeA: call.transposeA, m: call.m, n: call.n, k: call.k, job.a, job.b, job.c[share])
-                                }
-                            }
-                        }
-                    }
-                    i = run.upperBound
-                    r += 1
-                    continue
-                }
-                let call = calls[i]
-                if let o = call.operands, let pa = UnsafePointer<Float>(bitPattern: o.a),
-                   let pb = UnsafePointer<Float>(bitPattern: o.b), let pc = UnsafeMutablePointer<Float>(bitPattern: o.c) {
-                    gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
-                         alpha: o.alpha, pa, pb, beta: o.beta, pc)
-                } else {
-                    gemm(transposeA: call.transposeA, transposeB: call.transposeB, m: call.m, n: call.n, k: call.k,
-                         a.base, b.base, c[0].base)
-                }
-                i += 1
-            }
-            return Clock.now() - start
-        }
-    }
-}
-
-/// A run of direct products replayed in shares over the pool (`GEMMTrace.replay`).
-struct DirectReplay {
-    var calls: UnsafePointer<GEMMTrace.Call>, count: Int, shares: Int
-    var a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: [UnsafeMutablePointer<Float>]
 }
 
 /// One product split over the pool (`gemm`): everything a part needs, on the caller's stack.

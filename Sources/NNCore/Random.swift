@@ -73,9 +73,16 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
 
     /// Standard normal by the Box–Muller transform (one value per call; both uniforms fresh).
     public mutating func normal() -> Double {
-        let u1 = 1.0 - nextUnitDouble()  // in (0, 1]
-        let u2 = nextUnitDouble()
-        return (-2.0 * _log(u1)).squareRoot() * _cos(2.0 * Double.pi * u2)
+        let u1 = nextUnitDouble()
+        return Xoshiro256.boxMuller(u1, nextUnitDouble())
+    }
+
+    /// The Box–Muller transform: a standard normal value from two uniforms in [0, 1),
+    /// z = √(−2 ln(1 − u₁)) · cos(2π u₂) (1 − u₁ lies in (0, 1], so the logarithm is finite).
+    /// |z| stays below 9 (√(2 · 53 · ln 2) ≈ 8.6 for 53-bit uniforms).
+    @inline(__always)
+    public static func boxMuller(_ u1: Double, _ u2: Double) -> Double {
+        (-2.0 * _log(1.0 - u1)).squareRoot() * _cos(2.0 * Double.pi * u2)
     }
 
     /// An integer uniform in 0..<n without modulo bias (Lemire's method).

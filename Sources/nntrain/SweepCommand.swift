@@ -127,7 +127,7 @@ private func sweepRunCommand(_ args: ArraySlice<String>) -> Int32 {
         printError("warning: \(jobs) jobs × \(threads) BLAS threads on \(cores) cores oversubscribe the CPU (processes that share cores slow down several times)")
     }
     let ledger = SweepLedger(directory: dir, staleAfter: Double(staleAfter ?? 300))
-    let driver = SweepDriver(plan: plan, directory: dir, ledger: ledger)
+    let driver = SweepDriver(plan: plan, directory: dir, ledger: ledger, launcher: TrialProcesses())
     driver.jobs = jobs
     driver.threads = threads
     driver.retryFailed = p.has("--retry-failed")
@@ -172,13 +172,9 @@ private func finishReport(_ report: SweepReport, dir: String, json: Bool, quiet:
         }
         if !report.finished && !worker { printError("\(report.rows.count - report.completedCount - report.failedCount) trials not finished") }
     }
-    if report.completedCount == 0 && report.failedCount > 0 && report.finished {
-        // Every trial failed: the exit code they share (3 data, 4 diverged, 2 config), else 1.
-        let codes = Set(SweepStatus(plan: report.plan, ledger: SweepLedger(directory: dir)).tasks.values.compactMap { s -> Int32? in
-            if case .done(let r) = s { return r.exitCode }; return nil
-        })
+    if let code = report.allFailedExitCode(ledger: SweepLedger(directory: dir)) {
         if !quiet { printError("error: every trial failed; see the reason column of \(dir)/trials.csv") }
-        return codes.count == 1 ? max(1, codes.first!) : 1
+        return code
     }
     return 0
 }
@@ -254,32 +250,9 @@ private func sweepTrialCommand(_ args: ArraySlice<String>) -> Int32 {
         myAttempt = attempt
         fresh = p.has("--fresh")
     } else {
-        let mine: [(key: SweepTask, value: TaskState)]
-        if plan.spec.method == .halving {
-            // Which rungs are open depends on every trial's results.
-            let status = SweepStatus(plan: plan, ledger: ledger)
-            if !quiet { for line in status.snapshot.problems { printError("warning: \(line)") } }
-            mine = status.tasks.filter { $0.key.trial == index && (rung == nil || $0.key.rung == rung) }.sorted { $0.key < $1.key }
-        } else {
-            // One rung: this trial's own ledger records are all it needs.
-            let snapshot = ledger.snapshot(trial: index)
-            if !quiet { for line in snapshot.problems { printError("warning: \(line)") } }
-            let t = SweepTask(trial: index, rung: 0)
-            mine = (rung ?? 0) == 0 ? [(t, ledger.state(of: t, in: snapshot))] : []
-        }
-        var pick: (SweepTask, Int, Bool)? = nil
-        var note = "trial \(index) has no task open yet"
-        for (t, s) in mine {
-            switch s {
-            case .pending: pick = (t, 1, false)
-            case .stale(let c): pick = (t, c.attempt + 1, false)
-            case .running(let c): note = "trial \(index) is running (host \(c.host), pid \(c.pid))"
-            case .done(let r):
-                if r.status == .failed && p.has("--retry-failed") { pick = (t, r.attempt + 1, true) }
-                else { note = "trial \(index) already \(r.status.rawValue)" + (r.reason.map { ": \($0)" } ?? "") + (r.status == .failed ? " (--retry-failed runs it again)" : "") }
-            }
-            if pick != nil { break }
-        }
+        let (pick, note, problems) = SweepStatus.claimable(trial: index, rung: rung, plan: plan, ledger: ledger,
+                                                           retryFailed: p.has("--retry-failed"))
+        if !quiet { for line in problems { printError("warning: \(line)") } }
         guard let (t, a, f) = pick else {
             if !quiet { printError(note) }
             return 0

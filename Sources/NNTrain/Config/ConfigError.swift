@@ -54,3 +54,30 @@ public func closest(to word: String, in candidates: [String]) -> String? {
     }
     return best?.0
 }
+
+/// Names users of PyTorch, Keras or Caffe reach for, and the name nntrain uses for the same
+/// thing. Edit distance misses most of them (`xavier` is 8 edits from `xavier_uniform`), so
+/// they are looked up first; an entry applies only where its target is one of the valid names.
+public let nearMisses: [String: String] = [
+    // init: the Keras and torch.nn.init spellings
+    "xavier": "xavier_uniform", "glorot": "xavier_uniform", "glorot_uniform": "xavier_uniform",
+    "glorot_normal": "xavier_normal", "he": "he_normal", "kaiming": "he_normal", "kaiming_normal": "he_normal",
+    "kaiming_uniform": "he_uniform", "lecun": "lecun_normal", "zero": "zeros",
+    // layer types: torch.nn and Keras class names
+    "linear": "dense", "fc": "dense", "fully_connected": "dense", "conv": "conv2d", "convolution": "conv2d",
+    "maxpool": "max_pool2d", "max_pool": "max_pool2d", "maxpool2d": "max_pool2d", "avgpool": "avg_pool2d",
+    "avg_pool": "avg_pool2d", "avgpool2d": "avg_pool2d", "batchnorm": "batch_norm", "bn": "batch_norm",
+    "layernorm": "layer_norm", "lrn": "local_response_norm",
+    // keys
+    "warmup": "warmup_epochs", "early_stop": "early_stopping", "earlystopping": "early_stopping",
+    "learning_rate": "lr", "decay": "weight_decay",
+    // metrics (Keras's history names)
+    "val_acc": "val_accuracy", "acc": "accuracy",
+]
+
+/// The valid name a user most likely meant by `word`: a known near miss, else the closest
+/// candidate by edit distance; nil when nothing is close.
+public func suggestion(for word: String, in candidates: [String]) -> String? {
+    if let target = nearMisses[word.lowercased()], candidates.contains(target) { return target }
+    return closest(to: word, in: candidates)
+}

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NNCore
 
 // What `nntrain run` prints on a terminal, as pure functions of the figures and the width
 // (the CLI measures the terminal and the locale; the tests call these at fixed widths).
@@ -122,29 +118,4 @@ public func wrapFields(_ line: String, width: Int) -> String {
     }
     lines.append(current)
     return lines.joined(separator: "\n")
-}
-
-/// `x` with `digits` significant digits (printf's %g): `0.0001284`, `2.739e-06`.
-public func significant(_ x: Double, _ digits: Int) -> String {
-    guard x.isFinite else { return "\(x)" }
-    var buffer = [CChar](repeating: 0, count: 32)
-    let n = withVaList([x]) { vsnprintf(&buffer, buffer.count, "%.\(max(1, min(17, digits)))g", $0) }
-    guard n > 0 else { return "\(x)" }
-    return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// `x` with `digits` decimals.
-public func fmt(_ x: Double, _ digits: Int) -> String {
-    guard x.isFinite else { return "\(x)" }
-    // A diverging loss can be finite and huge: past 1e15 (or 17 digits) fixed-point text
-    // would not fit an Int, so it is shown with an exponent.
-    guard abs(x) < 1e15, digits >= 0, digits <= 17 else { return significant(x, 6) }
-    var p = 1.0
-    for _ in 0..<digits { p *= 10 }
-    let r = (abs(x) * p).rounded()
-    var whole = String(Int(r / p))
-    var frac = String(Int(r.truncatingRemainder(dividingBy: p)))
-    while frac.count < digits { frac = "0" + frac }
-    if x < 0 && r != 0 { whole = "-" + whole }
-    return digits > 0 ? whole + "." + frac : whole
 }

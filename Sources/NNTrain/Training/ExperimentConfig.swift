@@ -172,14 +172,26 @@ public func applyOverride(_ assignment: String, to json: JSONValue) throws(Overr
     guard let eq = assignment.firstIndex(of: "=") else {
         throw OverrideError(message: "expected key.path=value")
     }
-    let path = assignment[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-    if path.contains(where: \.isEmpty) { throw OverrideError(message: "empty key in path \(assignment[..<eq])") }
     let text = String(assignment[assignment.index(after: eq)...])
-    let value = (try? JSONValue.parse(text)) ?? .string(text)
-    if value.containsNonFiniteNumber {
-        throw OverrideError(message: "the number \(outOfRangeNumbers(Array(text.utf8)).first ?? text) is out of range (beyond ±1.8e308)")
+    return try applyOverride(path: String(assignment[..<eq]), to: json) { () throws(OverrideError) -> JSONValue in
+        let value = (try? JSONValue.parse(text)) ?? .string(text)
+        if value.containsNonFiniteNumber {
+            throw OverrideError(message: "the number \(outOfRangeNumbers(Array(text.utf8)).first ?? text) is out of range (beyond ±1.8e308)")
+        }
+        return value
     }
-    return try setConfigValue(value, at: path[...], in: json, walked: "$")
+}
+
+/// Applies `value` at a dotted `path` (lists by index), as `--set` does.
+public func applyOverride(path: String, value: JSONValue, to json: JSONValue) throws(OverrideError) -> JSONValue {
+    try applyOverride(path: path, to: json) { () throws(OverrideError) -> JSONValue in value }
+}
+
+/// Both forms above: the path is checked before the value is made.
+func applyOverride(path: String, to json: JSONValue, value: () throws(OverrideError) -> JSONValue) throws(OverrideError) -> JSONValue {
+    let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    if parts.contains(where: \.isEmpty) { throw OverrideError(message: "empty key in path \(path)") }
+    return try setConfigValue(value(), at: parts[...], in: json, walked: "$")
 }
 
 func setConfigValue(_ value: JSONValue, at path: ArraySlice<String>, in node: JSONValue, walked: String) throws(OverrideError) -> JSONValue {
