@@ -13,7 +13,7 @@ public struct SweepMetric: Sendable, Equatable {
     public init(name: String, maximize: Bool) { self.name = name; self.maximize = maximize }
 
     /// Columns of `curves.csv` that can rank trials.
-    public static let columns = ["val_loss", "val_accuracy", "loss", "accuracy"]
+    public static let columns = Metric.names
 
     /// Whether `a` is better than `b`.
     public func better(_ a: Double, than b: Double) -> Bool { maximize ? a > b : a < b }
