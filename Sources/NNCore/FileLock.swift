@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// An exclusive lock on a directory, held by this process while it writes there: `flock` on
 /// `DIR/.lock`, which the kernel releases when the process dies (no stale locks). The file

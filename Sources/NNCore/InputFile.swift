@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A file read from front to back in pieces, so a reader can check a header before it commits
 /// memory to what the header promises. Works on regular files and on pipes, FIFOs and

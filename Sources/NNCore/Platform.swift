@@ -1,7 +1,9 @@
+// The C library for every file of nntrain: one import here, re-exported to every file that
+// imports NNCore (NNTrain, the CLI) and, within NNCore, visible to its other files.
 #if canImport(Glibc)
-import Glibc
+@_exported import Glibc
 #elseif canImport(Darwin)
-import Darwin
+@_exported import Darwin
 #endif
 import CSupport
 

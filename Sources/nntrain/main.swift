@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NNCore
 import NNTrain
 
 // nntrain: the thin CLI. Argument parsing and exit codes only; the work is in NNTrain.

@@ -1,10 +1,5 @@
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Applies `data.augment` to a training batch `[B, C, H, W]` in place, after preprocessing, each
 /// sample with its own random draws from the run's augmentation stream. Geometric transforms

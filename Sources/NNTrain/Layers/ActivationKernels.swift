@@ -1,11 +1,6 @@
 import CSupport
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Element-wise activation kernels on raw buffers. Where the derivative can be written through
 /// the output y it is (relu' = [y > 0], sigmoid' = y(1 − y), tanh' = 1 − y², leaky' = y > 0 ? 1 : α,

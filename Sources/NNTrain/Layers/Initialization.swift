@@ -1,10 +1,5 @@
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// How a weight tensor starts (`torch.nn.init` names and formulas; fan_in = in·kh·kw).
 public enum InitSpec: Sendable, Equatable {

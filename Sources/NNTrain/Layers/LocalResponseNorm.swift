@@ -1,10 +1,5 @@
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `{"type": "local_response_norm", "size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1}`: local
 /// response normalisation across channels (`LocalResponseNorm`), any input shape. No parameters.

@@ -1,10 +1,5 @@
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The result of a loss over one batch: summed (not averaged) so epochs average exactly.
 public struct LossResult: Sendable {

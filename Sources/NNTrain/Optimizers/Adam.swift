@@ -1,10 +1,5 @@
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Adam / AdamW (torch.optim.Adam/AdamW, with `amsgrad`): with t the step,
 /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; v̂ = max(v̂, v) under amsgrad;

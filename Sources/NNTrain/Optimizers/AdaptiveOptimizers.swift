@@ -1,10 +1,5 @@
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 // The adaptive optimizers of torch.optim besides Adam, with its update rules. In each, g is the
 // gradient after clipping and `regularization` (the fused pass adds the coupled L2 term l2·w),

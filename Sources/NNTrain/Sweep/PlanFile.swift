@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NNCore
 
 // plan.json: written once when a sweep starts; read whole, or one trial's entry alone.

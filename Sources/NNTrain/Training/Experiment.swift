@@ -372,11 +372,6 @@ public enum Experiment {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Online CPU cores.
 enum ProcessInfoCores {

@@ -1,11 +1,6 @@
 import Dispatch
 import NNCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Prepares the next training batch (gather, preprocess, augment) on a worker thread while the
 /// current one trains: two slots used in turn, one worker, two semaphores. Jobs run strictly in
