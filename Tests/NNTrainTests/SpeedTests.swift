@@ -51,8 +51,8 @@ import Testing
         Parallel.setThreads(max(threads, Parallel.threads))   // the blocks run in parallel when the pool is free
         let conv = makeConv([3, 9, 9], out: 5, k: (3, 3), p: (1, 1), act: .relu)
         conv.allocate(maxBatch: 7)
-        conv.chunkSamples = chunk
-        conv.blockCount = threads
+        conv.engine.chunkSamples = chunk
+        conv.engine.blockCount = threads
         let x = randomTensor([7, 3, 9, 9], seed: 11)
         let y = conv.forward(x, mode: .training)
         let yv = y.scalars
