@@ -68,9 +68,9 @@ public final class ConvolutionEngine {
     /// (max commutes with both), on an output of at least 2×2.
     public var canPool: Bool { !epilogue.isElementwise && shape.outHeight >= 2 && shape.outWidth >= 2 }
 
-    /// Sizes the scratch for batches of up to `maxBatch` samples, and room for a pooled pass's
-    /// winners when `pooling`.
-    public func allocate(maxBatch: Int, pooling: Bool) {
+    /// Sizes the scratch for batches of up to `maxBatch` samples (`allocatePooling` adds room
+    /// for pooled passes).
+    public func allocate(maxBatch: Int) {
         let s = shape
         chunkSamples = max(1, min(maxBatch, (1 << 17) / max(1, (s.patch + s.outChannels) * s.spatial)))
         weightT = TensorStorage(capacity: winograd ? 0 : s.outChannels * s.patch)
@@ -81,7 +81,6 @@ public final class ConvolutionEngine {
             winoUT = TensorStorage(capacity: 16 * s.outChannels * s.channels)
         }
         scratch = []
-        if pooling { allocatePooling(maxBatch: maxBatch) }
     }
 
     /// Room for the winners of pooled passes of up to `maxBatch` samples.

@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 /// The fitted preprocessing of `data.preprocess`: every supported step is an affine map per
@@ -232,8 +231,8 @@ public struct Preprocessor: Sendable, Equatable {
                     bytes.withUnsafeBufferPointer { src in
                         idx.withUnsafeBufferPointer { ip in
                             Parallel.forEach(batch, minimum: batch * f >= 65_536 ? 2 : batch + 1, align: 1,
-                                             FillRows(src: src.baseAddress!, idx: ip.baseAddress! + start, out: out, a: ap, b: bp,
-                                                      features: f))
+                                             ByteRowsAffine(src: src.baseAddress!, idx: ip.baseAddress! + start, out: out, a: ap,
+                                                            b: bp, features: f))
                         }
                     }
                 case .floats(let x):
@@ -252,24 +251,6 @@ public struct Preprocessor: Sendable, Equatable {
                 let i = Int(idx[start + r])
                 for k in 0..<tw { targets[r * tw + k] = t[i * tw + k] }
             }
-        }
-    }
-}
-
-/// One batch's byte-to-float preprocessing for a block of rows: out[r] = Float(src[idx[r]]) · a + b.
-struct FillRows: ParallelLoop {
-    let src: UnsafePointer<UInt8>, idx: UnsafePointer<Int32>, out: UnsafeMutablePointer<Float>
-    let a: UnsafePointer<Float>, b: UnsafePointer<Float>
-    let features: Int
-
-    func run(_ rows: Range<Int>) {
-        let f = features
-        for r in rows {
-            // The rows are scattered over the whole dataset (tens of MB): ask for the one 8 rows
-            // ahead while this one converts (the fill took about a tenth less time for it).
-            if r + 8 < rows.upperBound { nn_prefetch(src + Int(idx[r + 8]) * f, f) }
-            // Float(byte) · a + b, in C for AVX-512 (the same bits).
-            nn_bytes_affine(src + Int(idx[r]) * f, a, b, out + r * f, f)
         }
     }
 }

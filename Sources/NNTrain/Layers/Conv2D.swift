@@ -104,7 +104,7 @@ public final class Conv2D: Layer {
         self.maxBatch = maxBatch
         output = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         inputGrad = BatchBuffer(sampleShape: .sample([inChannels, inH, inW]), maxBatch: maxBatch)
-        engine.allocate(maxBatch: maxBatch, pooling: false)
+        engine.allocate(maxBatch: maxBatch)
         if activation.needsInput { preActivation = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch) }
         pooledOutput = nil
         if fusion.doesNext != nil { allocatePooling() }
