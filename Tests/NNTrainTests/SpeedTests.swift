@@ -97,3 +97,31 @@ import Testing
     nn_bytes_affine(bytes, scale, shift, &out, 1000)
     #expect((0..<1000).allSatisfy { out[$0].bitPattern == (Float(bytes[$0]) * scale[$0] + shift[$0]).bitPattern })
 }
+
+/// The batch fill's loop (`ByteRowsAffine`) gathers each row through the index and gives the
+/// formula's bits, Float(byte) · scale + shift, however the pool splits the rows.
+@Test func byteRowsSplitOverThePoolGiveTheFormulasBits() {
+    let rows = 37, f = 29, examples = 50
+    let bytes = (0..<(examples * f)).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 7) }
+    let idx = (0..<rows).map { Int32(($0 * 13) % examples) }
+    let scale = randomTensor([f], seed: 45).scalars, shift = randomTensor([f], seed: 46).scalars
+    let expected = (0..<(rows * f)).map { i in Float(bytes[Int(idx[i / f]) * f + i % f]) * scale[i % f] + shift[i % f] }
+    for threads in [1, 2, 3] {
+        Parallel.setThreads(max(threads, Parallel.threads))   // the rows run in parallel when the pool is free
+        var out = [Float](repeating: .nan, count: rows * f)
+        bytes.withUnsafeBufferPointer { src in
+            idx.withUnsafeBufferPointer { ip in
+                scale.withUnsafeBufferPointer { a in
+                    shift.withUnsafeBufferPointer { b in
+                        out.withUnsafeMutableBufferPointer { o in
+                            Parallel.forEach(rows, minimum: threads == 1 ? rows + 1 : 2, align: 1,
+                                             ByteRowsAffine(src: src.baseAddress!, idx: ip.baseAddress!, out: o.baseAddress!,
+                                                            a: a.baseAddress!, b: b.baseAddress!, features: f))
+                        }
+                    }
+                }
+            }
+        }
+        #expect(zip(out, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "threads \(threads)")
+    }
+}
