@@ -51,7 +51,8 @@ public protocol Layer: AnyObject {
     /// Whether this layer can do `work` on its output, for the layer after it.
     func canFuse(_ work: Fusion) -> Bool
     /// The fusions this layer takes part in (`Model.build` decides them from `fusibleWork` and
-    /// `canFuse`; a pass that observes every output turns them off).
+    /// `canFuse`; a pass that observes every output turns them off). A layer with fusible work or
+    /// a `canFuse` that can be true stores it; the default ignores it.
     var fusion: FusionState { get set }
     /// Brackets an evaluation pass over fixed weights (`Model.beginEvaluation`): a layer may
     /// prepare its weights once for the pass (Dense packs them) and drops that at the end.
