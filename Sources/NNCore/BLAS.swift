@@ -32,22 +32,9 @@ public func gemm(
         let splitRows = m >= n
         let side = splitRows ? m : n
         let per = ((side + threads - 1) / threads + 15) / 16 * 16
-        var split = GEMMSplit(ta: ta, tb: tb, transposeA: transposeA, transposeB: transposeB, splitRows: splitRows,
-                              m: m, n: n, k: k, lda: lda, ldb: ldb, side: side, per: per, alpha: alpha, beta: beta, a: a, b: b, c: c)
-        withUnsafeMutablePointer(to: &split) { p in
-            Parallel.run((side + per - 1) / per, context: UnsafeMutableRawPointer(p)) { raw, part in
-                let s = raw!.assumingMemoryBound(to: GEMMSplit.self).pointee
-                let lo = part * s.per
-                let len = min(s.side, lo + s.per) - lo
-                if s.splitRows {
-                    cblas_sgemm(CblasRowMajor, s.ta, s.tb, Int32(len), Int32(s.n), Int32(s.k), s.alpha,
-                                s.a + (s.transposeA ? lo : lo * s.lda), Int32(s.lda), s.b, Int32(s.ldb), s.beta, s.c + lo * s.n, Int32(s.n))
-                } else {
-                    cblas_sgemm(CblasRowMajor, s.ta, s.tb, Int32(s.m), Int32(len), Int32(s.k), s.alpha,
-                                s.a, Int32(s.lda), s.b + (s.transposeB ? lo * s.ldb : lo), Int32(s.ldb), s.beta, s.c + lo, Int32(s.n))
-                }
-            }
-        }
+        Parallel.forEach(parts: (side + per - 1) / per,
+                         GEMMSplit(ta: ta, tb: tb, transposeA: transposeA, transposeB: transposeB, splitRows: splitRows, m: m, n: n,
+                                   k: k, lda: lda, ldb: ldb, side: side, per: per, alpha: alpha, beta: beta, a: a, b: b, c: c))
         return
     }
     cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
@@ -147,13 +134,28 @@ public enum GEMMObserver {
     }
 }
 
-/// One product split over the pool (`gemm`): everything a part needs, on the caller's stack.
-struct GEMMSplit {
-    var ta: CBLAS_TRANSPOSE, tb: CBLAS_TRANSPOSE
-    var transposeA: Bool, transposeB: Bool, splitRows: Bool
-    var m: Int, n: Int, k: Int, lda: Int, ldb: Int, side: Int, per: Int
-    var alpha: Float, beta: Float
-    var a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+/// One product split over the pool (`gemm`): part i computes the rows (or columns) of C from
+/// i·per, each part one single-threaded sgemm.
+struct GEMMSplit: ParallelLoop {
+    let ta: CBLAS_TRANSPOSE, tb: CBLAS_TRANSPOSE
+    let transposeA: Bool, transposeB: Bool, splitRows: Bool
+    let m: Int, n: Int, k: Int, lda: Int, ldb: Int, side: Int, per: Int
+    let alpha: Float, beta: Float
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+
+    func run(_ parts: Range<Int>) {
+        for part in parts {
+            let lo = part * per
+            let len = min(side, lo + per) - lo
+            if splitRows {
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(len), Int32(n), Int32(k), alpha,
+                            a + (transposeA ? lo : lo * lda), Int32(lda), b, Int32(ldb), beta, c + lo * n, Int32(n))
+            } else {
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(len), Int32(k), alpha,
+                            a, Int32(lda), b + (transposeB ? lo * ldb : lo), Int32(ldb), beta, c + lo, Int32(n))
+            }
+        }
+    }
 }
 
 /// How many parts a large product splits into (`setBLASThreads`).

@@ -17,19 +17,6 @@ public enum Parallel {
 }
 
 extension Parallel {
-    /// `task(context, i)` for every i in 0..<count over the pool, `context` pointing at the
-    /// caller's own state (a struct on its stack); returns when all are done. Allocation-free.
-    @inlinable
-    public static func run(_ count: Int, context: UnsafeMutableRawPointer,
-                           _ task: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void) {
-        if count <= 0 { return }
-        if count == 1 || threads == 1 {
-            for i in 0..<count { task(context, i) }
-            return
-        }
-        nn_pool_run(task, context, count)
-    }
-
     /// `loop.run(range)` for each part of `0..<count` as `split` cuts it (a single part, on the
     /// calling thread, when `count < minimum`); returns when all parts are done. This is the one
     /// way nntrain runs a loop in parallel: the loop is a struct of what it reads and writes, the

@@ -96,14 +96,33 @@ func gemmMatchesNaiveProduct(ta: Bool, tb: Bool) {
                 hits.initialize(repeating: 0, count: n)
                 defer { hits.deallocate() }
                 for _ in 0..<50 {
-                    Parallel.run(n, context: UnsafeMutableRawPointer(hits)) { raw, i in
-                        raw!.assumingMemoryBound(to: Int32.self)[i] += 1
-                    }
+                    Parallel.forEach(parts: n, CountHits(hits: hits))
                 }
                 return (0..<n).allSatisfy { hits[$0] == 50 }
             }
         }
         for await ok in group { #expect(ok) }
+    }
+}
+
+struct CountHits: ParallelLoop {
+    let hits: UnsafeMutablePointer<Int32>
+    func run(_ range: Range<Int>) { for i in range { hits[i] += 1 } }
+}
+
+/// `Parallel.forEach` splits `count` into aligned parts that cover it exactly once, on one thread
+/// below `minimum`.
+@Test func forEachCoversTheRangeInAlignedParts() {
+    Parallel.setThreads(2)
+    defer { Parallel.setThreads(1) }
+    for (count, minimum, align) in [(0, 1, 1), (1, 1, 1), (100, 1000, 16), (100, 2, 16), (1001, 2, 1), (70_000, 32_768, 16)] {
+        let hits = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+        hits.initialize(repeating: 0, count: max(count, 1))
+        defer { hits.deallocate() }
+        Parallel.forEach(count, minimum: minimum, align: align, CountHits(hits: hits))
+        #expect((0..<count).allSatisfy { hits[$0] == 1 }, "count \(count) minimum \(minimum)")
+        let (parts, per) = Parallel.split(count, minimum: minimum, align: align)
+        #expect(count < minimum || count < 2 ? parts == 1 : (parts == 2 && per % align == 0 && per * parts >= count), "count \(count)")
     }
 }
 

@@ -11,34 +11,9 @@ func makeConv(_ inShape: [Int], out: Int, k: (Int, Int), s: (Int, Int) = (1, 1),
                   activation: act, initialization: .xavierUniform(gain: 1), weightNorm: weightNorm, rng: &rng)
 }
 
-/// The direct definition: y[o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v]·x[c, i·s − p + u·d, j·s − p + v·d].
+/// The direct definition (`ConvolutionShape.referenceForward`): y[o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v]·x[c, i·s − p + u·d, j·s − p + v·d].
 func naiveConv(_ conv: Conv2D, _ x: [Float], batch: Int) -> [Float] {
-    let w = conv.weight.value.scalars, b = conv.bias?.value.scalars ?? []
-    let (C, H, W, O) = (conv.inChannels, conv.inH, conv.inW, conv.outChannels)
-    let (kh, kw) = conv.kernel
-    var y: [Float] = []
-    for n in 0..<batch {
-        for o in 0..<O {
-            for i in 0..<conv.outH {
-                for j in 0..<conv.outW {
-                    var s: Float = b.isEmpty ? 0 : b[o]
-                    for c in 0..<C {
-                        for u in 0..<kh {
-                            for v in 0..<kw {
-                                let yy = i * conv.stride.0 - conv.padding.0 + u * conv.dilation.0
-                                let xx = j * conv.stride.1 - conv.padding.1 + v * conv.dilation.1
-                                if yy >= 0 && yy < H && xx >= 0 && xx < W {
-                                    s += w[((o * C + c) * kh + u) * kw + v] * x[((n * C + c) * H + yy) * W + xx]
-                                }
-                            }
-                        }
-                    }
-                    y.append(s)
-                }
-            }
-        }
-    }
-    return y
+    conv.engine.shape.referenceForward(x, weight: conv.weight.value.scalars, bias: conv.bias?.value.scalars, batch: batch)
 }
 
 @Test(arguments: [((1, 1), (0, 0), (1, 1)), ((2, 2), (1, 1), (1, 1)), ((1, 2), (2, 0), (2, 1)), ((3, 1), (1, 2), (1, 2))])
@@ -187,8 +162,8 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
         var rng = Xoshiro256(seed: 2, streamID: 9)
         for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
         let pool = Pool2D(name: "pool", kind: .max, inputShape: conv.outputShape.dims, kernel: (2, 2), stride: (2, 2))
-        #expect(conv.canFuse(pool))
-        if fused { conv.poolFused = true; pool.fusedFrom = conv }
+        #expect(pool.fusibleWork.map(conv.canFuse) == true)
+        if fused { conv.fusion.doesNext = .maxPool2x2; pool.fusion.doneByPrevious = .maxPool2x2 }
         conv.allocate(maxBatch: 3)
         pool.allocate(maxBatch: 3)
         let x = randomTensor([3] + shape, seed: 21)
@@ -226,7 +201,7 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
     """)
     let model = Model(config: config.model, seed: 1)
     let convs = model.layers.compactMap { $0 as? Conv2D }
-    #expect(convs.map(\.poolFused) == [true, false])   // tanh does not commute with max
+    #expect(convs.map(\.fusion.doesNext) == [.maxPool2x2, nil])   // tanh does not commute with max
     model.allocate(maxBatch: 2)
     let x = randomTensor([2, 1, 8, 8], seed: 3)
     let plain = model.forward(x, mode: .evaluation).scalars
@@ -234,7 +209,7 @@ func convPoolFusionMatchesConvThenPool(shape: [Int], activation: Activation) {
     let observed = model.forward(x, mode: .evaluation) { _, y in shapes.append(y.shape.dims) }.scalars
     #expect(shapes[0] == [2, 2, 8, 8] && shapes[1] == [2, 2, 4, 4])
     #expect(observed == plain)
-    #expect(!convs[0].fusionSuspended)
+    #expect(convs[0].fusion.doesNext == .maxPool2x2)
 }
 
 /// One training pass of a ReLU convolution over 5 samples (biases random, `configure` choosing
@@ -246,9 +221,9 @@ func convPass(_ shape: [Int], out: Int, padding: (Int, Int), dilation: (Int, Int
     var rng = Xoshiro256(seed: 2, streamID: 9)
     for i in 0..<conv.bias!.value.count { conv.bias!.value.pointer[i] = rng.uniform(-0.5, 0.5) }
     configure(conv)
-    conv.blockCount = blocks
+    conv.engine.blockCount = blocks
     conv.allocate(maxBatch: 5)
-    conv.chunkSamples = chunk
+    conv.engine.chunkSamples = chunk
     let x = randomTensor([5] + shape, seed: 31)
     let y = conv.forward(x, mode: .training).scalars
     let g = randomTensor([5] + conv.outputShape.dims, seed: 32)
@@ -265,8 +240,8 @@ func convPass(_ shape: [Int], out: Int, padding: (Int, Int), dilation: (Int, Int
 func convOnTheDirectKernelMatchesSgemm(shape: [Int], out: Int, blocks: Int, padding: (Int, Int), dilation: (Int, Int)) {
     func run(direct: Bool) -> [[Float]] {
         convPass(shape, out: out, padding: padding, dilation: dilation, blocks: blocks, chunk: 2) { conv in
-            conv.directGEMM = direct
-            conv.winogradAllowed = false
+            conv.engine.directGEMM = direct
+            conv.engine.winogradAllowed = false
         }
     }
     let sgemm = run(direct: false), direct = run(direct: true)
@@ -287,8 +262,8 @@ func winogradConvMatchesIm2col(shape: [Int], out: Int, blocks: Int, padding: (In
     guard DirectGEMM.isAvailable else { return }
     func run(winograd: Bool) -> [[Float]] {
         convPass(shape, out: out, padding: padding, blocks: blocks, chunk: chunk) { conv in
-            conv.winogradAllowed = winograd
-            #expect(conv.winograd == winograd)
+            conv.engine.winogradAllowed = winograd
+            #expect(conv.engine.winograd == winograd)
         }
     }
     let im2col = run(winograd: false), wino = run(winograd: true)
@@ -298,7 +273,7 @@ func winogradConvMatchesIm2col(shape: [Int], out: Int, blocks: Int, padding: (In
         #expect(a.count == b.count && worst <= 2e-5 * max(1, scale), "\(name) differs by \(worst) (scale \(scale))")
     }
     for (k, st, d, c) in [((3, 3), (2, 2), (1, 1), 8), ((3, 3), (1, 1), (2, 2), 8), ((3, 2), (1, 1), (1, 1), 8), ((3, 3), (1, 1), (1, 1), 7)] {
-        #expect(!makeConv([c, 6, 6], out: 4, k: k, s: st, d: d).winograd)
+        #expect(!makeConv([c, 6, 6], out: 4, k: k, s: st, d: d).engine.winograd)
     }
 }
 
@@ -309,7 +284,53 @@ func winogradConvMatchesIm2col(shape: [Int], out: Int, blocks: Int, padding: (In
 func winogradConvMatchesFiniteDifferences(weightNorm: Bool) {
     guard DirectGEMM.isAvailable else { return }
     let conv = makeConv([8, 5, 6], out: 3, k: (3, 3), p: (1, 0), act: .tanh, weightNorm: weightNorm)
-    #expect(conv.winograd)
+    #expect(conv.engine.winograd)
     let report = checkGradients(of: conv, input: randomTensor([2, 8, 5, 6], seed: 3))
     #expect(report.worstError < 1e-3, "\(report)")
+}
+
+/// The engine's gradients against the direct definition's (`ConvolutionShape.referenceBackward`):
+/// dx, dW and db through the strided Swift im2col, the stride-1 C path with padding and
+/// dilation, and a 3×3 kernel with 8 input channels (Winograd where the CPU runs the direct kernel).
+@Test(arguments: [([3, 7, 6], (3, 2), (2, 1), (1, 1), (1, 1)), ([3, 7, 6], (3, 3), (1, 1), (2, 1), (1, 2)),
+                  ([8, 6, 5], (3, 3), (1, 1), (1, 1), (1, 1))])
+func convGradientsMatchTheDirectDefinition(shape: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+                                           dilation: (Int, Int)) {
+    let conv = makeConv(shape, out: 4, k: kernel, s: stride, p: padding, d: dilation)
+    _ = ParameterStore(conv.parameters)
+    conv.allocate(maxBatch: 3)
+    let x = randomTensor([3] + shape, seed: 6)
+    _ = conv.forward(x, mode: .training)
+    let dy = randomTensor([3] + conv.outputShape.dims, seed: 7)
+    let upstream = dy.scalars   // backward may overwrite dy
+    let dx = conv.backward(dy, needsInputGradient: true)!.scalars
+    let ref = conv.engine.shape.referenceBackward(x.scalars, weight: conv.weight.value.scalars, outputGrad: upstream, batch: 3)
+    let ours = [dx, conv.weight.grad.scalars, conv.bias!.grad.scalars]
+    for (name, (a, b)) in zip(["dx", "dW", "db"], zip(ours, [ref.dx, ref.dW, ref.db])) {
+        #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }, "\(name) differs")
+    }
+}
+
+/// The model fuses what the layers say they can do together (`fusibleWork`, `canFuse`): a ReLU
+/// convolution and the 2×2/2 max pooling after it, but not average pooling, a 3×3 max pooling or
+/// an ELU convolution; the pooling layer is told by value that its input arrives pooled.
+@Test func modelFusesOnlyWhatTheLayersCanDoTogether() throws {
+    let config = try readConfig("""
+    {"name": "f", "seed": 1, "data": {"train": {"format": "idx", "images": "data/fashion-mnist-subset/train-images-idx3-ubyte.gz",
+                                                "labels": "data/fashion-mnist-subset/train-labels-idx1-ubyte.gz"}},
+     "model": {"input": [1, 28, 28], "layers": [
+               {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1, "activation": "relu"},
+               {"type": "avg_pool2d", "kernel_size": 2},
+               {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1, "activation": "relu"},
+               {"type": "max_pool2d", "kernel_size": 3, "stride": 2},
+               {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1, "activation": "elu"},
+               {"type": "max_pool2d", "kernel_size": 2},
+               {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+               {"type": "max_pool2d", "kernel_size": 2}, {"type": "flatten"}, {"type": "dense", "units": 10}]},
+     "optimizer": {"type": "adam", "lr": 0.001}, "training": {"epochs": 1, "batch_size": 4}}
+    """)
+    let model = Model(config: config.model, seed: 1)
+    #expect(model.layers.map(\.fusion.doesNext) == [nil, nil, nil, nil, nil, nil, .maxPool2x2, nil, nil, nil])
+    #expect(model.layers.map(\.fusion.doneByPrevious) == [nil, nil, nil, nil, nil, nil, nil, .maxPool2x2, nil, nil])
+    #expect(model.layers.map(\.fusibleWork) == [nil, nil, nil, nil, nil, .maxPool2x2, nil, .maxPool2x2, nil, nil])
 }

@@ -21,15 +21,18 @@ import Testing
     }
     let calls = GEMMTrace.record {
         for _ in 0..<2000 {
-            Parallel.run(4, context: UnsafeMutableRawPointer(scratch)) { raw, i in
-                let p = raw!.assumingMemoryBound(to: Float.self)
-                gemm(m: 2, n: 2, k: 2, p, p, p + 16 + 4 * i)
-            }
+            Parallel.forEach(parts: 4, SmallProducts(p: scratch))
         }
     }
     await other.value
     #expect(calls.count == 8000)
     #expect(calls.allSatisfy { $0.m == 2 && $0.n == 2 && $0.k == 2 })
+}
+
+/// Part i: one 2×2·2×2 product into its own 4 floats.
+struct SmallProducts: ParallelLoop {
+    let p: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) { for i in range { gemm(m: 2, n: 2, k: 2, p, p, p + 16 + 4 * i) } }
 }
 
 /// The bench's replay runs every traced product once, at 1 and 2 threads: runs of direct

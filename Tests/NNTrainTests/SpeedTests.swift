@@ -51,8 +51,8 @@ import Testing
         Parallel.setThreads(max(threads, Parallel.threads))   // the blocks run in parallel when the pool is free
         let conv = makeConv([3, 9, 9], out: 5, k: (3, 3), p: (1, 1), act: .relu)
         conv.allocate(maxBatch: 7)
-        conv.chunkSamples = chunk
-        conv.blockCount = threads
+        conv.engine.chunkSamples = chunk
+        conv.engine.blockCount = threads
         let x = randomTensor([7, 3, 9, 9], seed: 11)
         let y = conv.forward(x, mode: .training)
         let yv = y.scalars
@@ -96,4 +96,32 @@ import Testing
     var out = [Float](repeating: 0, count: 1000)
     nn_bytes_affine(bytes, scale, shift, &out, 1000)
     #expect((0..<1000).allSatisfy { out[$0].bitPattern == (Float(bytes[$0]) * scale[$0] + shift[$0]).bitPattern })
+}
+
+/// The batch fill's loop (`ByteRowsAffine`) gathers each row through the index and gives the
+/// formula's bits, Float(byte) · scale + shift, however the pool splits the rows.
+@Test func byteRowsSplitOverThePoolGiveTheFormulasBits() {
+    let rows = 37, f = 29, examples = 50
+    let bytes = (0..<(examples * f)).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 7) }
+    let idx = (0..<rows).map { Int32(($0 * 13) % examples) }
+    let scale = randomTensor([f], seed: 45).scalars, shift = randomTensor([f], seed: 46).scalars
+    let expected = (0..<(rows * f)).map { i in Float(bytes[Int(idx[i / f]) * f + i % f]) * scale[i % f] + shift[i % f] }
+    for threads in [1, 2, 3] {
+        Parallel.setThreads(max(threads, Parallel.threads))   // the rows run in parallel when the pool is free
+        var out = [Float](repeating: .nan, count: rows * f)
+        bytes.withUnsafeBufferPointer { src in
+            idx.withUnsafeBufferPointer { ip in
+                scale.withUnsafeBufferPointer { a in
+                    shift.withUnsafeBufferPointer { b in
+                        out.withUnsafeMutableBufferPointer { o in
+                            Parallel.forEach(rows, minimum: threads == 1 ? rows + 1 : 2, align: 1,
+                                             ByteRowsAffine(src: src.baseAddress!, idx: ip.baseAddress!, out: o.baseAddress!,
+                                                            a: a.baseAddress!, b: b.baseAddress!, features: f))
+                        }
+                    }
+                }
+            }
+        }
+        #expect(zip(out, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "threads \(threads)")
+    }
 }

@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 /// The fitted preprocessing of `data.preprocess`: every supported step is an affine map per
@@ -231,24 +230,9 @@ public struct Preprocessor: Sendable, Equatable {
                     // Rows split over the worker pool (each row on its own).
                     bytes.withUnsafeBufferPointer { src in
                         idx.withUnsafeBufferPointer { ip in
-                            let (parts, per) = Parallel.split(batch, minimum: batch * f >= 65_536 ? 2 : batch + 1, align: 1)
-                            var job = FillJob(src: src.baseAddress!, idx: ip.baseAddress! + start, out: out, a: ap, b: bp,
-                                              features: f, rows: batch, per: per)
-                            withUnsafeMutablePointer(to: &job) { p in
-                                Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
-                                    let j = raw!.assumingMemoryBound(to: FillJob.self).pointee
-                                    let f = j.features
-                                    let end = min(j.rows, (part + 1) * j.per)
-                                    for r in (part * j.per)..<end {
-                                        // The rows are scattered over the whole dataset (tens of
-                                        // MB): ask for the one 8 rows ahead while this one converts
-                                        // (the fill took about a tenth less time for it).
-                                        if r + 8 < end { nn_prefetch(j.src + Int(j.idx[r + 8]) * f, f) }
-                                        // Float(byte) · a + b, in C for AVX-512 (the same bits).
-                                        nn_bytes_affine(j.src + Int(j.idx[r]) * f, j.a, j.b, j.out + r * f, f)
-                                    }
-                                }
-                            }
+                            Parallel.forEach(batch, minimum: batch * f >= 65_536 ? 2 : batch + 1, align: 1,
+                                             ByteRowsAffine(src: src.baseAddress!, idx: ip.baseAddress! + start, out: out, a: ap,
+                                                            b: bp, features: f))
                         }
                     }
                 case .floats(let x):
@@ -269,11 +253,4 @@ public struct Preprocessor: Sendable, Equatable {
             }
         }
     }
-}
-
-/// One batch's byte-to-float preprocessing split over the pool by rows.
-struct FillJob {
-    var src: UnsafePointer<UInt8>, idx: UnsafePointer<Int32>, out: UnsafeMutablePointer<Float>
-    var a: UnsafePointer<Float>, b: UnsafePointer<Float>
-    var features: Int, rows: Int, per: Int
 }

@@ -116,7 +116,7 @@ public final class Dense: Layer {
     }
 
     /// Packs W for the evaluation pass that starts (ReLU or no activation, AVX-512 CPUs).
-    func beginEvaluation() {
+    public func beginEvaluation() {
         guard DirectGEMM.isAvailable, activation == .relu || activation == .linear else { return }
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
         let size = nn_gemm_packed_size(outFeatures, inFeatures)
@@ -125,7 +125,7 @@ public final class Dense: Layer {
         packed = packedStorage
     }
 
-    func endEvaluation() { packed = nil }
+    public func endEvaluation() { packed = nil }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]

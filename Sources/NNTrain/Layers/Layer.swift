@@ -46,12 +46,32 @@ public protocol Layer: AnyObject {
     var buffers: [(String, Tensor)] { get }
     /// Layers inside this one (a residual block's), for checkpoints and diagnostics.
     var sublayers: [any Layer] { get }
+    /// The work of this layer that the layer before it may do in its own pass instead (nil: none).
+    var fusibleWork: Fusion? { get }
+    /// Whether this layer can do `work` on its output, for the layer after it.
+    func canFuse(_ work: Fusion) -> Bool
+    /// The fusions this layer takes part in (`Model.build` decides them from `fusibleWork` and
+    /// `canFuse`; a pass that observes every output turns them off). A layer with fusible work or
+    /// a `canFuse` that can be true stores it; the default ignores it.
+    var fusion: FusionState { get set }
+    /// Brackets an evaluation pass over fixed weights (`Model.beginEvaluation`): a layer may
+    /// prepare its weights once for the pass (Dense packs them) and drops that at the end.
+    func beginEvaluation()
+    func endEvaluation()
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [(String, Tensor)] { [] }
     public var sublayers: [any Layer] { [] }
+    public var fusibleWork: Fusion? { nil }
+    public func canFuse(_ work: Fusion) -> Bool { false }
+    public var fusion: FusionState {
+        get { FusionState() }
+        set {}
+    }
+    public func beginEvaluation() {}
+    public func endEvaluation() {}
 
     /// This layer and every layer inside it, depth first.
     public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }
@@ -59,6 +79,27 @@ extension Layer {
     public var randomState: [UInt64]? {
         get { nil }
         set {}
+    }
+}
+
+/// Work that one layer can do inside the pass of the layer before it, so that the tensor between
+/// them never reaches memory.
+public enum Fusion: Sendable, Equatable {
+    /// 2×2 max pooling with stride 2: a convolution with ReLU or no activation pools its chunks
+    /// while they are in cache.
+    case maxPool2x2
+}
+
+/// A layer's part in the fusions of its neighbours (`Layer.fusion`).
+public struct FusionState: Sendable, Equatable {
+    /// This layer also does that work of the next layer: its output is the next layer's.
+    public var doesNext: Fusion?
+    /// The layer before did this layer's work: forward and backward pass their tensors through.
+    public var doneByPrevious: Fusion?
+
+    public init(doesNext: Fusion? = nil, doneByPrevious: Fusion? = nil) {
+        self.doesNext = doesNext
+        self.doneByPrevious = doneByPrevious
     }
 }
 

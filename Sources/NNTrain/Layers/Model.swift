@@ -52,11 +52,12 @@ public final class Model {
             shape = layer.outputShape.dims
             layers.append(layer)
         }
-        // A convolution followed by 2×2/2 max pooling pools inside its own pass.
+        // A layer does the next one's work inside its own pass where it can (a convolution
+        // followed by 2×2/2 max pooling pools its chunks while they are in cache).
         for (a, b) in zip(layers, layers.dropFirst()) {
-            if let conv = a as? Conv2D, let pool = b as? Pool2D, conv.canFuse(pool) {
-                conv.poolFused = true
-                pool.fusedFrom = conv
+            if let work = b.fusibleWork, a.canFuse(work) {
+                a.fusion.doesNext = work
+                b.fusion.doneByPrevious = work
             }
         }
         return layers
@@ -90,11 +91,13 @@ public final class Model {
     }
 
     /// Forward pass that shows each top-level layer's output to `observe` (diagnostics).
-    /// Convolutions do not pool for their pooling layers here, so each output is shown whole.
+    /// Fusions are off here (convolutions do not pool for their pooling layers), so each output
+    /// is shown whole.
     public func forward(_ input: Tensor, mode: Mode, observe: (Int, Tensor) -> Void) -> Tensor {
-        let fused = allLayers.compactMap { $0 as? Conv2D }.filter(\.poolFused)
-        for c in fused { c.fusionSuspended = true }
-        defer { for c in fused { c.fusionSuspended = false } }
+        let fused = allLayers.filter { $0.fusion != FusionState() }
+        let states = fused.map(\.fusion)
+        for l in fused { l.fusion = FusionState() }
+        defer { for (l, state) in zip(fused, states) { l.fusion = state } }
         var x = input
         for (i, l) in layers.enumerated() {
             x = l.forward(x, mode: mode)
@@ -103,11 +106,11 @@ public final class Model {
         return x
     }
 
-    /// Brackets an evaluation pass over fixed weights (`Trainer.evaluate`): dense layers pack
-    /// their weights once for the pass (`Dense.beginEvaluation`); `endEvaluation` drops that, so
-    /// any later forward sees the weights as they are then.
-    public func beginEvaluation() { for case let d as Dense in allLayers { d.beginEvaluation() } }
-    public func endEvaluation() { for case let d as Dense in allLayers { d.endEvaluation() } }
+    /// Brackets an evaluation pass over fixed weights (`Trainer.evaluate`): layers may prepare
+    /// their weights once for the pass (`Layer.beginEvaluation`: dense layers pack them);
+    /// `endEvaluation` drops that, so any later forward sees the weights as they are then.
+    public func beginEvaluation() { for l in allLayers { l.beginEvaluation() } }
+    public func endEvaluation() { for l in allLayers { l.endEvaluation() } }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         var x = input

@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 /// `{"type": "max_pool2d", "kernel_size": 2}` or `avg_pool2d`: pooling over k×k windows
@@ -75,9 +74,9 @@ public final class Pool2D: Layer {
     private var inputGrad: BatchBuffer!
     private var winners: UnsafeMutablePointer<Int32>?
     private var lastBatch = 0
-    /// The convolution that pools for this layer when it can (`Conv2D.poolFused`); then
-    /// forward and backward pass their tensor through.
-    unowned(unsafe) var fusedFrom: Conv2D?
+    /// Whether the layer before pools for this one (`Model.build`, `Conv2D.canFuse`): forward and
+    /// backward then pass their tensor through.
+    public var fusion = FusionState()
     private var passedThrough = false
 
     public init(name: String, kind: Kind, inputShape: [Int], kernel: (Int, Int), stride: (Int, Int)) {
@@ -104,8 +103,10 @@ public final class Pool2D: Layer {
         }
     }
 
-    /// 2×2 max pooling with stride 2: the C kernels.
+    /// 2×2 max pooling with stride 2: the C kernels (`MaxPool2x2`), or the convolution before.
     var isMax2x2: Bool { kind == .max && kernel == (2, 2) && stride == (2, 2) }
+
+    public var fusibleWork: Fusion? { isMax2x2 ? .maxPool2x2 : nil }
 
     /// Planes per pool job below which pooling stays on one thread.
     var planeMinimum: Int { max(2, 16_384 / max(1, inH * inW)) }
@@ -113,10 +114,10 @@ public final class Pool2D: Layer {
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let batch = input.shape[0]
         lastBatch = batch
-        passedThrough = fusedFrom?.lastFused ?? false
+        passedThrough = fusion.doneByPrevious != nil
         if passedThrough { return input }
         let y = output.view(batch: batch)
-        run(planes: batch * channels, x: UnsafeMutablePointer(mutating: input.pointer), y: y.pointer, backward: false)
+        Parallel.forEach(batch * channels, minimum: planeMinimum, align: 1, PoolForward(layer: self, x: input.pointer, y: y.pointer))
         return y
     }
 
@@ -125,33 +126,20 @@ public final class Pool2D: Layer {
         if passedThrough { return outputGrad }
         let batch = lastBatch
         let dx = inputGrad.view(batch: batch)
-        run(planes: batch * channels, x: dx.pointer, y: outputGrad.pointer, backward: true)
+        Parallel.forEach(batch * channels, minimum: planeMinimum, align: 1, PoolBackward(layer: self, dx: dx.pointer, g: outputGrad.pointer))
         return dx
     }
 
-    /// Planes split over the pool (each plane on its own): a stack context, no closure.
-    private func run(planes: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, backward: Bool) {
-        let (parts, per) = Parallel.split(planes, minimum: planeMinimum, align: 1)
-        var job = PoolJob(layer: Unmanaged.passUnretained(self), x: x, y: y, planes: planes, per: per, backward: backward)
-        withUnsafeMutablePointer(to: &job) { p in
-            Parallel.run(parts, context: UnsafeMutableRawPointer(p)) { raw, part in
-                let j = raw!.assumingMemoryBound(to: PoolJob.self).pointee
-                let lo = part * j.per, range = lo..<min(j.planes, lo + j.per)
-                if j.backward { j.layer.takeUnretainedValue().backwardPlanes(dx: j.x, g: j.y, range) }
-                else { j.layer.takeUnretainedValue().forwardPlanes(x: j.x, out: j.y, range) }
-            }
-        }
-    }
-
     /// The forward pass of planes `range` (one plane: one sample's channel).
-    func forwardPlanes(x: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    func forwardPlanes(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         let inv = 1 / Float(kernel.0 * kernel.1)
         let (kh, kw, sh, sw, ih, iw, oh, ow) = (kernel.0, kernel.1, stride.0, stride.1, inH, inW, outH, outW)
         if kind == .max, let win = winners {
             if isMax2x2 {
                 // The common case in C (ConvKernels.c): branch-free, winners as in the general loop.
                 let lo = range.lowerBound
-                nn_maxpool2_forward(x + lo * ih * iw, out + lo * oh * ow, win + lo * oh * ow, range.count, Int32(ih), Int32(iw))
+                MaxPool2x2.forward(x + lo * ih * iw, out + lo * oh * ow, winners: win + lo * oh * ow, planes: range.count,
+                                   height: ih, width: iw)
                 return
             }
             for p in range {
@@ -186,12 +174,13 @@ public final class Pool2D: Layer {
     }
 
     /// The backward pass of planes `range`: dx of those planes from the output gradient g.
-    func backwardPlanes(dx d: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    func backwardPlanes(dx d: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, _ range: Range<Int>) {
         let inv = 1 / Float(kernel.0 * kernel.1)
         let perPlane = outH * outW, planeSize = inH * inW
         if isMax2x2, let win = winners {
             let lo = range.lowerBound
-            nn_maxpool2_backward(g + lo * perPlane, win + lo * perPlane, d + lo * planeSize, range.count, Int32(inH), Int32(inW))
+            MaxPool2x2.backward(g + lo * perPlane, winners: win + lo * perPlane, d + lo * planeSize, planes: range.count,
+                                height: inH, width: inW)
             return
         }
         (d + range.lowerBound * planeSize).update(repeating: 0, count: range.count * planeSize)
@@ -214,12 +203,18 @@ public final class Pool2D: Layer {
     }
 }
 
-/// A pooling pass split over the pool by planes.
-struct PoolJob {
-    var layer: Unmanaged<Pool2D>
-    var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
-    var planes: Int, per: Int
-    var backward: Bool
+/// A pooling forward pass over a block of planes (`Pool2D.forwardPlanes`).
+struct PoolForward: ParallelLoop {
+    let layer: Pool2D
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    func run(_ planes: Range<Int>) { layer.forwardPlanes(x: x, out: y, planes) }
+}
+
+/// A pooling backward pass over a block of planes (`Pool2D.backwardPlanes`).
+struct PoolBackward: ParallelLoop {
+    let layer: Pool2D
+    let dx: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>
+    func run(_ planes: Range<Int>) { layer.backwardPlanes(dx: dx, g: g, planes) }
 }
 
 /// Global average pooling: `[B, C, H, W]` → `[B, C]`, the mean of each channel's plane.
