@@ -33,7 +33,7 @@ let package = Package(
             ],
             swiftSettings: releaseSwiftFlags,
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]),
-        .target(name: "NNTrain", dependencies: ["NNCore", "CZlib", "CSupport"], swiftSettings: releaseSwiftFlags),
+        .target(name: "NNTrain", dependencies: ["NNCore", "CZlib"], swiftSettings: releaseSwiftFlags),
         .target(name: "NNTestSupport", dependencies: ["NNCore", "NNTrain"]),
         .executableTarget(name: "nntrain", dependencies: ["NNTrain"], swiftSettings: releaseSwiftFlags),
 

@@ -62,6 +62,25 @@ public func gemmDirect(
 /// Whether `gemmDirect` can run nntrain's own kernel on this CPU (AVX-512).
 public enum DirectGEMM {
     public static let isAvailable = nn_gemm_direct_available() != 0
+
+    /// Floats of W `[n, k]` packed for `packedProduct`: panels of 64 columns of Wᵀ.
+    @inline(__always)
+    public static func packedSize(n: Int, k: Int) -> Int { nn_gemm_packed_size(n, k) }
+
+    /// Packs W `[n, k]` (row-major) as Wᵀ in panels of 64 columns (zeros past n).
+    @inline(__always)
+    public static func pack(_ w: UnsafePointer<Float>, n: Int, k: Int, into packed: UnsafeMutablePointer<Float>) {
+        nn_gemm_pack(w, n, k, packed)
+    }
+
+    /// C `[m, n]` = relu?(A·Wᵀ + bias) with A `[m, k]` and W packed by `pack`: each element 0, then
+    /// the terms in order of k by fused multiply-adds, then + bias (nil: none), then ReLU as
+    /// `0 >= v ? 0 : v`. Does nothing without AVX-512 (`isAvailable`).
+    @inline(__always)
+    public static func packedProduct(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
+                                     _ c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool) {
+        _ = nn_gemm_packed(m, n, k, a, lda, packed, c, ldc, bias, relu ? 1 : 0)
+    }
 }
 
 /// `dst[j·ldd + i] = src[i·lds + j]` for a `rows × cols` matrix (16×16 blocks in registers on AVX-512).

@@ -26,6 +26,21 @@ public enum Kernels {
         nn_adam(w, g, m, v, vMax, count, beta1, beta2, l2, decay, stepSize, invSqrtBC2, eps)
     }
 
+    /// y[r, c] = y[r, c] + bias[c] (bias may be nil: nothing), then max(·, 0) when `relu`, over a
+    /// `[rows, cols]` block, in C (AVX-512 where the CPU has it): the same bits as the formula.
+    @inline(__always)
+    public static func biasActivate(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, rows: Int, cols: Int, relu: Bool) {
+        nn_bias_activate(y, bias, rows, cols, relu ? 1 : 0)
+    }
+
+    /// Dropout over elements [start, end): out = x·mask with mask = `scale` where element i's
+    /// 24-bit draw (the counter-based stream `key` at `counter + i/2`) is ≥ `threshold24`, else 0.
+    @inline(__always)
+    public static func dropoutForward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
+                                      _ range: Range<Int>, threshold24: UInt32, scale: Float, key: UInt64, counter: UInt64) {
+        nn_dropout_forward(x, out, mask, range.lowerBound, range.upperBound, threshold24, scale, key, counter)
+    }
+
     /// The Swift SIMD form of `adam` (kept as the reference the C kernel is tested against).
     public static func adamReference(
         w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,

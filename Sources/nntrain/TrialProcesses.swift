@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 import NNTrain
 
@@ -16,14 +15,8 @@ extension Runtime {
         return CommandLine.arguments.first ?? "nntrain"
     }
 
-    /// Asks the kernel to send `signal` to this process when its parent exits (Linux).
-    @discardableResult
-    static func setParentDeathSignal(_ signal: Int32) -> Bool { nn_set_parent_death_signal(signal) != 0 }
-
     /// The parent's pid.
     static var parentProcessID: Int32 { getppid() }
-
-    static func sendSignal(_ signal: Int32, to pid: Int32) { _ = nn_kill(pid, signal) }
 }
 
 /// The sweep driver's launcher in the CLI: each trial is a child `nntrain sweep trial DIR
@@ -69,19 +62,15 @@ enum ChildProcess {
         let argv = ([executable] + arguments).map { strdup($0) }
         defer { for p in argv { free(p) } }
         var cargv: [UnsafeMutablePointer<CChar>?] = argv + [nil]
-        let pid = cargv.withUnsafeMutableBufferPointer { buf in
-            if let log { return log.withCString { nn_spawn(executable, buf.baseAddress!, $0) } }
-            return nn_spawn(executable, buf.baseAddress!, nil)
-        }
+        let pid = cargv.withUnsafeMutableBufferPointer { Runtime.spawn(executable, $0.baseAddress!, log: log) }
         if pid < 0 { throw FileError(path: executable, reason: "cannot start: \(String(cString: strerror(errno)))") }
         return pid
     }
 
     /// One finished child (any when `pid` is nil); nil when none has finished and `block` is false.
     static func reap(_ pid: Int32? = nil, block: Bool) -> Exit? {
-        var code: Int32 = 0, sig: Int32 = 0
-        let r = nn_wait_child(pid ?? -1, block ? 1 : 0, &code, &sig)
-        guard r > 0 else { return nil }
-        return Exit(pid: r, code: code >= 0 ? code : nil, signal: sig)
+        let r = Runtime.waitChild(pid ?? -1, block: block)
+        guard r.pid > 0 else { return nil }
+        return Exit(pid: r.pid, code: r.code >= 0 ? r.code : nil, signal: r.signal)
     }
 }

@@ -113,3 +113,47 @@ func swiftFiles(_ directory: String) -> [String] {
     #expect(!uses("let convolution = 1", "Conv", function: false))
     #expect(topLevelDeclarations("public final class Dense: Layer {\n    func inner() {}\n}\nfunc fmt(_ x: Double)").map(\.name) == ["Dense", "fmt"])
 }
+
+/// Each target imports only the targets below it: CSupport ← NNCore ← NNTrain ← nntrain (C code
+/// is reached through NNCore, never from NNTrain or the CLI directly).
+@Test func targetsImportOnlyTheTargetsBelowThem() throws {
+    let project: Set<String> = ["CSupport", "CBLAS", "CZlib", "NNCore", "NNTrain"]
+    let allowed: [String: Set<String>] = [
+        "NNCore": ["CSupport", "CBLAS"],
+        "NNTrain": ["NNCore", "CZlib"],
+        "nntrain": ["NNCore", "NNTrain"],
+    ]
+    var wrong: [String] = []
+    for (target, modules) in allowed {
+        let dir = repositoryRoot + "Sources/" + target + "/"
+        for f in swiftFiles(dir) {
+            for line in try String(contentsOfFile: dir + f, encoding: .utf8).split(separator: "\n") {
+                let words = line.split(separator: " ")
+                guard let i = words.firstIndex(of: "import"), i + 1 < words.count,
+                      words[..<i].allSatisfy({ $0.hasPrefix("@") || ["internal", "public", "private"].contains($0) }) else { continue }
+                let module = String(words[i + 1])
+                if project.contains(module) && !modules.contains(module) { wrong.append("Sources/\(target)/\(f): import \(module)") }
+            }
+        }
+    }
+    #expect(wrong.isEmpty, "imports across the layering:\n\(wrong.joined(separator: "\n"))")
+}
+
+/// One layer, one file: each layer class lives in the file named after it, with its spec (the
+/// `LayerKind` registered in `LayerSpec.kinds`).
+@Test func eachLayerLivesInTheFileNamedAfterIt() throws {
+    let dir = repositoryRoot + "Sources/NNTrain/Layers/"
+    var layers: [String] = [], wrong: [String] = []
+    for f in swiftFiles(dir) {
+        let code = codeOnly(try String(contentsOfFile: dir + f, encoding: .utf8))
+        for line in code.split(separator: "\n") where line.hasPrefix("public final class ") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == ":" || $0 == "," || $0 == "{" })
+            guard words.count > 4, words[4] == "Layer" || words[4] == "SeededLayer" else { continue }
+            layers.append(String(words[3]))
+            if f != words[3] + ".swift" { wrong.append("\(words[3]) is in Layers/\(f)") }
+            if !code.contains("Spec: LayerKind {") { wrong.append("Layers/\(f) declares no spec (a LayerKind)") }
+        }
+    }
+    #expect(layers.count >= 15, "\(layers)")
+    #expect(wrong.isEmpty, "\(wrong)")
+}

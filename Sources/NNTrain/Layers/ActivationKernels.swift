@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 
@@ -63,8 +62,8 @@ enum ActivationKernels {
         // The linear and ReLU passes over the whole matrix in C (AVX-512 where the CPU has it):
         // the same bits as y + b and max(·, 0) (tested).
         switch (f, pre) {
-        case (.linear, nil): if let bias { nn_bias_activate(y, bias, rows, cols, 0) }; return
-        case (.relu, nil): nn_bias_activate(y, bias, rows, cols, 1); return
+        case (.linear, nil): if let bias { Kernels.biasActivate(y, bias: bias, rows: rows, cols: cols, relu: false) }; return
+        case (.relu, nil): Kernels.biasActivate(y, bias: bias, rows: rows, cols: cols, relu: true); return
         default: break
         }
         for r in 0..<rows {

@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 /// `{"type": "dense", "units": 128, "activation": "relu"}`: y = f(x·Wᵀ + b), W `[units, in]`
@@ -56,7 +55,7 @@ public struct DenseSpec: LayerKind {
 /// dW = dzᵀ·x and dx = dz·W — two sgemm calls, the second skipped for the first layer.
 /// During an evaluation pass (`beginEvaluation` … `endEvaluation`) with ReLU or no activation on
 /// an AVX-512 CPU, forward runs nntrain's own kernel on W packed once for the pass, the bias and
-/// ReLU applied in registers (`nn_gemm_packed`).
+/// ReLU applied in registers (`DirectGEMM.packedProduct`).
 public final class Dense: Layer {
     public let name: String
     public let inFeatures: Int
@@ -119,9 +118,9 @@ public final class Dense: Layer {
     public func beginEvaluation() {
         guard DirectGEMM.isAvailable, activation == .relu || activation == .linear else { return }
         if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
-        let size = nn_gemm_packed_size(outFeatures, inFeatures)
+        let size = DirectGEMM.packedSize(n: outFeatures, k: inFeatures)
         if packedStorage == nil || packedStorage!.capacity < size { packedStorage = TensorStorage(capacity: size) }
-        nn_gemm_pack(weightMatrix, outFeatures, inFeatures, packedStorage!.base)
+        DirectGEMM.pack(weightMatrix, n: outFeatures, k: inFeatures, into: packedStorage!.base)
         packed = packedStorage
     }
 
@@ -184,7 +183,8 @@ struct PackedProduct: ParallelLoop {
     let a: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?
     let n: Int, k: Int, relu: Bool
     func run(_ rows: Range<Int>) {
-        _ = nn_gemm_packed(rows.count, n, k, a + rows.lowerBound * k, k, w, y + rows.lowerBound * n, n, bias, relu ? 1 : 0)
+        DirectGEMM.packedProduct(m: rows.count, n: n, k: k, a + rows.lowerBound * k, lda: k, packed: w, y + rows.lowerBound * n, ldc: n,
+                                 bias: bias, relu: relu)
     }
 }
 

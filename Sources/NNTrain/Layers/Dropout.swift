@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 /// `{"type": "dropout", "rate": 0.5}`: inverted dropout with p = `rate` in [0, 1) (`Dropout`),
@@ -79,13 +78,13 @@ public final class Dropout: SeededLayer {
 
 // Dropout's loops over the worker pool, by blocks of elements.
 
-/// y = x·mask for a block, mask = scale where the element's draw u ≥ p, else 0 (nn_dropout_forward:
+/// y = x·mask for a block, mask = scale where the element's draw u ≥ p, else 0 (Kernels.dropoutForward:
 /// element i's draw comes from the counter-based stream at counter + i/2, whatever the block).
 struct DropoutMask: ParallelLoop {
     let x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>
     let threshold: UInt32, scale: Float, key: UInt64, counter: UInt64
     func run(_ range: Range<Int>) {
-        nn_dropout_forward(x, out, mask, range.lowerBound, range.upperBound, threshold, scale, key, counter)
+        Kernels.dropoutForward(x, out, mask: mask, range, threshold24: threshold, scale: scale, key: key, counter: counter)
     }
 }
 

@@ -40,26 +40,6 @@ public struct Pool2DSpec: LayerKind {
     }
 }
 
-/// `{"type": "global_avg_pool"}`: `[C, H, W]` → `[C]`, the mean of each channel's plane
-/// (`GlobalAvgPool`). No parameters.
-public struct GlobalAvgPoolSpec: LayerKind {
-    public init() {}
-
-    public static let typeNames = ["global_avg_pool"]
-    public static func read(_ r: ObjectReader, type: String) -> GlobalAvgPoolSpec { GlobalAvgPoolSpec() }
-
-    public var linearity: Linearity { .linear }
-
-    public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
-        guard model.needImage(shape, "global_avg_pool", at: site) else { return nil }
-        return LayerPlan(output: [shape[0]], description: typeName)
-    }
-
-    public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
-        GlobalAvgPool(name: site.name, inputShape: shape)
-    }
-}
-
 /// Max or average pooling over k×k windows with a stride (torch.nn.MaxPool2d / AvgPool2d with
 /// padding 0): H' = ⌊(H − k)/s⌋ + 1. Max pooling keeps the winner's index (Int32) so backward
 /// routes each gradient to it; average pooling spreads it evenly (1/(kh·kw) each).
@@ -215,53 +195,4 @@ struct PoolBackward: ParallelLoop {
     let layer: Pool2D
     let dx: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>
     func run(_ planes: Range<Int>) { layer.backwardPlanes(dx: dx, g: g, planes) }
-}
-
-/// Global average pooling: `[B, C, H, W]` → `[B, C]`, the mean of each channel's plane.
-public final class GlobalAvgPool: Layer {
-    public let name: String
-    public let outputShape: Shape
-    let channels: Int, spatial: Int
-    private var output: BatchBuffer!
-    private var inputGrad: BatchBuffer!
-    private var inputShape: [Int]
-
-    public init(name: String, inputShape: [Int]) {
-        self.name = name
-        self.inputShape = inputShape
-        channels = inputShape[0]
-        spatial = inputShape.dropFirst().reduce(1, *)
-        outputShape = Shape([channels])
-    }
-
-    public func allocate(maxBatch: Int) {
-        output = BatchBuffer(sampleShape: .sample([channels]), maxBatch: maxBatch)
-        inputGrad = BatchBuffer(sampleShape: .sample(inputShape), maxBatch: maxBatch)
-    }
-
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
-        let batch = input.shape[0]
-        let y = output.view(batch: batch)
-        let x = input.pointer, out = y.pointer
-        let inv = 1 / Float(spatial)
-        for p in 0..<(batch * channels) {
-            var s: Float = 0
-            for k in 0..<spatial { s += x[p * spatial + k] }
-            out[p] = s * inv
-        }
-        return y
-    }
-
-    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
-        guard needsInputGradient else { return nil }
-        let batch = outputGrad.shape[0]
-        let dx = inputGrad.view(batch: batch)
-        let d = dx.pointer, g = outputGrad.pointer
-        let inv = 1 / Float(spatial)
-        for p in 0..<(batch * channels) {
-            let v = g[p] * inv
-            for k in 0..<spatial { d[p * spatial + k] = v }
-        }
-        return dx
-    }
 }
