@@ -27,7 +27,7 @@ train() {  # bin config threads extra... -> samples/s
 }
 evaluate() {  # bin threads -> samples/s (the last training run's weights)
   "$1" eval "$OUT/run" --threads "$2" --json --data '{"format": "idx", "images": "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "labels": "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz"}' \
-    | python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['samples_per_second'])"
+    | python3 -c "import json,sys; print(json.load(sys.stdin)['samples_per_second'])"
 }
 startup() {  # bin -> ms from data read to first step (inverted below: higher is better for ratios)
   "$1" run configs/quickstart.json --quiet --force --out "$OUT/q" --threads 1 --set training.epochs=1 >/dev/null
