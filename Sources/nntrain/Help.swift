@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "sweep", "bench"]
+    static let commands = ["run", "validate", "eval", "diagnose", "sweep", "bench"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -8,6 +8,7 @@ enum Help {
         case "run": return run
         case "validate": return validate
         case "eval": return eval
+        case "diagnose": return diagnose
         case "sweep": return sweep
         case "bench": return bench
         default: return nil
@@ -22,17 +23,20 @@ enum Help {
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--quiet | --json]
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
+      nntrain diagnose RUN_DIR [--json]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
       nntrain sweep plan | trial | collect ...        (the steps of a sweep, for job arrays)
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain --version
-      nntrain help [run | validate | eval | sweep | bench]
+      nntrain help [run | validate | eval | diagnose | sweep | bench]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
       validate   check a config without loading data: every problem at once, then the
                  effective config, layer shapes, parameter count and learning-rate preview
       eval       evaluate a finished run's model on its test data or on --data
+      diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
+                 saturated units, vanishing activations (also printed after every run)
       bench      time one training step of a config by phase, and its GEMM-bound limit
       sweep      hyperparameter search (random log-scale, grid, successive halving) into
                  sweeps/<name>/: trials.csv, best.json and one run directory per trial
@@ -64,7 +68,7 @@ enum Help {
       --params-json FILE     config values from a JSON object, applied before --set: flat
                              {"optimizer.lr": 0.01}, nested {"optimizer": {"lr": 0.01}} (merged
                              key by key, as --set would) or W&B's {"optimizer.lr": {"value": 0.01}}
-      --quiet                print no progress: only warnings and errors
+      --quiet                print no progress and no diagnosis: only warnings and errors
       --json                 print summary.json to stdout when done (progress still on stderr);
                              a failed run prints {"status", "exit_code", "message", "summary"}
       --diagnose             also write layers.csv (per epoch and layer: activation mean/std,
@@ -119,6 +123,26 @@ enum Help {
     as in the config: --data '{"format": "idx", "images": "t10k-images.gz", "labels": "t10k-labels.gz"}'.
     --json prints {"examples", "loss", "accuracy", "data", "seconds", "samples_per_second"}
     (the time of the evaluation loop alone, in batches of training.eval_batch_size).
+    """
+
+    static let diagnose = """
+    nntrain diagnose — read a run's curves
+
+    USAGE:
+      nntrain diagnose RUN_DIR [--json]
+
+    Applies the rules of the README's "Diagnosis" to the run's curves.csv, steps.csv and (after
+    --diagnose) layers.csv, and prints one line per finding: its code and the advice, or
+    `healthy`. The codes: lr_too_high, lr_too_low, overfitting, underfitting,
+    noisy_batch_too_small, dead_relu, saturation, vanishing_activations, exploding_activations.
+    `nntrain run` writes the same findings into summary.json's "diagnosis" and prints them.
+
+    OPTIONS:
+      --json                 print {"run_dir", "diagnosis": [{"code", "message", "evidence"}, ...]}
+
+    EXIT CODES:
+      0 diagnosed (whatever was found) · 2 usage, or RUN_DIR holds no run · 3 a file of the
+      run does not read (not a CSV nntrain wrote, a broken summary.json)
     """
 
     static let sweep = """

@@ -166,6 +166,7 @@ func train(_ parsed: Arguments, directory: String, threads: Int?, metric initial
             else if let l = result.outcome.bestValLoss { line += "best_val_loss \(fmt(l, 4))" }
             line += (line.isEmpty ? "" : "  ") + "(\(result.outcome.stopReason.rawValue), \(result.outcome.epochsRun) epochs, \(fmt(result.outcome.seconds, 1)) s)"
             printOut(line)
+            for finding in diagnosisLines(summary: result.summary) { printOut("diagnosis: " + finding) }
             printOut("results: \(result.directory)/")
         }
         return 0
@@ -198,6 +199,9 @@ func train(_ parsed: Arguments, directory: String, threads: Int?, metric initial
             message = error.description
         }
         printError(message)
+        if !quiet && !parsed.has("--json") {
+            for finding in diagnosisLines(summary: summary) { printError("diagnosis: " + finding) }
+        }
         return failedRun(json: parsed.has("--json"), code: error.exitCode, status: status, message: message, summary: summary)
     }
 }

@@ -14,6 +14,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     case "run": return runCommand(rest)
     case "validate": return validateCommand(rest)
     case "eval": return evalCommand(rest)
+    case "diagnose": return diagnoseCommand(rest)
     case "sweep": return sweepCommand(rest)
     case "bench": return benchCommand(rest)
     case "--version", "-V", "version":

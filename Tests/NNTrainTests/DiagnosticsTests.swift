@@ -10,7 +10,7 @@ func diagnosticsRows(model: String, name: String, epochs: Int = 1) throws -> [[S
     json = try applyOverride("optimizer={\"type\": \"sgd\", \"lr\": 0.01, \"momentum\": 0.9}", to: json)
     let (_, dir) = try runExperiment(json.serialized(), name: name)
     let lines = String(decoding: try FileIO.read(dir + "/layers.csv"), as: UTF8.self).split(separator: "\n")
-    #expect(lines[0] == "epoch,layer,type,act_mean,act_std,dead_fraction,grad_norm,weight_norm,update_ratio")
+    #expect(lines[0] == "epoch,layer,type,act_mean,act_std,dead_fraction,saturated_fraction,grad_norm,weight_norm,update_ratio")
     return lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
 }
 
@@ -28,7 +28,7 @@ func deepTanh(_ initJSON: String) -> String {
     #expect(stdSmall[6] < stdSmall[1] / 1000, "\(stdSmall)")
     #expect(stdXavier[6] > 0.2 && stdXavier[6] > stdXavier[1] / 3, "\(stdXavier)")
     // Update/weight ratios: vanishing with the small init, near the notes' 1e-3 with Xavier.
-    #expect(Double(small[2][8])! < 1e-5 && Double(xavier[2][8])! > 1e-4)
+    #expect(Double(small[2][9])! < 1e-5 && Double(xavier[2][9])! > 1e-4)
 }
 
 @Test func deadReLUsAreCounted() throws {

@@ -6,6 +6,8 @@ import NNCore
 ///   means vanishing activations (too small an init), one that grows means saturation;
 /// - dead_fraction: for ReLU outputs, the fraction of units that were 0 for every example of
 ///   that pass (dead ReLUs: a learning rate too high or a bad init);
+/// - saturated_fraction: for sigmoid and tanh outputs, the fraction of the outputs of that pass
+///   within `saturationMargin` of the function's bounds (saturated units: an init too large);
 /// - grad_norm, weight_norm: ‖∇‖ and ‖W‖ of the layer's parameters after the epoch's last step;
 /// - update_ratio: ‖ΔW‖/‖W‖ of that last step (the notes' rule of thumb: around 1e-3; much
 ///   higher, the learning rate is too high; much lower, too low).
@@ -15,15 +17,28 @@ public struct LayerDiagnostics: Sendable {
     public var activationMean: Double
     public var activationStd: Double
     public var deadFraction: Double?
+    public var saturatedFraction: Double?
     public var gradientNorm: Double?
     public var weightNorm: Double?
     public var updateRatio: Double?
 
-    public static let header = "epoch,layer,type,act_mean,act_std,dead_fraction,grad_norm,weight_norm,update_ratio"
+    public static let header = "epoch,layer,type,act_mean,act_std,dead_fraction,saturated_fraction,grad_norm,weight_norm,update_ratio"
+
+    /// An output counts as saturated within this distance of its activation's bound.
+    public static let saturationMargin: Float = 0.01
+
+    /// The bounds of a layer's outputs when they are sigmoid or tanh outputs, else nil.
+    static func saturationBounds(_ spec: LayerSpec) -> (lower: Float, upper: Float)? {
+        switch spec.kind.outputActivation {
+        case .fused(.sigmoid), .layer("sigmoid"): return (0, 1)
+        case .fused(.tanh), .layer("tanh"): return (-1, 1)
+        default: return nil
+        }
+    }
 
     public func csv(epoch: Int) -> String {
-        [String(epoch), layer, type, cell(activationMean), cell(activationStd), cell(deadFraction), cell(gradientNorm),
-         cell(weightNorm), cell(updateRatio)].joined(separator: ",")
+        [String(epoch), layer, type, cell(activationMean), cell(activationStd), cell(deadFraction), cell(saturatedFraction),
+         cell(gradientNorm), cell(weightNorm), cell(updateRatio)].joined(separator: ",")
     }
 }
 
@@ -35,6 +50,9 @@ extension Trainer {
         let layers = model.layers
         var sum = [Double](repeating: 0, count: layers.count), sq = sum, n = sum
         var alive: [[Bool]] = layers.map { [Bool](repeating: false, count: $0.outputShape.count) }
+        let bounds = layers.indices.map { i in i < specs.count ? LayerDiagnostics.saturationBounds(specs[i]) : nil }
+        var saturated = [Int](repeating: 0, count: layers.count)
+        let margin = LayerDiagnostics.saturationMargin
         var start = 0
         let batch = min(evalBatchSize, 1000)
         while start < split.count {
@@ -52,6 +70,9 @@ extension Trainer {
                     }
                 }
                 sum[i] += s; sq[i] += q; n[i] += Double(y.count)
+                if let (lo, hi) = bounds[i] {
+                    for k in 0..<y.count where p[k] <= lo + margin || p[k] >= hi - margin { saturated[i] += 1 }
+                }
             }
             start += b
         }
@@ -76,8 +97,10 @@ extension Trainer {
             }
             offset += count
             let dead = relu ? Double(alive[i].filter { !$0 }.count) / Double(max(alive[i].count, 1)) : nil
+            let sat = bounds[i] != nil ? Double(saturated[i]) / max(n[i], 1) : nil
             out.append(LayerDiagnostics(layer: l.name, type: i < specs.count ? specs[i].typeName : "", activationMean: mean,
-                                        activationStd: std, deadFraction: dead, gradientNorm: g, weightNorm: w, updateRatio: u))
+                                        activationStd: std, deadFraction: dead, saturatedFraction: sat, gradientNorm: g,
+                                        weightNorm: w, updateRatio: u))
         }
         return out
     }

@@ -314,7 +314,10 @@ public enum Experiment {
             throw .io("cannot write \(failure); the run stopped after epoch \(outcome.epochsRun) (step \(s.trainer.globalStep)). "
                       + keptCheckpoint(s.trainer, directory: files.directory))
         }
-        let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads)
+        // The diagnosis reads the rows back from the files just written (flushed row by row),
+        // so `nntrain diagnose` on this directory finds the same, resumed runs included.
+        let diagnosis = diagnose(directory: files.directory, config: s.config, diverged: outcome.stopReason == .diverged)
+        let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads, diagnosis: diagnosis)
         do {
             if outcome.stopReason != .diverged {
                 try files.writeModel(s.model, preprocessor: s.preprocessor, classWeights: s.trainer.loss.classWeights, metadata: [
@@ -343,7 +346,15 @@ public enum Experiment {
             + "free some space and continue with `nntrain run --resume \(directory)`."
     }
 
-    static func summaryJSON(config: ExperimentConfig, outcome: Trainer.Outcome, trainer: Trainer, threads: Int) -> JSONValue {
+    /// The diagnosis of the run in `directory` (see `Diagnosis`); no findings when its files
+    /// cannot be read back.
+    public static func diagnose(directory: String, config: ExperimentConfig, diverged: Bool) -> [Finding] {
+        guard let figures = try? RunFigures.read(directory: directory, classes: Diagnosis.classes(config), diverged: diverged) else { return [] }
+        return Diagnosis.findings(figures)
+    }
+
+    static func summaryJSON(config: ExperimentConfig, outcome: Trainer.Outcome, trainer: Trainer, threads: Int,
+                            diagnosis: [Finding]) -> JSONValue {
         func num(_ d: Double?) -> JSONValue { d.map { $0.isFinite ? .number($0) : .null } ?? .null }
         let last = outcome.lastCurve
         return .object([
@@ -368,6 +379,7 @@ public enum Experiment {
             ("threads", .number(Double(threads))),
             ("seed", .number(Double(config.seed))),
             ("nntrain_version", .string(version)),
+            ("diagnosis", .array(diagnosis.map(\.json))),
         ])
     }
 }
