@@ -72,7 +72,8 @@ enum Help {
       --json                 print summary.json to stdout when done (progress still on stderr);
                              a failed run prints {"status", "exit_code", "message", "summary"}
       --diagnose             also write layers.csv (per epoch and layer: activation mean/std,
-                             dead ReLUs, gradient and weight norms, update/weight ratio)
+                             dead ReLUs, saturated sigmoid/tanh units, gradient and weight
+                             norms, update/weight ratio)
       --metric NAME[:GOAL]   print only the best value of a curves.csv column (val_loss,
                              val_accuracy, loss, accuracy) over the epochs, for $(...) in a script;
                              GOAL minimize|maximize (default: maximize for accuracy)
@@ -131,9 +132,9 @@ enum Help {
     USAGE:
       nntrain diagnose RUN_DIR [--json]
 
-    Applies the rules of the README's "Diagnosis" to the run's curves.csv, steps.csv and (after
-    --diagnose) layers.csv, and prints one line per finding: its code and the advice, or
-    `healthy`. The codes: lr_too_high, lr_too_low, overfitting, underfitting,
+    Applies the rules of the README's "Diagnosis" to the run's curves.csv, steps.csv and (from
+    a run with diagnostics on) layers.csv, and prints one line per finding: its code and the
+    advice, or `healthy`. The codes: lr_too_high, lr_too_low, overfitting, underfitting,
     noisy_batch_too_small, dead_relu, saturation, vanishing_activations, exploding_activations.
     `nntrain run` writes the same findings into summary.json's "diagnosis" and prints them.
 

@@ -134,6 +134,7 @@ func layer(_ i: Int, _ type: String, std: Double, dead: Double? = nil, saturated
 
 @Test func runFiguresReadDefensively() throws {
     let dir = scratchDirectory("figures")
+    try FileIO.makeDirectories(dir)
     func write(_ name: String, _ text: String) throws { try FileIO.writeAtomically(dir + "/" + name, text: text) }
     try write("curves.csv", CurveRow.header + "\n1,10,0.001,2.5,0.3,2.4,0.35,0.1\n2,20,0.001,nan,,,,0.1\n3,30,0.001,1.")
     try write("steps.csv", RunFiles.stepsHeader + "\n10,1,0.001,2.6,1.5\n20,1,0.001,inf,\n")
