@@ -168,6 +168,9 @@ func train(_ parsed: Arguments, directory: String, threads: Int?, metric initial
             printOut(line)
             for finding in diagnosisLines(summary: result.summary) { printOut("diagnosis: " + finding) }
             printOut("results: \(result.directory)/")
+        } else {
+            // --quiet keeps what needs attention: the findings, on stderr; not "healthy".
+            for finding in diagnosisLines(summary: result.summary) where finding != "healthy" { printError("diagnosis: " + finding) }
         }
         return 0
     } catch {
@@ -199,8 +202,8 @@ func train(_ parsed: Arguments, directory: String, threads: Int?, metric initial
             message = error.description
         }
         printError(message)
-        if !quiet && !parsed.has("--json") {
-            for finding in diagnosisLines(summary: summary) { printError("diagnosis: " + finding) }
+        if !parsed.has("--json") {
+            for finding in diagnosisLines(summary: summary) where !(quiet && finding == "healthy") { printError("diagnosis: " + finding) }
         }
         return failedRun(json: parsed.has("--json"), code: error.exitCode, status: status, message: message, summary: summary)
     }

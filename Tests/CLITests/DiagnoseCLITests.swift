@@ -82,10 +82,14 @@ func expectDiagnoseReproduces(_ dir: String, _ summary: JSONValue) throws {
     try expectDiagnoseReproduces(r.dir, r.summary)
 }
 
-@Test func quietPrintsNoDiagnosis() throws {
+/// `--quiet` keeps the findings that need attention (on stderr) and drops `healthy`.
+@Test func quietPrintsOnlyFindingsThatNeedAttention() throws {
     let r = try diagnosedRun("quiet", ["optimizer.lr=1e-6", "training.epochs=4"], extra: ["--quiet"])
     #expect(r.output.status == 0 && r.codes == ["lr_too_low"])
-    #expect(!r.output.stdout.contains("diagnosis") && !r.output.stderr.contains("diagnosis"))
+    #expect(r.output.stdout.isEmpty && r.output.stderr.contains("diagnosis: lr_too_low: "), "\(r.output.stderr)")
+    let healthy = try diagnosedRun("quiet-healthy", [], extra: ["--quiet"])
+    #expect(healthy.output.status == 0 && healthy.codes == ["healthy"])
+    #expect(healthy.output.stdout.isEmpty && !healthy.output.stderr.contains("diagnosis"), "\(healthy.output.stderr)")
 }
 
 @Test func diagnoseRefusesWhatIsNoRunAndGarbage() throws {
