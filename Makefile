@@ -7,7 +7,7 @@ SWIFT ?= swift
 BIN := .build/release/nntrain
 PACKAGES := libopenblas-dev zlib1g-dev pkg-config
 
-.PHONY: all setup build run test test-slurm data bench fuzz lint clean help
+.PHONY: all setup build run test test-slurm test-interop data bench fuzz lint clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make setup  install the system libraries (OpenBLAS, zlib) with apt-get"
 	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
 	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
+	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader (pip, a venv)"
 	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
 
 # Installs OpenBLAS and zlib headers when missing (apt-get as root; otherwise says what to install).
@@ -49,6 +50,24 @@ test: build
 # sweep (needs root; installs slurmctld/slurmd/munge with apt-get; skips visibly otherwise).
 test-slurm: build
 	NNTRAIN_BIN=$(CURDIR)/$(BIN) bash Tests/Slurm/test-slurm.sh
+
+# A run's TensorBoard event file read by TensorBoard's own EventAccumulator and checked against
+# its CSV files, after a resume too (Tests/Interop/check_tensorboard.py). `pip install tensorboard`
+# goes into a virtualenv outside the repository, made when missing; a failed install fails the
+# target. INTEROP=0 skips it.
+INTEROP_VENV ?= $(HOME)/.cache/nntrain-interop
+test-interop: build
+	@if [ "$(INTEROP)" = 0 ]; then echo "test-interop: SKIPPED (INTEROP=0)"; exit 0; fi; \
+	set -e; \
+	if ! "$(INTEROP_VENV)/bin/python" -c "import tensorboard" 2>/dev/null; then \
+	  echo "test-interop: installing tensorboard into $(INTEROP_VENV)"; \
+	  python3 -m venv "$(INTEROP_VENV)"; \
+	  "$(INTEROP_VENV)/bin/pip" install -q tensorboard; \
+	fi; \
+	dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	$(BIN) run configs/quickstart.json --tensorboard --out "$$dir/run" --set training.epochs=2 --quiet; \
+	$(BIN) run --resume "$$dir/run" --set training.epochs=3 --quiet; \
+	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_tensorboard.py "$$dir/run"
 
 # A longer run of the hostile-input and kill -9 tests (random seed unless FUZZ_SEED is set).
 FUZZ_SEED ?= $(shell date +%s)

@@ -19,8 +19,8 @@ enum Help {
     nntrain — train neural networks from one JSON experiment config
 
     USAGE:
-      nntrain run CONFIG [--set key.path=value]... [--params-json FILE] [--out DIR] [--force] [--threads N] [--diagnose] [--metric NAME[:GOAL]] [--result-json FILE] [--quiet | --json]
-      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--quiet | --json]
+      nntrain run CONFIG [--set key.path=value]... [--params-json FILE] [--out DIR] [--force] [--threads N] [--diagnose] [--tensorboard] [--metric NAME[:GOAL]] [--result-json FILE] [--quiet | --json]
+      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--tensorboard] [--quiet | --json]
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
@@ -53,7 +53,7 @@ enum Help {
 
     USAGE:
       nntrain run CONFIG [options]
-      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--quiet | --json]
+      nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--tensorboard] [--quiet | --json]
 
     OPTIONS:
       --set key.path=value   override a config value (repeatable); lists by index:
@@ -74,6 +74,8 @@ enum Help {
       --diagnose             also write layers.csv (per epoch and layer: activation mean/std,
                              dead ReLUs, saturated sigmoid/tanh units, gradient and weight
                              norms, update/weight ratio)
+      --tensorboard          also write TensorBoard's event file (events.out.tfevents.*: the
+                             steps.csv and curves.csv figures); --set output.tensorboard=true
       --metric NAME[:GOAL]   print only the best value of a curves.csv column (val_loss,
                              val_accuracy, loss, accuracy) over the epochs, for $(...) in a script;
                              GOAL minimize|maximize (default: maximize for accuracy)
@@ -87,6 +89,7 @@ enum Help {
     FILES WRITTEN (runs/<name>/ or --out):
       config.json  curves.csv  steps.csv  summary.json  model.safetensors  preprocess.safetensors
       checkpoint/checkpoint.safetensors (after every epoch and every training.checkpoint_every_steps)
+      events.out.tfevents.<unix seconds>.<host> (with --tensorboard)
 
     EXIT CODES:
       0 done · 1 internal failure · 2 usage or config error · 3 data error

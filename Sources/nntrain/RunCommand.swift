@@ -9,7 +9,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     let threads: Int?
     do {
         parsed = try Arguments(args, command: "run", valued: ["--set", "--out", "--threads", "--resume", "--params-json", "--result-json", "--metric"],
-                               boolean: ["--force", "--quiet", "--json", "--diagnose", "--help", "-h"])
+                               boolean: ["--force", "--quiet", "--json", "--diagnose", "--tensorboard", "--help", "-h"])
         threads = try parsed.int("--threads", range: 1...1024, command: "run")
     } catch {
         return failedRun(json: json, code: usage(error), message: "error: \(error.message)")
@@ -34,6 +34,8 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         }
         return failedRun(json: json, code: 2, message: message)
     }
+    // --tensorboard is --set output.tensorboard=true, for a new run and a resumed one.
+    let tensorboard = parsed.has("--tensorboard") ? ["output.tensorboard=true"] : []
     if let dir = parsed.value("--resume") {
         guard parsed.positionals.isEmpty, parsed.value("--out") == nil else {
             let e = UsageError(message: "--resume DIR continues the run in DIR with its own config.json; give no CONFIG and no --out", command: "run")
@@ -41,12 +43,12 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
         }
         // A config that does not load is reported by the resume itself, with its context.
         if parsed.value("--metric") != nil, let m = metric,
-           let config = try? ConfigLoader.load(path: dir + "/config.json", overrides: parsed.all("--set")),
+           let config = try? ConfigLoader.load(path: dir + "/config.json", overrides: parsed.all("--set") + tensorboard),
            let problem = config.metricProblem(m.name) {
             return failedBeforeTraining(["error: --metric \(m.name): \(problem)"], directory: dir)
         }
         return train(parsed, directory: dir, threads: threads, metric: metric) { options throws(RunError) in
-            try Experiment.resume(directory: dir, overrides: parsed.all("--set"), options: options)
+            try Experiment.resume(directory: dir, overrides: parsed.all("--set") + tensorboard, options: options)
         }
     }
     guard parsed.positionals.count == 1 else {
@@ -62,7 +64,7 @@ func runCommand(_ args: ArraySlice<String>) -> Int32 {
     }
     let config: ExperimentConfig
     do {
-        config = try ConfigLoader.load(path: path, overrides: sets + (parsed.has("--diagnose") ? ["diagnostics=true"] : []))
+        config = try ConfigLoader.load(path: path, overrides: sets + (parsed.has("--diagnose") ? ["diagnostics=true"] : []) + tensorboard)
     } catch {
         return failedBeforeTraining(error.lines, directory: parsed.value("--out"))
     }

@@ -172,6 +172,11 @@ func configForComparison(_ c: JSONValue) -> JSONValue {
           case .object(var training) = top[i].1 else { return c }
     training.removeAll { $0.0 == "epochs" }
     top[i].1 = .object(training)
+    // Whether TensorBoard's events are written changes no result (`--resume --tensorboard`).
+    if let o = top.firstIndex(where: { $0.0 == "output" }), case .object(var output) = top[o].1 {
+        output.removeAll { $0.0 == "tensorboard" }
+        top[o].1 = .object(output)
+    }
     return .object(top)
 }
 

@@ -152,7 +152,7 @@ public enum Experiment {
             for f in ["curves.csv", "steps.csv", "summary.json", "model.safetensors", "preprocess.safetensors", Checkpoint.fileName] {
                 FileIO.remove(directory + "/" + f)
             }
-            files = try RunFiles(directory: directory, resolvedConfig: config.resolved)
+            files = try RunFiles(directory: directory, resolvedConfig: config.resolved, tensorboard: config.tensorboard)
         } catch {
             throw .io("cannot write the run directory: \(error)")
         }
@@ -217,7 +217,7 @@ public enum Experiment {
         let files: RunFiles
         do {
             files = try RunFiles(resuming: directory, resolvedConfig: config.resolved, curveRows: checkpoint.state.epochsDone,
-                                 lastStep: checkpoint.state.globalStep)
+                                 lastStep: checkpoint.state.globalStep, tensorboard: config.tensorboard)
         } catch {
             throw .io("cannot write the run directory: \(error)")
         }

@@ -17,6 +17,8 @@ public struct ExperimentConfig: Sendable {
     public var training: TrainingConfig
     /// Run directory; nil means `runs/<name>` in the current directory.
     public var outputDirectory: String?
+    /// Write TensorBoard's event file into the run directory (`TensorBoardWriter`).
+    public var tensorboard: Bool
     /// The config as read, every default written out: the run's `config.json`.
     public var resolved: JSONValue
     public var warnings: [ConfigError]
@@ -46,6 +48,7 @@ public struct ExperimentConfig: Sendable {
             // An empty path would resolve to the config's own folder.
             diag.error("$.output.dir", "expected a directory path or null, got an empty string")
         }
+        let tensorboard = out.bool("tensorboard", default: false)
         out.finish()
         r.finish()
 
@@ -73,7 +76,7 @@ public struct ExperimentConfig: Sendable {
         var config = ExperimentConfig(
             name: name, seed: seed, threads: threads, diagnostics: diagnostics, data: data, model: model, loss: loss,
             optimizer: optimizer, schedule: schedule, regularization: regularization, training: training,
-            outputDirectory: dir.map { resolvePath($0, baseDirectory) }, resolved: r.resolvedValue, warnings: [])
+            outputDirectory: dir.map { resolvePath($0, baseDirectory) }, tensorboard: tensorboard, resolved: r.resolvedValue, warnings: [])
         // Shapes are checked here too, so `validate` and `run` fail before any data is read,
         // and listed with the other problems (those a bad layer leaves unknowable are not).
         let plan = ModelPlan(config: config)

@@ -60,13 +60,16 @@ public final class RunFiles {
     private let curves: LineWriter
     private let steps: LineWriter
     private var layers: LineWriter?
+    /// TensorBoard's event file (`output.tensorboard`): the same rows as steps.csv and curves.csv.
+    private var events: TensorBoardWriter?
     /// The resolved `model` object (written into model.safetensors' metadata).
     private let resolvedModel: JSONValue?
 
     public static let stepsHeader = "step,epoch,lr,loss,grad_norm"
 
-    /// Creates the directory and the CSV files with their headers, and writes `config.json`.
-    public init(directory: String, resolvedConfig: JSONValue) throws(FileError) {
+    /// Creates the directory and the CSV files with their headers, and writes `config.json`;
+    /// with `tensorboard`, a new event file (the event files of an earlier run there go).
+    public init(directory: String, resolvedConfig: JSONValue, tensorboard: Bool = false) throws(FileError) {
         self.directory = directory
         resolvedModel = resolvedConfig["model"]
         try FileIO.makeDirectories(directory)
@@ -76,6 +79,8 @@ public final class RunFiles {
         steps = try LineWriter(path: directory + "/steps.csv", append: false)
         try steps.write(RunFiles.stepsHeader)
         FileIO.remove(directory + "/layers.csv")
+        for path in TensorBoardWriter.eventFiles(in: directory) { FileIO.remove(path) }
+        if tensorboard { events = try TensorBoardWriter(newIn: directory) }
     }
 
     /// One `layers.csv` row (the file and its header are created on first use).
@@ -104,8 +109,11 @@ public final class RunFiles {
 
     /// Reopens the files of a run being resumed. Rows written after the checkpoint (the run
     /// was killed between a row and the next checkpoint) are dropped, so the files read as if
-    /// the run had never stopped: `curveRows` rows of curves.csv, steps.csv up to `lastStep`.
-    public init(resuming directory: String, resolvedConfig: JSONValue, curveRows: Int, lastStep: Int) throws(FileError) {
+    /// the run had never stopped: `curveRows` rows of curves.csv, steps.csv up to `lastStep`,
+    /// and the event files' events up to `lastStep` (an epoch's events are at its last step).
+    /// With `tensorboard`, events go on in the newest event file (a new one if there is none).
+    public init(resuming directory: String, resolvedConfig: JSONValue, curveRows: Int, lastStep: Int,
+                tensorboard: Bool = false) throws(FileError) {
         self.directory = directory
         resolvedModel = resolvedConfig["model"]
         try FileIO.writeAtomically(directory + "/config.json", text: resolvedConfig.serialized() + "\n")
@@ -131,14 +139,32 @@ public final class RunFiles {
                 (line.split(separator: ",").first.flatMap { Int($0) } ?? 0) <= curveRows
             }
         }
+        let eventFiles = TensorBoardWriter.eventFiles(in: directory)
+        for path in eventFiles { try TensorBoardWriter.trim(path, lastStep: lastStep) }
         curves = try LineWriter(path: directory + "/curves.csv", append: true)
         steps = try LineWriter(path: directory + "/steps.csv", append: true)
+        if tensorboard {
+            if let last = eventFiles.last { events = try TensorBoardWriter(appendingTo: last) } else {
+                events = try TensorBoardWriter(newIn: directory)
+            }
+        }
     }
 
-    public func append(_ row: CurveRow) { append(row.csv, to: curves) }
+    /// The event file being written, if any.
+    public var eventFile: String? { events?.path }
+
+    public func append(_ row: CurveRow) {
+        append(row.csv, to: curves)
+        if let events, writeError == nil {
+            do { try events.writeEpoch(row) } catch { writeError = error }
+        }
+    }
 
     public func appendStep(step: Int, epoch: Int, lr: Float, loss: Double, gradNorm: Double?) {
         append("\(step),\(epoch),\(lr),\(cell(loss)),\(cell(gradNorm))", to: steps)
+        if let events, writeError == nil {
+            do { try events.writeStep(step: step, lr: lr, loss: loss, gradNorm: gradNorm) } catch { writeError = error }
+        }
     }
 
     public func writeSummary(_ summary: JSONValue) throws(FileError) {
