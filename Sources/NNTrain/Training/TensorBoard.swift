@@ -31,7 +31,6 @@ public final class TensorBoardWriter {
     public init(newIn directory: String) throws(FileError) {
         let now = Runtime.wallTime()
         path = directory + "/" + TensorBoardWriter.filePrefix + "\(Int64(now.rounded(.down))).\(Runtime.hostName)"
-        FileIO.remove(path)
         file = try AppendFile(path: path)
         reserve()
         event.removeAll(keepingCapacity: true)
