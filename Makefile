@@ -60,8 +60,14 @@ test-interop: build
 	@if [ "$(INTEROP)" = 0 ]; then echo "test-interop: SKIPPED (INTEROP=0)"; exit 0; fi; \
 	set -e; \
 	if ! "$(INTEROP_VENV)/bin/python" -c "import tensorboard" 2>/dev/null; then \
+	  if ! python3 -c "import ensurepip, venv" 2>/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "test-interop: installing python3-venv"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; \
+	    else echo "test-interop: needs python3 with venv: sudo apt-get install -y python3-venv"; exit 1; fi; \
+	  fi; \
 	  echo "test-interop: installing tensorboard into $(INTEROP_VENV)"; \
-	  python3 -m venv "$(INTEROP_VENV)"; \
+	  python3 -m venv --clear "$(INTEROP_VENV)"; \
 	  "$(INTEROP_VENV)/bin/pip" install -q tensorboard; \
 	fi; \
 	dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
