@@ -242,6 +242,7 @@ enum Help {
       --threads N            BLAS threads
       --quiet                print only the suggested lr
       --json                 print {"suggested_lr", "min_loss_lr", "steps", "diverged_at_step", "csv", "svg"}
+                             (steps: the steps run; diverged_at_step: null when all ran)
 
     FILES (DIR): lr_find.csv (step,lr,loss,smoothed_loss) and lr_find.svg (smoothed loss against
     lr on a log axis, the suggestion marked).

@@ -85,6 +85,17 @@ func lrFindRows(_ dir: String) throws -> [(lr: Double, loss: Double, smoothed: D
     #expect(!FileManager.default.fileExists(atPath: run + "/lr_find.csv"))
 }
 
+/// Without --out, the directory is the run directory's with `-lr-find` appended.
+@Test func lrFindDefaultDirectoryFollowsTheRunDirectory() throws {
+    let base = tempDir("lr-find-default")
+    try? FileManager.default.removeItem(atPath: base + "-lr-find")
+    let r = try nntrain(["lr-find", "configs/quickstart.json", "--set", "output.dir=" + base, "--steps", "20", "--quiet"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(FileManager.default.fileExists(atPath: base + "-lr-find/lr_find.csv"))
+    #expect(FileManager.default.fileExists(atPath: base + "-lr-find/lr_find.svg"))
+    #expect(!FileManager.default.fileExists(atPath: base))
+}
+
 @Test func lrFindUsageAndDataErrors() throws {
     let cases: [([String], String)] = [
         (["--min", "0"], "--min: expected a positive learning rate, got 0"),
