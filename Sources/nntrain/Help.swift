@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "diagnose", "sweep", "bench"]
+    static let commands = ["run", "validate", "eval", "diagnose", "sweep", "bench", "lr-find"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -11,6 +11,7 @@ enum Help {
         case "diagnose": return diagnose
         case "sweep": return sweep
         case "bench": return bench
+        case "lr-find": return lrFind
         default: return nil
         }
     }
@@ -27,8 +28,9 @@ enum Help {
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
       nntrain sweep plan | trial | collect ...        (the steps of a sweep, for job arrays)
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
+      nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
       nntrain --version
-      nntrain help [run | validate | eval | diagnose | sweep | bench]
+      nntrain help [run | validate | eval | diagnose | sweep | bench | lr-find]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
@@ -38,6 +40,8 @@ enum Help {
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       bench      time one training step of a config by phase, and its GEMM-bound limit
+      lr-find    learning-rate range test: train while raising the lr exponentially, write
+                 runs/<name>-lr-find/ (lr_find.csv, lr_find.svg) and suggest an lr
       sweep      hyperparameter search (random log-scale, grid, successive halving) into
                  sweeps/<name>/: trials.csv, best.json and one run directory per trial
 
@@ -216,5 +220,37 @@ enum Help {
     the GEMM-bound limit, the speed the step would have if everything but its GEMMs were free
     (an untimed step comes between a replay and the next timed step); --verbose also lists each
     product with its shape and time on its own. --json prints the figures as one JSON object.
+    """
+
+    static let lrFind = """
+    nntrain lr-find — learning-rate range test (Smith; Lightning's Tuner.lr_find)
+
+    USAGE:
+      nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
+
+    Trains from the config's initial weights (its seed, data pipeline and optimizer; no
+    schedule) while raising the lr exponentially, lr_i = min·(max/min)^(i/(steps−1)), batches
+    cycling through the epochs if needed. It records each step's loss and its smoothed value
+    (β = 0.98, bias-corrected) and stops once the smoothed loss exceeds 4× its best or the loss
+    is NaN/Inf: the loss diverged, the normal end of a range test. The suggested lr is where the
+    smoothed loss falls fastest against log lr (skipping the first 10 and the last point).
+
+    OPTIONS:
+      --set key.path=value   override a config value (repeatable)
+      --min LR               the first lr (default 1e-7)
+      --max LR               the last lr (default 10)
+      --steps N              steps from --min to --max (default 100)
+      --out DIR              output directory (default runs/<name>-lr-find, or output.dir + -lr-find)
+      --force                write into DIR even if it holds an earlier range test or a run
+      --threads N            BLAS threads
+      --quiet                print only the suggested lr
+      --json                 print {"suggested_lr", "min_loss_lr", "steps", "diverged_at_step", "csv", "svg"}
+                             (steps: the steps run; diverged_at_step: null when all ran)
+
+    FILES (DIR): lr_find.csv (step,lr,loss,smoothed_loss) and lr_find.svg (smoothed loss against
+    lr on a log axis, the suggestion marked).
+
+    EXIT CODES:
+      0 done, diverged or not · 2 usage or config error · 3 data error · 130 / 143 interrupted
     """
 }

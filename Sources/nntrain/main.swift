@@ -17,6 +17,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     case "diagnose": return diagnoseCommand(rest)
     case "sweep": return sweepCommand(rest)
     case "bench": return benchCommand(rest)
+    case "lr-find": return lrFindCommand(rest)
     case "--version", "-V", "version":
         printOut("nntrain \(Experiment.version)")
         return 0
