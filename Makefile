@@ -7,7 +7,7 @@ SWIFT ?= swift
 BIN := .build/release/nntrain
 PACKAGES := libopenblas-dev zlib1g-dev pkg-config
 
-.PHONY: all setup build run test test-slurm test-interop data bench fuzz lint clean help
+.PHONY: all setup build run test test-slurm test-interop test-report data bench fuzz lint clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
 	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
 	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader (pip, a venv)"
+	@echo "make test-report  render a two-run report with headless Chromium and check the picture"
 	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
 
 # Installs OpenBLAS and zlib headers when missing (apt-get as root; otherwise says what to install).
@@ -74,6 +75,30 @@ test-interop: build
 	$(BIN) run configs/quickstart.json --tensorboard --out "$$dir/run" --set training.epochs=2 --quiet; \
 	$(BIN) run --resume "$$dir/run" --set training.epochs=3 --quiet; \
 	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_tensorboard.py "$$dir/run"
+
+# Two short quickstart runs (lr 1e-3 and 1e-6), their `nntrain report`, rendered by headless
+# Chromium (installed with apt-get as root when missing; SKIPPED when not root) and checked by
+# Tests/Report/check_report.py: a PNG that is not blank, the SVG charts in the DOM, no console
+# errors. The files stay in REPORT_DIR.
+REPORT_DIR ?= /tmp/nntrain-test-report
+test-report: build
+	@set -e; \
+	browser=$$(command -v chromium || command -v chromium-browser || true); \
+	if [ -z "$$browser" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "test-report: installing chromium"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    browser=$$(command -v chromium); \
+	  else echo "test-report: SKIPPED (no chromium; as root it is installed: sudo apt-get install -y chromium)"; exit 0; fi; \
+	fi; \
+	rm -rf "$(REPORT_DIR)"; mkdir -p "$(REPORT_DIR)"; \
+	$(BIN) run configs/quickstart.json --out "$(REPORT_DIR)/lr1e-3" --set training.epochs=3 --diagnose --quiet; \
+	$(BIN) run configs/quickstart.json --out "$(REPORT_DIR)/lr1e-6" --set training.epochs=3 --set optimizer.lr=1e-6 --diagnose --quiet; \
+	$(BIN) report "$(REPORT_DIR)/lr1e-3" "$(REPORT_DIR)/lr1e-6" --out "$(REPORT_DIR)/report.html"; \
+	flags="--headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0"; \
+	"$$browser" $$flags --screenshot="$(REPORT_DIR)/report.png" --window-size=1200,2400 "file://$(REPORT_DIR)/report.html" 2>"$(REPORT_DIR)/chromium.log" >/dev/null; \
+	"$$browser" $$flags --dump-dom "file://$(REPORT_DIR)/report.html" 2>>"$(REPORT_DIR)/chromium.log" >"$(REPORT_DIR)/dom.html"; \
+	python3 Tests/Report/check_report.py "$(REPORT_DIR)/report.png" "$(REPORT_DIR)/dom.html" "$(REPORT_DIR)/chromium.log"
 
 # A longer run of the hostile-input and kill -9 tests (random seed unless FUZZ_SEED is set).
 FUZZ_SEED ?= $(shell date +%s)

@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "diagnose", "sweep", "bench", "lr-find"]
+    static let commands = ["run", "validate", "eval", "diagnose", "sweep", "bench", "lr-find", "report"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -12,6 +12,7 @@ enum Help {
         case "sweep": return sweep
         case "bench": return bench
         case "lr-find": return lrFind
+        case "report": return report
         default: return nil
         }
     }
@@ -25,12 +26,13 @@ enum Help {
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
+      nntrain report RUN_DIR... [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
       nntrain sweep plan | trial | collect ...        (the steps of a sweep, for job arrays)
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
       nntrain --version
-      nntrain help [run | validate | eval | diagnose | sweep | bench | lr-find]
+      nntrain help [run | validate | eval | diagnose | report | sweep | bench | lr-find]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
@@ -39,6 +41,8 @@ enum Help {
       eval       evaluate a finished run's model on its test data or on --data
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
+      report     one self-contained HTML page of one or more runs: curves, steps, layers,
+                 diagnosis, config (several runs: overlaid, with the config keys that differ)
       bench      time one training step of a config by phase, and its GEMM-bound limit
       lr-find    learning-rate range test: train while raising the lr exponentially, write
                  runs/<name>-lr-find/ (lr_find.csv, lr_find.svg) and suggest an lr
@@ -151,6 +155,28 @@ enum Help {
     EXIT CODES:
       0 diagnosed (whatever was found) · 2 usage, or RUN_DIR holds no run · 3 a file of the
       run does not read (not a CSV nntrain wrote, a broken summary.json)
+    """
+
+    static let report = """
+    nntrain report — an HTML page of one or more runs
+
+    USAGE:
+      nntrain report RUN_DIR... [--out FILE]
+
+    Writes one self-contained HTML file (inline SVG and CSS, no scripts, nothing fetched): per
+    run the loss, val_loss, accuracy, val_accuracy and lr per epoch, the per-step loss with its
+    smoothed trend and grad_norm (steps.csv), the layer statistics of layers.csv (from a run
+    with --diagnose), the diagnosis with its evidence marked on the plots, the resolved
+    config.json and summary.json. Several runs: their curves overlaid, and a table of the
+    config keys (dotted paths) whose values differ. Sweep directories are not reported yet.
+
+    OPTIONS:
+      --out FILE, -o FILE    where to write the page; default RUN_DIR/report.html for one run,
+                             required for several
+
+    EXIT CODES:
+      0 written · 1 the page cannot be written · 2 usage, a directory that holds no run, or a
+      sweep directory · 3 a file of a run does not read (not a CSV nntrain wrote, broken JSON)
     """
 
     static let sweep = """

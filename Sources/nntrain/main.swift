@@ -18,6 +18,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     case "sweep": return sweepCommand(rest)
     case "bench": return benchCommand(rest)
     case "lr-find": return lrFindCommand(rest)
+    case "report": return reportCommand(rest)
     case "--version", "-V", "version":
         printOut("nntrain \(Experiment.version)")
         return 0

@@ -329,6 +329,7 @@ public enum Experiment {
         } catch {
             throw .io("cannot write results: \(error). " + keptCheckpoint(s.trainer, directory: files.directory))
         }
+        CurvesPlot.write(directory: files.directory, name: s.config.name, findings: diagnosis)
         switch outcome.stopReason {
         case .diverged: throw .diverged(outcome.message ?? "training diverged")
         case .interrupted: throw .interrupted(signal: outcome.interruptSignal)

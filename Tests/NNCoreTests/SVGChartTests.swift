@@ -1,0 +1,79 @@
+import Foundation
+import NNCore
+import Testing
+
+// The SVG chart builder: ticks, log axes, the spike clip, escaping.
+
+@Test func linearTicksAreRoundNumbers() {
+    #expect(SVGChart.ticks(0, 1, scale: .linear) == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])
+    #expect(SVGChart.ticks(1, 4, scale: .linear) == [1, 2, 3, 4])
+    #expect(SVGChart.ticks(0, 170, scale: .linear) == [0, 50, 100, 150])
+    #expect(SVGChart.ticks(1, 1, scale: .linear).isEmpty)
+}
+
+@Test func logTicksAreDecades() {
+    // log10 of 1e-6 … 1e-1: one tick per decade.
+    #expect(SVGChart.ticks(-6, -1, scale: .log) == [-6, -5, -4, -3, -2, -1])
+    // Less than two decades: 1, 2 and 5 of each.
+    let t = SVGChart.ticks(-0.5, 0.9, scale: .log)
+    #expect(t.count >= 2 && t.contains(0))
+}
+
+@Test func chartDrawsAxesSeriesLegendAndMarkers() {
+    var c = SVGChart(title: "loss <run>", xLabel: "epoch", yLabel: "loss")
+    c.id = "t1"
+    c.series = [SVGChart.Series("loss", [(1, 2.0), (2, 1.0), (3, 0.5)]), SVGChart.Series("val_loss", [(1, 2.1), (2, 1.5)], dashed: true)]
+    c.markers = [SVGChart.Marker(x: 2, label: "overfitting (best epoch 2)")]
+    let svg = c.svg()
+    #expect(svg.hasPrefix("<?xml version=\"1.0\""))
+    #expect(svg.contains("loss &lt;run&gt;"))
+    #expect(!svg.contains("<run>"))
+    #expect(svg.contains("<clipPath id=\"t1-clip\">"))
+    #expect(svg.components(separatedBy: "<path d=\"M").count - 1 == 2)
+    #expect(svg.contains("stroke-dasharray=\"5 3\""))
+    #expect(svg.contains(">overfitting (best epoch 2)</text>"))
+    #expect(svg.contains(">val_loss</text>"))
+    #expect(!svg.contains("clipped"))
+}
+
+@Test func logAxisLabelsDecades() {
+    var c = SVGChart(title: "lr", xLabel: "lr", yLabel: "loss")
+    c.xScale = .log
+    c.series = [SVGChart.Series("loss", [(1e-6, 2.3), (1e-4, 2.0), (1e-2, 1.0), (1, 5)])]
+    let svg = c.svg()
+    for d in ["1e-6", "1e-4", "1e-2", "1e0"] { #expect(svg.contains(">\(d)</text>"), "\(d)") }
+    #expect(svg.contains("(log scale)"))
+}
+
+@Test func divergenceSpikeIsClippedAndMarked() {
+    let values = [2.3, 1.2, 1.0, 0.9, 0.85, 0.8, 1e9]
+    #expect(SVGChart.robustUpperBound([2.3, 1.0, 0.5, 0.4, 0.35, 0.33]) == nil)
+    let bound = SVGChart.robustUpperBound(values)
+    #expect(bound != nil && bound! < 1e9 && bound! >= 2.3)
+    var c = SVGChart(title: "t", xLabel: "x", yLabel: "y")
+    c.series = [SVGChart.Series("loss", values.enumerated().map { (Double($0.offset), $0.element) })]
+    let svg = c.svg()
+    #expect(svg.components(separatedBy: "class=\"clipped\"").count - 1 == 1)
+    #expect(svg.contains(": clipped</text>"))
+    // An infinite value is clipped too; a NaN breaks the line.
+    c.series = [SVGChart.Series("loss", [(0, 1), (1, .nan), (2, 0.5), (3, 0.4), (4, .infinity)])]
+    let s2 = c.svg()
+    #expect(s2.contains(" M"), "the NaN starts a new subpath")
+    #expect(s2.contains("class=\"clipped\""))
+}
+
+@Test func emptyChartSaysSo() {
+    let svg = SVGChart(title: "t", xLabel: "x", yLabel: "y").svg(standalone: false)
+    #expect(svg.hasPrefix("<svg "))
+    #expect(svg.contains("no data to plot"))
+}
+
+@Test func stackedChartsShareOneDocument() {
+    var a = SVGChart(title: "a", xLabel: "x", yLabel: "y"); a.id = "a"
+    var b = SVGChart(title: "b", xLabel: "x", yLabel: "y"); b.id = "b"
+    a.series = [SVGChart.Series("s", [(0, 1), (1, 2)])]; b.series = a.series
+    let svg = SVGChart.stacked([a, b])
+    #expect(svg.components(separatedBy: "<?xml").count == 2)
+    #expect(svg.contains("height=\"600\""))
+    #expect(xmlEscape("<a href='x'>&\"") == "&lt;a href=&#39;x&#39;&gt;&amp;&quot;")
+}
