@@ -24,12 +24,15 @@ public struct SVGChart: Sendable {
         }
     }
 
-    /// A dashed vertical line at `x`, labelled at the top of the plot.
+    /// A dashed vertical line at `x`, labelled at the top of the plot, with a dot at `y` if given.
     public struct Marker: Sendable {
         public var x: Double
+        public var y: Double?
         public var label: String
         public var color: String
-        public init(x: Double, label: String, color: String = "#d62728") { self.x = x; self.label = label; self.color = color }
+        public init(x: Double, y: Double? = nil, label: String, color: String = "#d62728") {
+            self.x = x; self.y = y; self.label = label; self.color = color
+        }
     }
 
     public var title: String
@@ -41,9 +44,15 @@ public struct SVGChart: Sendable {
     public var markers: [Marker] = []
     /// End the y axis at the robust upper bound when a value lies above it.
     public var clipSpikes = true
+    /// Ticks on whole numbers only on the x axis (epochs, steps).
+    public var wholeX = false
+    /// A fixed y range (a fraction: 0…1); nil: the data's.
+    public var yRange: ClosedRange<Double>? = nil
     public var width = 560.0, height = 300.0
     /// Prefix of the ids in the SVG (its clip path): unique per chart within one HTML page.
     public var id = "chart"
+    /// What an empty chart says.
+    public var emptyText = "no data to plot"
 
     static let left = 64.0, right = 170.0, top = 34.0, bottom = 44.0
     /// The Tableau 10 colours, for series without their own.
@@ -125,21 +134,22 @@ public struct SVGChart: Sendable {
         let xs = series.flatMap { $0.points.compactMap { transform($0.x, xScale) } }.filter(\.isFinite)
         let ysAll = series.flatMap { $0.points.compactMap { transform($0.y, yScale) } }
         guard var x0 = xs.min(), var x1 = xs.max(), var y0 = ysAll.filter(\.isFinite).min(), var y1 = ysAll.filter(\.isFinite).max() else {
-            out += "<text x=\"\(num(l + pw / 2))\" y=\"\(num(t + ph / 2))\" text-anchor=\"middle\" fill=\"#666\">no data to plot</text>\n"
+            out += "<text x=\"\(num(l + pw / 2))\" y=\"\(num(t + ph / 2))\" text-anchor=\"middle\" fill=\"#666\">\(xmlEscape(emptyText))</text>\n"
             return out
         }
-        let clipAt = clipSpikes ? Self.robustUpperBound(ysAll) : nil
+        var clipAt = clipSpikes ? Self.robustUpperBound(ysAll) : nil
         if let c = clipAt { y1 = c }
+        if let r = yRange { y0 = r.lowerBound; y1 = r.upperBound; clipAt = ysAll.contains { $0 > r.upperBound } ? y1 : nil }
         if x1 <= x0 { x0 -= 0.5; x1 += 0.5 }
         if y1 <= y0 { let p = max(abs(y0) * 0.1, 0.5); y0 -= p; y1 += p }
-        if yScale == .linear { let p = (y1 - y0) * 0.05; y0 -= p; if clipAt == nil { y1 += p } }
+        if yScale == .linear && yRange == nil { let p = (y1 - y0) * 0.05; y0 -= p; if clipAt == nil { y1 += p } }
         func px(_ v: Double) -> Double { l + (v - x0) / (x1 - x0) * pw }
         func py(_ v: Double) -> Double { t + (y1 - v) / (y1 - y0) * ph }
         func label(_ v: Double, _ s: Scale) -> String {
             guard s == .log else { return significant(v, 4) }
             return abs(v - v.rounded()) < 1e-9 ? "1e\(Int(checking: v.rounded()) ?? 0)" : significant(pow(10, v), 2)
         }
-        for v in Self.ticks(x0, x1, scale: xScale) {
+        for v in Self.ticks(x0, x1, scale: xScale) where !wholeX || xScale == .log || v == v.rounded() {
             out += "<line x1=\"\(num(px(v)))\" y1=\"\(num(t))\" x2=\"\(num(px(v)))\" y2=\"\(num(t + ph))\" stroke=\"#eee\"/>\n"
             out += "<text x=\"\(num(px(v)))\" y=\"\(num(t + ph + 14))\" text-anchor=\"middle\">\(label(v, xScale))</text>\n"
         }
@@ -173,6 +183,9 @@ public struct SVGChart: Sendable {
         for m in markers {
             guard let xv = transform(m.x, xScale), xv.isFinite else { continue }
             out += "<line x1=\"\(num(px(xv)))\" y1=\"\(num(t))\" x2=\"\(num(px(xv)))\" y2=\"\(num(t + ph))\" stroke=\"\(m.color)\" stroke-dasharray=\"4 3\"/>\n"
+            if let y = m.y.flatMap({ transform($0, yScale) }), y.isFinite {
+                out += "<circle cx=\"\(num(px(xv)))\" cy=\"\(num(py(min(y, y1))))\" r=\"5\" fill=\"\(m.color)\"/>\n"
+            }
         }
         out += "</g>\n"
         for (k, m) in markers.enumerated() {

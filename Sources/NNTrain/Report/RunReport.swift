@@ -65,9 +65,14 @@ public enum RunReport {
         return HTML.page(title: "nntrain report: " + labels.joined(separator: ", "), body: body)
     }
 
-    /// The runs' names; a name two runs share gets its directory added.
+    /// The runs' names; a name two runs share gets its directory's last component added (the
+    /// whole directory when that is shared too).
     static func labels(_ runs: [Run]) -> [String] {
-        runs.map { r in runs.filter { $0.name == r.name }.count > 1 ? "\(r.name) (\(r.directory))" : r.name }
+        func base(_ r: Run) -> String { r.directory.split(separator: "/").last.map(String.init) ?? r.directory }
+        return runs.map { r in
+            guard runs.filter({ $0.name == r.name }).count > 1 else { return r.name }
+            return runs.filter { base($0) == base(r) }.count > 1 ? "\(r.name) (\(r.directory))" : "\(r.name) (\(base(r)))"
+        }
     }
 
     static func section(_ r: Run, label: String, index: Int) -> String {
@@ -98,7 +103,7 @@ public enum RunReport {
         let pts = r.figures.epochs.compactMap { e in e.lr.map { (x: Double(e.epoch), y: $0) } }
         guard !pts.isEmpty else { return [] }
         var lr = SVGChart(title: "learning rate per epoch", xLabel: "epoch", yLabel: "lr")
-        lr.id = id + "-lr"; lr.yScale = .log; lr.clipSpikes = false
+        lr.id = id + "-lr"; lr.yScale = .log; lr.clipSpikes = false; lr.wholeX = true
         lr.series = [SVGChart.Series("lr", pts)]
         return [lr]
     }
@@ -118,14 +123,14 @@ public enum RunReport {
         guard !steps.isEmpty else { return [] }
         let x = steps.map { Double($0.step) }
         var loss = SVGChart(title: "loss per logged step", xLabel: "step", yLabel: "loss")
-        loss.id = id + "-steps"
+        loss.id = id + "-steps"; loss.wholeX = true
         loss.series = [SVGChart.Series("loss", zip(x, steps.map(\.loss)).map { (x: $0, y: $1) }, color: "#aec7e8", width: 1),
                        SVGChart.Series("smoothed", zip(x, smoothed(steps.map(\.loss))).map { (x: $0, y: $1) }, color: "#1f77b4")]
         var out = [loss]
         let g = steps.compactMap { s in s.gradNorm.map { (x: Double(s.step), y: $0) } }
         if !g.isEmpty {
             var grad = SVGChart(title: "gradient norm per logged step", xLabel: "step", yLabel: "grad_norm")
-            grad.id = id + "-grad"; grad.yScale = .log
+            grad.id = id + "-grad"; grad.yScale = .log; grad.wholeX = true
             grad.series = [SVGChart.Series("grad_norm", g, color: "#9467bd")]
             out.append(grad)
         }
@@ -145,9 +150,9 @@ public enum RunReport {
             }
         }
         var std = SVGChart(title: "activation std per layer", xLabel: "epoch", yLabel: "act_std")
-        std.id = id + "-act-std"; std.series = series { $0.actStd }
+        std.id = id + "-act-std"; std.wholeX = true; std.series = series { $0.actStd }
         var fractions = SVGChart(title: "dead (solid) and saturated (dashed) fraction", xLabel: "epoch", yLabel: "fraction")
-        fractions.id = id + "-fractions"; fractions.clipSpikes = false
+        fractions.id = id + "-fractions"; fractions.yRange = 0...1; fractions.wholeX = true
         fractions.series = series { $0.deadFraction } + series({ $0.saturatedFraction }, dashed: true)
         return fractions.series.isEmpty ? [std] : [std, fractions]
     }
@@ -156,7 +161,7 @@ public enum RunReport {
     static func overlays(_ runs: [Run], labels: [String]) -> [SVGChart] {
         func chart(_ title: String, _ y: String, _ id: String, _ pick: (Run) -> [(x: Double, y: Double)]) -> SVGChart? {
             var c = SVGChart(title: title, xLabel: id == "steps" ? "step" : "epoch", yLabel: y)
-            c.id = "overlay-" + id
+            c.id = "overlay-" + id; c.wholeX = true
             c.series = runs.indices.compactMap { i in
                 let p = pick(runs[i])
                 return p.isEmpty ? nil : SVGChart.Series(labels[i], p, color: SVGChart.palette[i % SVGChart.palette.count])

@@ -24,7 +24,7 @@ public enum CurvesPlot {
             return pts.isEmpty ? nil : SVGChart.Series(label, pts, color: color, dashed: dashed)
         }
         var loss = SVGChart(title: "\(name): loss per epoch", xLabel: "epoch", yLabel: "loss")
-        loss.id = id + "-loss"
+        loss.id = id + "-loss"; loss.wholeX = true
         loss.series = [series("loss", epochs.map(\.loss), color: SVGChart.palette[0]),
                        series("val_loss", epochs.map(\.valLoss), dashed: true, color: SVGChart.palette[1])].compactMap { $0 }
         loss.markers = markers(findings)
@@ -32,7 +32,7 @@ public enum CurvesPlot {
         if epochs.contains(where: { $0.accuracy != nil || $0.valAccuracy != nil }) {
             var acc = SVGChart(title: "\(name): accuracy per epoch", xLabel: "epoch", yLabel: "accuracy")
             acc.id = id + "-accuracy"
-            acc.clipSpikes = false
+            acc.clipSpikes = false; acc.wholeX = true
             acc.series = [series("accuracy", epochs.map(\.accuracy), color: SVGChart.palette[0]),
                           series("val_accuracy", epochs.map(\.valAccuracy), dashed: true, color: SVGChart.palette[1])].compactMap { $0 }
             acc.markers = loss.markers
