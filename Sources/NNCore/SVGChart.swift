@@ -40,6 +40,9 @@ public struct SVGChart: Sendable {
     public var yLabel: String
     public var xScale: Scale = .linear
     public var yScale: Scale = .linear
+    /// Draw a linear y axis as log when every value is positive and they span more than four
+    /// decades (a loss that blew up and came back).
+    public var autoLogY = false
     public var series: [Series] = []
     public var markers: [Marker] = []
     /// End the y axis at the robust upper bound when a value lies above it.
@@ -77,16 +80,19 @@ public struct SVGChart: Sendable {
         guard lo.isFinite, hi.isFinite, hi > lo else { return [] }
         if scale == .log {
             // Less than two decades in range: 1, 2 and 5 per decade, then every digit.
+            // More than eight decades: every second, third… decade.
+            let stride = max(1, ((hi - lo) / 8).rounded(.up))
             for steps in [[1.0], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]] {
                 var out: [Double] = []
-                var d = lo.rounded(.down)
+                var d = (lo / stride).rounded(.down) * stride
                 while d <= hi + 1e-9 && out.count < 40 {
                     for k in steps where (lo - 1e-9)...(hi + 1e-9) ~= d + log10(k) { out.append(d + log10(k)) }
-                    d += 1
+                    d += steps.count == 1 ? stride : 1
                 }
-                if out.count >= 2 || steps.count == 9 { return out }
+                if out.count >= 2 { return out }
             }
-            return []
+            // Within one digit of a decade: round values, as on a linear axis.
+            return ticks(pow(10, lo), pow(10, hi), scale: .linear).filter { $0 > 0 }.map { log10($0) }
         }
         let raw = (hi - lo) / 5
         let mag = pow(10, (log10(raw)).rounded(.down))
@@ -119,6 +125,14 @@ public struct SVGChart: Sendable {
         return out + "</svg>\n"
     }
 
+    /// `yScale`, or log where `autoLogY` applies.
+    var resolvedYScale: Scale {
+        guard autoLogY, yScale == .linear else { return yScale }
+        let ys = series.flatMap { $0.points.map(\.y) }.filter(\.isFinite)
+        guard let lo = ys.min(), let hi = ys.max(), lo > 0, hi / lo > 1e4 else { return .linear }
+        return .log
+    }
+
     func transform(_ v: Double, _ s: Scale) -> Double? {
         guard v.isFinite || v == .infinity else { return nil }
         if s == .log { return v > 0 ? log10(v) : nil }
@@ -132,6 +146,7 @@ public struct SVGChart: Sendable {
         out += "<text x=\"\(num(l))\" y=\"20\" font-size=\"13\" font-weight=\"bold\">\(xmlEscape(title))</text>\n"
         out += "<rect x=\"\(num(l))\" y=\"\(num(t))\" width=\"\(num(pw))\" height=\"\(num(ph))\" fill=\"none\" stroke=\"#888\"/>\n"
         let xs = series.flatMap { $0.points.compactMap { transform($0.x, xScale) } }.filter(\.isFinite)
+        let yScale = resolvedYScale
         let ysAll = series.flatMap { $0.points.compactMap { transform($0.y, yScale) } }
         guard var x0 = xs.min(), var x1 = xs.max(), var y0 = ysAll.filter(\.isFinite).min(), var y1 = ysAll.filter(\.isFinite).max() else {
             out += "<text x=\"\(num(l + pw / 2))\" y=\"\(num(t + ph / 2))\" text-anchor=\"middle\" fill=\"#666\">\(xmlEscape(emptyText))</text>\n"
@@ -145,17 +160,23 @@ public struct SVGChart: Sendable {
         if yScale == .linear && yRange == nil { let p = (y1 - y0) * 0.05; y0 -= p; if clipAt == nil { y1 += p } }
         func px(_ v: Double) -> Double { l + (v - x0) / (x1 - x0) * pw }
         func py(_ v: Double) -> Double { t + (y1 - v) / (y1 - y0) * ph }
-        func label(_ v: Double, _ s: Scale) -> String {
-            guard s == .log else { return significant(v, 4) }
-            return abs(v - v.rounded()) < 1e-9 ? "1e\(Int(checking: v.rounded()) ?? 0)" : significant(pow(10, v), 2)
+        func label(_ v: Double, _ s: Scale, _ ticks: [Double]) -> String {
+            guard s == .log else {
+                // Enough decimals to tell neighbouring ticks apart.
+                let step = ticks.count > 1 ? ticks[1] - ticks[0] : 1
+                return abs(v) < 1e6 && step >= 1e-9 ? fmt(v, max(0, -(Int(checking: log10(step).rounded(.down)) ?? 0))) : significant(v, 4)
+            }
+            return abs(v - v.rounded()) < 1e-9 ? "1e\(Int(checking: v.rounded()) ?? 0)" : significant(pow(10, v), 4)
         }
-        for v in Self.ticks(x0, x1, scale: xScale) where !wholeX || xScale == .log || v == v.rounded() {
+        let xTicks = Self.ticks(x0, x1, scale: xScale).filter { !wholeX || xScale == .log || $0 == $0.rounded() }
+        let yTicks = Self.ticks(y0, y1, scale: yScale)
+        for v in xTicks {
             out += "<line x1=\"\(num(px(v)))\" y1=\"\(num(t))\" x2=\"\(num(px(v)))\" y2=\"\(num(t + ph))\" stroke=\"#eee\"/>\n"
-            out += "<text x=\"\(num(px(v)))\" y=\"\(num(t + ph + 14))\" text-anchor=\"middle\">\(label(v, xScale))</text>\n"
+            out += "<text x=\"\(num(px(v)))\" y=\"\(num(t + ph + 14))\" text-anchor=\"middle\">\(label(v, xScale, xTicks))</text>\n"
         }
-        for v in Self.ticks(y0, y1, scale: yScale) {
+        for v in yTicks {
             out += "<line x1=\"\(num(l))\" y1=\"\(num(py(v)))\" x2=\"\(num(l + pw))\" y2=\"\(num(py(v)))\" stroke=\"#eee\"/>\n"
-            out += "<text x=\"\(num(l - 5))\" y=\"\(num(py(v) + 4))\" text-anchor=\"end\">\(label(v, yScale))</text>\n"
+            out += "<text x=\"\(num(l - 5))\" y=\"\(num(py(v) + 4))\" text-anchor=\"end\">\(label(v, yScale, yTicks))</text>\n"
         }
         out += "<text x=\"\(num(l + pw / 2))\" y=\"\(num(height - 8))\" text-anchor=\"middle\">\(xmlEscape(xLabel))\(xScale == .log ? " (log scale)" : "")</text>\n"
         out += "<text x=\"14\" y=\"\(num(t + ph / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(num(t + ph / 2)))\">\(xmlEscape(yLabel))\(yScale == .log ? " (log)" : "")</text>\n"
@@ -200,8 +221,14 @@ public struct SVGChart: Sendable {
             out += "<text x=\"\(num(l + pw))\" y=\"\(num(t - 4))\" text-anchor=\"end\" fill=\"#666\">▲ above \(significant(yScale == .log ? pow(10, c) : c, 3)): clipped</text>\n"
         }
         // The legend, right of the plot.
+        let room = max(1, Int(checking: (ph / 16).rounded(.down)) ?? 1)
         for (i, s) in series.enumerated() {
-            let color = s.color ?? Self.palette[i % Self.palette.count], y = t + 8 + Double(i) * 16
+            let y = t + 8 + Double(i) * 16
+            if i == room - 1 && series.count > room {
+                out += "<text x=\"\(num(l + pw + 10))\" y=\"\(num(y + 4))\" fill=\"#666\">+\(series.count - i) more</text>\n"
+                break
+            }
+            let color = s.color ?? Self.palette[i % Self.palette.count]
             let name = s.name.count > 24 ? String(s.name.prefix(23)) + "…" : s.name
             out += "<line x1=\"\(num(l + pw + 10))\" y1=\"\(num(y))\" x2=\"\(num(l + pw + 30))\" y2=\"\(num(y))\" stroke=\"\(color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
             out += "<text x=\"\(num(l + pw + 35))\" y=\"\(num(y + 4))\">\(xmlEscape(name))</text>\n"

@@ -77,3 +77,34 @@ import Testing
     #expect(svg.contains("height=\"600\""))
     #expect(xmlEscape("<a href='x'>&\"") == "&lt;a href=&#39;x&#39;&gt;&amp;&quot;")
 }
+
+@Test func logTicksThinOutAndFallBack() {
+    // Fourteen decades: every second one.
+    #expect(SVGChart.ticks(8, 22, scale: .log) == [8, 10, 12, 14, 16, 18, 20, 22])
+    // Less than one digit of a decade (0.1263…0.1266): round values as on a linear axis.
+    let t = SVGChart.ticks(log10(0.1263), log10(0.1266), scale: .log)
+    #expect(t.count >= 2 && t.allSatisfy { (log10(0.1263) - 1e-9)...(log10(0.1266) + 1e-9) ~= $0 })
+}
+
+@Test func chartOptionsShapeTheAxes() {
+    // A loss over fourteen decades turns log with autoLogY; whole-number x ticks only.
+    var c = SVGChart(title: "t", xLabel: "epoch", yLabel: "loss")
+    c.autoLogY = true; c.wholeX = true
+    c.series = [SVGChart.Series("loss", [(1, 1e8), (2, 1e17), (3, 1e22)])]
+    let svg = c.svg()
+    #expect(svg.contains("loss (log)") && svg.contains(">1e20</text>"))
+    #expect(!svg.contains(">1.5</text>") && svg.contains(">2</text>"))
+    // A fixed range: 0…1 ticks even when every value is 0.
+    var f = SVGChart(title: "t", xLabel: "epoch", yLabel: "fraction")
+    f.yRange = 0...1
+    f.series = [SVGChart.Series("dead", [(1, 0), (2, 0)])]
+    #expect(f.svg().contains(">1.0</text>") && !f.svg().contains("clipped"))
+    // More series than the legend has room for: "+N more".
+    var m = SVGChart(title: "t", xLabel: "x", yLabel: "y")
+    m.series = (0..<30).map { SVGChart.Series("s\($0)", [(0, Double($0)), (1, Double($0))]) }
+    #expect(m.svg().contains(" more</text>"))
+    // Tick labels carry the decimals that tell them apart.
+    var n = SVGChart(title: "t", xLabel: "x", yLabel: "y")
+    n.series = [SVGChart.Series("s", [(0, 2.30294), (1, 2.30302)])]
+    #expect(n.svg().contains(">2.30300</text>") || n.svg().contains(">2.30298</text>"))
+}

@@ -123,7 +123,7 @@ public enum RunReport {
         guard !steps.isEmpty else { return [] }
         let x = steps.map { Double($0.step) }
         var loss = SVGChart(title: "loss per logged step", xLabel: "step", yLabel: "loss")
-        loss.id = id + "-steps"; loss.wholeX = true
+        loss.id = id + "-steps"; loss.wholeX = true; loss.autoLogY = true
         loss.series = [SVGChart.Series("loss", zip(x, steps.map(\.loss)).map { (x: $0, y: $1) }, color: "#aec7e8", width: 1),
                        SVGChart.Series("smoothed", zip(x, smoothed(steps.map(\.loss))).map { (x: $0, y: $1) }, color: "#1f77b4")]
         var out = [loss]
@@ -142,18 +142,20 @@ public enum RunReport {
         guard !rows.isEmpty else { return [] }
         var names: [String] = []
         for l in rows where !names.contains(l.layer) { names.append(l.layer) }
-        func series(_ value: (RunFigures.Layer) -> Double?, dashed: Bool = false) -> [SVGChart.Series] {
+        func series(_ value: (RunFigures.Layer) -> Double?, _ what: String = "", dashed: Bool = false) -> [SVGChart.Series] {
             names.enumerated().compactMap { i, n in
                 let pts = rows.filter { $0.layer == n }.compactMap { l in value(l).map { (x: Double(l.epoch), y: $0) } }
                 let type = rows.first { $0.layer == n }?.type ?? ""
-                return pts.isEmpty ? nil : SVGChart.Series("\(n) \(type)", pts, color: SVGChart.palette[i % SVGChart.palette.count], dashed: dashed)
+                return pts.isEmpty ? nil : SVGChart.Series("\(n) \(type)\(what)", pts, color: SVGChart.palette[i % SVGChart.palette.count], dashed: dashed)
             }
         }
         var std = SVGChart(title: "activation std per layer", xLabel: "epoch", yLabel: "act_std")
         std.id = id + "-act-std"; std.wholeX = true; std.series = series { $0.actStd }
+        // Vanishing activations span decades; a healthy std is near 1.
+        std.yScale = .log; std.clipSpikes = false
         var fractions = SVGChart(title: "dead (solid) and saturated (dashed) fraction", xLabel: "epoch", yLabel: "fraction")
         fractions.id = id + "-fractions"; fractions.yRange = 0...1; fractions.wholeX = true
-        fractions.series = series { $0.deadFraction } + series({ $0.saturatedFraction }, dashed: true)
+        fractions.series = series({ $0.deadFraction }, " dead") + series({ $0.saturatedFraction }, " saturated", dashed: true)
         return fractions.series.isEmpty ? [std] : [std, fractions]
     }
 
@@ -161,7 +163,7 @@ public enum RunReport {
     static func overlays(_ runs: [Run], labels: [String]) -> [SVGChart] {
         func chart(_ title: String, _ y: String, _ id: String, _ pick: (Run) -> [(x: Double, y: Double)]) -> SVGChart? {
             var c = SVGChart(title: title, xLabel: id == "steps" ? "step" : "epoch", yLabel: y)
-            c.id = "overlay-" + id; c.wholeX = true
+            c.id = "overlay-" + id; c.wholeX = true; c.autoLogY = true
             c.series = runs.indices.compactMap { i in
                 let p = pick(runs[i])
                 return p.isEmpty ? nil : SVGChart.Series(labels[i], p, color: SVGChart.palette[i % SVGChart.palette.count])

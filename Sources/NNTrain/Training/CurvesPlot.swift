@@ -24,7 +24,7 @@ public enum CurvesPlot {
             return pts.isEmpty ? nil : SVGChart.Series(label, pts, color: color, dashed: dashed)
         }
         var loss = SVGChart(title: "\(name): loss per epoch", xLabel: "epoch", yLabel: "loss")
-        loss.id = id + "-loss"; loss.wholeX = true
+        loss.id = id + "-loss"; loss.wholeX = true; loss.autoLogY = true
         loss.series = [series("loss", epochs.map(\.loss), color: SVGChart.palette[0]),
                        series("val_loss", epochs.map(\.valLoss), dashed: true, color: SVGChart.palette[1])].compactMap { $0 }
         loss.markers = markers(findings)
