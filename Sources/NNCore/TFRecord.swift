@@ -46,7 +46,7 @@ public enum TFRecord {
         var out: [[UInt8]] = []
         var i = 0
         func uint32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
-        while bytes.count - i >= 12 {
+        while bytes.count - i >= 16 {   // a record is at least 16 bytes: header, CRCs, no data
             let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i + $1]) << (8 * UInt64($1)) }
             guard CRC32C.masked(bytes[i..<i + 8]) == uint32(i + 8),
                   length <= UInt64(bytes.count - i - 16) else { break }

@@ -51,4 +51,12 @@ import Testing
     var corrupt = file
     corrupt[14] ^= 1   // a byte of the first record's data
     #expect(TFRecord.records(corrupt).records.isEmpty)
+    // Every truncation (a write torn anywhere, e.g. after a record's 12-byte header) reads the
+    // whole records before the cut and stops there, without trapping.
+    let ends = [0, 21, 37, file.count]
+    for cut in 0...file.count {
+        let r = TFRecord.records(Array(file.prefix(cut)))
+        #expect(r.end == ends.last { $0 <= cut }, "cut at \(cut)")
+        #expect(r.records.count == ends.filter { $0 > 0 && $0 <= cut }.count, "cut at \(cut)")
+    }
 }

@@ -116,7 +116,7 @@ public final class TensorBoardWriter {
     /// `RunFiles(resuming:)` does with steps.csv. The file is replaced atomically, and only
     /// when something goes.
     public static func trim(_ path: String, lastStep: Int) throws(FileError) {
-        let bytes = try FileIO.read(path)
+        let bytes = try FileIO.read(path, limit: 1 << 30)   // an event file of nntrain runs: far below 1 GiB
         let (records, end) = TFRecord.records(bytes)
         var kept: [UInt8] = []
         var dropped = end != bytes.count
