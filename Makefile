@@ -18,7 +18,7 @@ help:
 	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
 	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
 	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader (pip, a venv)"
-	@echo "make test-report  render a two-run report with headless Chromium and check the picture"
+	@echo "make test-report  render a two-run and a sweep report with headless Chromium and check the pictures"
 	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
 
 # Installs OpenBLAS and zlib headers when missing (apt-get as root; otherwise says what to install).
@@ -98,7 +98,12 @@ test-report: build
 	flags="--headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0"; \
 	"$$browser" $$flags --screenshot="$(REPORT_DIR)/report.png" --window-size=1200,2400 "file://$(REPORT_DIR)/report.html" 2>"$(REPORT_DIR)/chromium.log" >/dev/null; \
 	"$$browser" $$flags --dump-dom "file://$(REPORT_DIR)/report.html" 2>>"$(REPORT_DIR)/chromium.log" >"$(REPORT_DIR)/dom.html"; \
-	python3 Tests/Report/check_report.py "$(REPORT_DIR)/report.png" "$(REPORT_DIR)/dom.html" "$(REPORT_DIR)/chromium.log"
+	python3 Tests/Report/check_report.py "$(REPORT_DIR)/report.png" "$(REPORT_DIR)/dom.html" "$(REPORT_DIR)/chromium.log"; \
+	$(BIN) sweep configs/sweep/quickstart-halving.json --out "$(REPORT_DIR)/sweep" --quiet; \
+	$(BIN) report "$(REPORT_DIR)/sweep"; \
+	"$$browser" $$flags --screenshot="$(REPORT_DIR)/sweep.png" --window-size=1200,2400 "file://$(REPORT_DIR)/sweep/report.html" 2>"$(REPORT_DIR)/chromium-sweep.log" >/dev/null; \
+	"$$browser" $$flags --dump-dom "file://$(REPORT_DIR)/sweep/report.html" 2>>"$(REPORT_DIR)/chromium-sweep.log" >"$(REPORT_DIR)/sweep-dom.html"; \
+	python3 Tests/Report/check_report.py --sweep "$(REPORT_DIR)/sweep.png" "$(REPORT_DIR)/sweep-dom.html" "$(REPORT_DIR)/chromium-sweep.log"
 
 # A longer run of the hostile-input and kill -9 tests (random seed unless FUZZ_SEED is set).
 FUZZ_SEED ?= $(shell date +%s)

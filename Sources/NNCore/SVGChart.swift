@@ -4,9 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// A line chart as plain SVG 1.1 (no scripts, no external references): line series with a
-/// legend to the right, linear or log axes with ticks (a log axis: one per decade), vertical
-/// markers with a label, lines clipped to the plot area. A y axis whose values hold a spike
+/// A line chart as plain SVG 1.1 (no scripts, no external references): line series (or dots,
+/// a scatter plot) with a legend to the right, linear, log or categorical x axes with ticks (a
+/// log axis: one per decade), vertical markers with a label, shaded x bands, everything clipped
+/// to the plot area. A y axis whose values hold a spike
 /// (a diverging loss) ends at the robust upper bound `q3 + 20·(q3 − q1)` of the finite values
 /// when the largest lies above it; points above it are drawn at the top edge as triangles.
 /// Non-finite points (and on a log axis, those ≤ 0) break the line.
@@ -19,8 +20,21 @@ public struct SVGChart: Sendable {
         public var color: String?
         public var dashed: Bool
         public var width: Double
-        public init(_ name: String, _ points: [(x: Double, y: Double)], color: String? = nil, dashed: Bool = false, width: Double = 2) {
-            self.name = name; self.points = points; self.color = color; self.dashed = dashed; self.width = width
+        /// Draw each point as a dot (radius `width` + 1.5) and no line: a scatter plot.
+        public var dots: Bool
+        public init(_ name: String, _ points: [(x: Double, y: Double)], color: String? = nil, dashed: Bool = false, width: Double = 2,
+                    dots: Bool = false) {
+            self.name = name; self.points = points; self.color = color; self.dashed = dashed; self.width = width; self.dots = dots
+        }
+    }
+
+    /// The x range `from`…`to` shaded over the plot's height, with a label at its foot.
+    public struct Band: Sendable {
+        public var from: Double, to: Double
+        public var label: String
+        public var color: String
+        public init(from: Double, to: Double, label: String = "", color: String = "#d62728") {
+            self.from = from; self.to = to; self.label = label; self.color = color
         }
     }
 
@@ -45,6 +59,11 @@ public struct SVGChart: Sendable {
     public var autoLogY = false
     public var series: [Series] = []
     public var markers: [Marker] = []
+    public var bands: [Band] = []
+    /// A fixed x range in data units (a search range); nil: the data's. Points outside are clipped.
+    public var xRange: ClosedRange<Double>? = nil
+    /// Names of the x positions 0, 1, 2…: a categorical axis, ticked at each whole number.
+    public var xCategories: [String]? = nil
     /// End the y axis at the robust upper bound when a value lies above it.
     public var clipSpikes = true
     /// Ticks on whole numbers only on the x axis (epochs, steps).
@@ -148,16 +167,20 @@ public struct SVGChart: Sendable {
         let xs = series.flatMap { $0.points.compactMap { transform($0.x, xScale) } }.filter(\.isFinite)
         let yScale = resolvedYScale
         let ysAll = series.flatMap { $0.points.compactMap { transform($0.y, yScale) } }
-        guard var x0 = xs.min(), var x1 = xs.max(), var y0 = ysAll.filter(\.isFinite).min(), var y1 = ysAll.filter(\.isFinite).max() else {
+        guard var x0 = xRange.flatMap({ transform($0.lowerBound, xScale) }) ?? xs.min(),
+              var x1 = xRange.flatMap({ transform($0.upperBound, xScale) }) ?? xs.max(), var y0 = ysAll.filter(\.isFinite).min(), var y1 = ysAll.filter(\.isFinite).max() else {
             out += "<text x=\"\(num(l + pw / 2))\" y=\"\(num(t + ph / 2))\" text-anchor=\"middle\" fill=\"#666\">\(xmlEscape(emptyText))</text>\n"
             return out
         }
         var clipAt = clipSpikes ? Self.robustUpperBound(ysAll) : nil
         if let c = clipAt { y1 = c }
         if let r = yRange { y0 = r.lowerBound; y1 = r.upperBound; clipAt = ysAll.contains { $0 > r.upperBound } ? y1 : nil }
+        if let c = xCategories { x0 = -0.5; x1 = Double(max(1, c.count)) - 0.5 }
         if x1 <= x0 { x0 -= 0.5; x1 += 0.5 }
+        // Dots at the data's ends would be cut in half by the frame.
+        if xRange == nil && xCategories == nil && series.contains(where: \.dots) { let p = (x1 - x0) * 0.05; x0 -= p; x1 += p }
         if y1 <= y0 { let p = max(abs(y0) * 0.1, 0.5); y0 -= p; y1 += p }
-        if yScale == .linear && yRange == nil { let p = (y1 - y0) * 0.05; y0 -= p; if clipAt == nil { y1 += p } }
+        if (yScale == .linear || series.contains(where: \.dots)) && yRange == nil { let p = (y1 - y0) * 0.05; y0 -= p; if clipAt == nil { y1 += p } }
         func px(_ v: Double) -> Double { l + (v - x0) / (x1 - x0) * pw }
         func py(_ v: Double) -> Double { t + (y1 - v) / (y1 - y0) * ph }
         func label(_ v: Double, _ s: Scale, _ ticks: [Double]) -> String {
@@ -168,11 +191,13 @@ public struct SVGChart: Sendable {
             }
             return abs(v - v.rounded()) < 1e-9 ? "1e\(Int(checking: v.rounded()) ?? 0)" : significant(pow(10, v), 4)
         }
-        let xTicks = Self.ticks(x0, x1, scale: xScale).filter { !wholeX || xScale == .log || $0 == $0.rounded() }
+        let xTicks = xCategories.map { $0.indices.map(Double.init) }
+            ?? Self.ticks(x0, x1, scale: xScale).filter { !wholeX || xScale == .log || $0 == $0.rounded() }
         let yTicks = Self.ticks(y0, y1, scale: yScale)
         for v in xTicks {
             out += "<line x1=\"\(num(px(v)))\" y1=\"\(num(t))\" x2=\"\(num(px(v)))\" y2=\"\(num(t + ph))\" stroke=\"#eee\"/>\n"
-            out += "<text x=\"\(num(px(v)))\" y=\"\(num(t + ph + 14))\" text-anchor=\"middle\">\(label(v, xScale, xTicks))</text>\n"
+            let text = xCategories.map { c in xmlEscape(String(c[Int(v)].prefix(16))) } ?? label(v, xScale, xTicks)
+            out += "<text x=\"\(num(px(v)))\" y=\"\(num(t + ph + 14))\" text-anchor=\"middle\">\(text)</text>\n"
         }
         for v in yTicks {
             out += "<line x1=\"\(num(l))\" y1=\"\(num(py(v)))\" x2=\"\(num(l + pw))\" y2=\"\(num(py(v)))\" stroke=\"#eee\"/>\n"
@@ -183,6 +208,11 @@ public struct SVGChart: Sendable {
         let clip = xmlEscape(id) + "-clip"
         out += "<clipPath id=\"\(clip)\"><rect x=\"\(num(l))\" y=\"\(num(t))\" width=\"\(num(pw))\" height=\"\(num(ph))\"/></clipPath>\n"
         out += "<g clip-path=\"url(#\(clip))\">\n"
+        for b in bands {
+            guard let a = transform(b.from, xScale), let z = transform(b.to, xScale), a.isFinite, z.isFinite else { continue }
+            let lo = px(min(a, z)), hi = px(max(a, z))
+            out += "<rect class=\"band\" x=\"\(num(lo))\" y=\"\(num(t))\" width=\"\(num(hi - lo))\" height=\"\(num(ph))\" fill=\"\(b.color)\" fill-opacity=\"0.12\"/>\n"
+        }
         var clipped: [(Double, String)] = []
         for (i, s) in series.enumerated() {
             let color = s.color ?? Self.palette[i % Self.palette.count]
@@ -195,6 +225,10 @@ public struct SVGChart: Sendable {
                 d += (pen ? " L" : (d.isEmpty ? "M" : " M")) + "\(num(px(xv))),\(num(py(y)))"
                 single.append((px(xv), py(y)))
                 pen = true
+            }
+            if s.dots {
+                for (x, y) in single { out += "<circle cx=\"\(num(x))\" cy=\"\(num(y))\" r=\"\(num(s.width + 1.5))\" fill=\"\(color)\" fill-opacity=\"0.8\"/>\n" }
+                continue
             }
             if !d.isEmpty {
                 out += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(num(s.width))\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
@@ -214,6 +248,11 @@ public struct SVGChart: Sendable {
             let x = px(xv), end = x > l + pw * 0.6
             out += "<text x=\"\(num(x + (end ? -4 : 4)))\" y=\"\(num(t + 12 + Double(k % 4) * 12))\" text-anchor=\"\(end ? "end" : "start")\" fill=\"\(m.color)\">\(xmlEscape(m.label))</text>\n"
         }
+        for b in bands where !b.label.isEmpty {
+            guard let a = transform(b.from, xScale), let z = transform(b.to, xScale), a.isFinite, z.isFinite else { continue }
+            let mid = px((min(a, z) + max(a, z)) / 2)
+            out += "<text x=\"\(num(mid))\" y=\"\(num(t + ph - 4))\" text-anchor=\"middle\" fill=\"\(b.color)\">\(xmlEscape(b.label))</text>\n"
+        }
         for (x, color) in clipped {
             out += "<path class=\"clipped\" d=\"M\(num(x - 4)),\(num(t + 7)) L\(num(x + 4)),\(num(t + 7)) L\(num(x)),\(num(t + 1)) Z\" fill=\"\(color)\"/>\n"
         }
@@ -230,7 +269,11 @@ public struct SVGChart: Sendable {
             }
             let color = s.color ?? Self.palette[i % Self.palette.count]
             let name = s.name.count > 24 ? String(s.name.prefix(23)) + "…" : s.name
-            out += "<line x1=\"\(num(l + pw + 10))\" y1=\"\(num(y))\" x2=\"\(num(l + pw + 30))\" y2=\"\(num(y))\" stroke=\"\(color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
+            if s.dots {
+                out += "<circle cx=\"\(num(l + pw + 20))\" cy=\"\(num(y))\" r=\"\(num(s.width + 1.5))\" fill=\"\(color)\"/>\n"
+            } else {
+                out += "<line x1=\"\(num(l + pw + 10))\" y1=\"\(num(y))\" x2=\"\(num(l + pw + 30))\" y2=\"\(num(y))\" stroke=\"\(color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
+            }
             out += "<text x=\"\(num(l + pw + 35))\" y=\"\(num(y + 4))\">\(xmlEscape(name))</text>\n"
         }
         return out

@@ -26,7 +26,7 @@ enum Help {
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
-      nntrain report RUN_DIR... [--out FILE]
+      nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
       nntrain sweep plan | trial | collect ...        (the steps of a sweep, for job arrays)
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
@@ -42,7 +42,8 @@ enum Help {
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       report     one self-contained HTML page of one or more runs: curves, steps, layers,
-                 diagnosis, config (several runs: overlaid, with the config keys that differ)
+                 diagnosis, config (several runs: overlaid, with the config keys that differ),
+                 or of a sweep: leaderboard, metric per parameter, top trials, rungs
       bench      time one training step of a config by phase, and its GEMM-bound limit
       lr-find    learning-rate range test: train while raising the lr exponentially, write
                  runs/<name>-lr-find/ (lr_find.csv, lr_find.svg) and suggest an lr
@@ -158,25 +159,34 @@ enum Help {
     """
 
     static let report = """
-    nntrain report — an HTML page of one or more runs
+    nntrain report — an HTML page of one or more runs, or of a sweep
 
     USAGE:
       nntrain report RUN_DIR... [--out FILE]
+      nntrain report SWEEP_DIR [--out FILE]
 
     Writes one self-contained HTML file (inline SVG and CSS, no scripts, nothing fetched): per
     run the loss, val_loss, accuracy, val_accuracy and lr per epoch, the per-step loss with its
     smoothed trend and grad_norm (steps.csv), the layer statistics of layers.csv (from a run
     with --diagnose), the diagnosis with its evidence marked on the plots, the resolved
     config.json and summary.json. Several runs: their curves overlaid, and a table of the
-    config keys (dotted paths) whose values differ. Sweep directories are not reported yet.
+    config keys (dotted paths) whose values differ.
+
+    A sweep directory (one with plan.json; given alone): the leaderboard (as `sweep collect`,
+    then the trials not completed), the metric against each searched parameter (log axis for
+    log distributions, the search range shaded in its outer 10% and red at the edge the
+    boundary warning names, the best trial marked, halving: a colour per rung), the curves of
+    the 5 best trials overlaid, and for halving each rung's budget, trials and promotions and
+    each trial's metric across its rungs. The sweep is only read; it may still be running.
 
     OPTIONS:
-      --out FILE, -o FILE    where to write the page; default RUN_DIR/report.html for one run,
-                             required for several
+      --out FILE, -o FILE    where to write the page; default DIR/report.html for one run or
+                             a sweep, required for several runs
 
     EXIT CODES:
-      0 written · 1 the page cannot be written · 2 usage, a directory that holds no run, or a
-      sweep directory · 3 a file of a run does not read (not a CSV nntrain wrote, broken JSON)
+      0 written · 1 the page cannot be written · 2 usage, a directory that holds no run, a
+      sweep directory given with others, a plan.json that does not load · 3 a file of a run
+      does not read (not a CSV nntrain wrote, broken JSON)
     """
 
     static let sweep = """

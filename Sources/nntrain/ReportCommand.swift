@@ -1,10 +1,11 @@
 import NNCore
 import NNTrain
 
-/// `nntrain report RUN_DIR... [--out FILE]`: one self-contained HTML page of the runs. One
-/// run: `RUN_DIR/report.html` unless `--out`; several: `--out` is required. Exit 2 for usage,
-/// a directory that holds no run or a sweep directory; 3 for a file that does not read; 1
-/// when the page cannot be written.
+/// `nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]`: one self-contained HTML page of the
+/// runs, or of a sweep. One run or a sweep: `DIR/report.html` unless `--out`; several runs:
+/// `--out` is required. Exit 2 for usage, a directory that holds no run, a sweep given with
+/// other directories, or a sweep whose plan.json does not load; 3 for a run file that does
+/// not read; 1 when the page cannot be written.
 func reportCommand(_ args: ArraySlice<String>) -> Int32 {
     let parsed: Arguments
     do { parsed = try Arguments(args, command: "report", valued: ["--out", "-o"], boolean: ["--help", "-h"]) } catch {
@@ -18,7 +19,13 @@ func reportCommand(_ args: ArraySlice<String>) -> Int32 {
     guard let out = outs.first ?? (dirs.count == 1 ? dirs[0] + "/report.html" : nil) else {
         return usage(UsageError(message: "several runs need --out FILE (where to write the page)", command: "report"))
     }
-    do { try RunReport.write(directories: dirs, to: out) } catch {
+    let sweeps = dirs.filter(SweepPage.isSweep)
+    if !sweeps.isEmpty && dirs.count > 1 {
+        return usage(UsageError(message: "\(sweeps[0]) is a sweep directory: report it alone (nntrain report \(sweeps[0]))", command: "report"))
+    }
+    do {
+        if sweeps.isEmpty { try RunReport.write(directories: dirs, to: out) } else { try SweepPage.write(directory: dirs[0], to: out) }
+    } catch {
         printError("error: " + error.description)
         return error.exitCode
     }

@@ -108,3 +108,30 @@ import Testing
     n.series = [SVGChart.Series("s", [(0, 2.30294), (1, 2.30302)])]
     #expect(n.svg().contains(">2.30300</text>") || n.svg().contains(">2.30298</text>"))
 }
+
+@Test func scatterBandsRangeAndCategories() {
+    // Dots: a circle per point, no line; the legend shows a dot too.
+    var c = SVGChart(title: "t", xLabel: "lr", yLabel: "val_loss")
+    c.id = "s"; c.xScale = .log
+    c.series = [SVGChart.Series("trials", [(1e-3, 0.5), (3e-3, 0.4), (1e-2, 0.7)], dots: true)]
+    var svg = c.svg()
+    #expect(svg.components(separatedBy: "fill-opacity=\"0.8\"").count - 1 == 3)
+    #expect(!svg.contains("<path d=\"M"))
+    // Dots at the data's ends are not cut by the frame: the x axis is padded past them.
+    let circle = svg.range(of: "<circle cx=\"")!
+    let cx = Double(svg[circle.upperBound...].prefix { $0 != "\"" })!
+    #expect(cx > 64 + 4, "\(cx)")  // the plot starts at x = 64
+    // A fixed x range (a search range) reaches past the data; bands shade x ranges, labelled.
+    c.xRange = 1e-6...1
+    c.bands = [SVGChart.Band(from: 1e-6, to: 1e-5, color: "#7f7f7f"), SVGChart.Band(from: 0.1, to: 1, label: "not searched")]
+    svg = c.svg()
+    #expect(svg.contains(">1e-6</text>") && svg.contains(">1e0</text>"))
+    #expect(svg.components(separatedBy: "class=\"band\"").count - 1 == 2)
+    #expect(svg.contains(">not searched</text>"))
+    // A categorical axis: one tick per name, escaped, at 0, 1, 2.
+    var k = SVGChart(title: "t", xLabel: "optimizer", yLabel: "val_loss")
+    k.xCategories = ["sgd", "adam", "<b>"]
+    k.series = [SVGChart.Series("trials", [(0, 1), (1, 0.5), (1, 0.6)], dots: true)]
+    svg = k.svg()
+    #expect(svg.contains(">sgd</text>") && svg.contains(">adam</text>") && svg.contains(">&lt;b&gt;</text>"))
+}

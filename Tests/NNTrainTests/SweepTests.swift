@@ -235,13 +235,16 @@ private let deadPID: Int32 = 0x7FFF_FFF0
         let row = SweepReport.Row(trial: 0, status: "completed", rung: 0, values: values, metric: 0.5, bestEpoch: 1, epochsRun: 1,
                                   seconds: 1, runDirectory: "trials/0000", reason: nil)
         var r = SweepReport(plan: plan, rows: [row], ranked: [row], warnings: [], finished: true)
-        r.warnings = r.boundaryWarnings()
+        r.warnings = r.boundaryWarnings().map(\.message)
         return r
     }
     // lr 0.5 is in the top 10% of [1e-6, 1] in log space (log10 0.5 = -0.3 > -0.6).
     let top = report([.number(0.5), .number(0.005), .number(32)]).warnings
     #expect(top.count == 1 && top[0].contains("optimizer.lr") && top[0].contains("top 10%") && top[0].contains("log scale")
             && top[0].contains("max 1000") && top[0].contains("log:1e-06:1000"))
+    // What the report draws: the edge and the widened range.
+    let w = report([.number(0.5), .number(0.005), .number(32)]).boundaryWarnings()
+    #expect(w.count == 1 && w[0].path == "optimizer.lr" && w[0].upper && w[0].widened?.min == 1e-6 && w[0].widened?.max == 1000)
     // 1e-3 is the middle of the log range even though it is near 0 in linear terms: no warning.
     #expect(report([.number(1e-3), .number(0.005), .number(32)]).warnings.isEmpty)
     let bottom = report([.number(1e-3), .number(0.0005), .number(64)]).warnings
@@ -519,7 +522,7 @@ private func complete(_ ledger: SweepLedger, _ trial: Int, rung: Int, _ metric: 
         plan.trials = rows.map { PlannedTrial(index: $0.trial, seed: 1, values: $0.values) }
         let ranked = rows.sorted { $0.metric! < $1.metric! }
         var r = SweepReport(plan: plan, rows: rows, ranked: ranked, warnings: [], finished: true)
-        r.warnings = r.boundaryWarnings()
+        r.warnings = r.boundaryWarnings().map(\.message)
         return r.warnings
     }
     // Eight trials, the best at the largest lr drawn, 70% of the way up the log range (0.0063).
@@ -547,7 +550,7 @@ private func complete(_ ledger: SweepLedger, _ trial: Int, rung: Int, _ metric: 
     }
     p.trials = rows.map { PlannedTrial(index: $0.trial, seed: 1, values: $0.values) }
     var r = SweepReport(plan: p, rows: rows, ranked: rows, warnings: [], finished: true)
-    r.warnings = r.boundaryWarnings()
+    r.warnings = r.boundaryWarnings().map(\.message)
     #expect(r.warnings.isEmpty, "\(r.warnings)")
 }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks a report rendered by headless Chromium (make test-report), Python stdlib only.
 
-usage: check_report.py SCREENSHOT.png DOM.html CHROMIUM_LOG
+usage: check_report.py [--sweep] SCREENSHOT.png DOM.html CHROMIUM_LOG
 
 The screenshot must be a PNG that is not blank (many distinct colours, some not white); the
-DOM Chromium built must hold the report's inline SVG charts, its sections and the config-diff
-table; the log must hold no console error or uncaught exception.
+DOM Chromium built must hold the report's inline SVG charts and its sections (two runs: the
+config-diff table; --sweep, a halving sweep: the leaderboard, a chart per parameter, the top
+trials' curves and the rungs); the log must hold no console error or uncaught exception.
 """
 import struct
 import sys
@@ -52,7 +53,9 @@ def png_pixels(path):
 
 
 def main():
-    png, dom, log = sys.argv[1:4]
+    args = sys.argv[1:]
+    sweep = args[:1] == ["--sweep"]
+    png, dom, log = args[1:4] if sweep else args[0:3]
     width, height, bpp, rows = png_pixels(png)
     colours, ink = set(), 0
     for row in rows[::4]:
@@ -67,10 +70,14 @@ def main():
     text = open(dom, encoding="utf-8", errors="replace").read()
     needed = ["Runs compared", "Config keys that differ", 'class="config-diff"', "optimizer.lr",
               "<h3>Diagnosis</h3>", "Resolved config (config.json)", "loss per logged step", "lr_too_low"]
+    if sweep:
+        needed = ['class="leaderboard"', "val_accuracy against optimizer.lr", "optimizer.lr (log scale)",
+                  "val_accuracy against model.layers.1.units", "Curves of the top 5 trials", "Successive halving rungs",
+                  'class="rungs"', "val_accuracy per rung"]
     missing = [n for n in needed if n not in text]
     svgs = text.count("<svg")
     print(f"check_report: {dom}: {svgs} svg elements")
-    if missing or svgs < 8:
+    if missing or svgs < (7 if sweep else 8):
         sys.exit(f"{dom}: missing {missing}, {svgs} svg elements")
     if "<script" in text:
         sys.exit(f"{dom}: holds a script")

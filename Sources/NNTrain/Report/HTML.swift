@@ -11,6 +11,7 @@ enum HTML {
     pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-height: 480px; }
     table { border-collapse: collapse; font-size: 13px; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
     th { background: #f0f0f0; } .code { font-family: monospace; font-weight: bold; }
+    figure { margin: 0; } figcaption { font-size: 12px; max-width: 560px; margin: 2px 0 10px 8px; }
     .healthy { color: #2ca02c; } .finding { color: #d62728; } .evidence { color: #555; font-size: 12px; font-family: monospace; }
     """
 
@@ -27,6 +28,11 @@ enum HTML {
 
     static func charts(_ charts: [SVGChart]) -> String {
         charts.isEmpty ? "" : "<div class=\"charts\">\n" + charts.map { $0.svg(standalone: false) }.joined() + "</div>\n"
+    }
+
+    /// A table of names (in bold) and values, without a header row; every cell escaped.
+    static func facts(_ rows: [(String, String)], cls: String) -> String {
+        "<table class=\"\(cls)\">\n" + rows.map { "<tr><th>\(xmlEscape($0.0))</th><td>\(xmlEscape($0.1))</td></tr>\n" }.joined() + "</table>\n"
     }
 
     /// A table with a header row; every cell escaped.

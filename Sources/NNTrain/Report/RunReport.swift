@@ -25,8 +25,8 @@ public enum RunReport {
     public static func load(_ directory: String) throws(RunError) -> Run {
         if FileIO.isDirectory(directory), !FileIO.exists(directory + "/curves.csv"),
            FileIO.isDirectory(directory + "/ledger") || FileIO.isDirectory(directory + "/trials") {
-            throw .config(["\(directory) is a sweep directory; `nntrain report` does not report sweeps yet: "
-                           + "give it a trial's run directory, or see `nntrain sweep report`"])
+            throw .config(["\(directory) looks like a sweep directory without its plan.json, not a run: "
+                           + "give `nntrain report` a run directory, or a sweep directory alone"])
         }
         let figures = try RunFigures.read(runDirectory: directory)
         let config = try json(directory + "/config.json"), summary = try json(directory + "/summary.json")

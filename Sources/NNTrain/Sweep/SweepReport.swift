@@ -65,6 +65,8 @@ public struct SweepReport {
     /// Completed trials, best first (halving: trials of higher rungs first).
     public var ranked: [Row]
     public var warnings: [String]
+    /// The boundary warnings with what they are about (`warnings` holds their messages).
+    public var boundary: [BoundaryWarning] = []
     public var finished: Bool
     /// Ledger records that were skipped, one line each naming the file (`SweepLedger.Snapshot.problems`).
     public var ledgerProblems: [String] = []
@@ -155,19 +157,30 @@ public struct SweepReport {
             return a.trial < b.trial
         }
         var report = SweepReport(plan: plan, rows: rows, ranked: ranked, warnings: [], finished: status.isFinished)
-        report.warnings = report.boundaryWarnings()
+        report.boundary = report.boundaryWarnings()
+        report.warnings = report.boundary.map(\.message)
         report.ledgerProblems = status.snapshot.problems
         return report
     }
 
     // MARK: The boundary rule
 
+    /// A parameter whose best value lies at an edge of what was searched.
+    public struct BoundaryWarning: Sendable {
+        public var path: String
+        public var message: String
+        /// At the upper edge (else the lower).
+        public var upper: Bool
+        /// The range to search next, for a parameter with a range that can widen.
+        public var widened: (min: Double, max: Double)?
+    }
+
     /// For every numeric parameter whose best value lies in the outer 10% of its range (log
     /// space for log distributions; the smallest or largest of ≥ 3 listed numbers), or is the
     /// smallest or largest value sampled among at least 5 completed trials (configurations,
     /// with repeats), which edge and a widened range to search next. One warning per parameter;
     /// none for `seed` and `data.split_seed`, whose values have no order that matters.
-    public func boundaryWarnings() -> [String] {
+    public func boundaryWarnings() -> [BoundaryWarning] {
         guard let best else { return [] }
         // The values of the completed trials (configurations): what the search has seen.
         let seen = repeats > 1 ? rankedConfigs.map(\.values) : ranked.map(\.values)
@@ -178,7 +191,7 @@ public struct SweepReport {
                   let lo = nums.min(), let hi = nums.max(), lo < hi else { return nil }
             return v == hi ? true : v == lo ? false : nil
         }
-        var out: [String] = []
+        var out: [BoundaryWarning] = []
         for (i, p) in plan.spec.parameters.enumerated() {
             // A seed has no optimum to lie beyond: which one wins is noise.
             guard p.path != "seed", p.path != "data.split_seed" else { continue }
@@ -209,20 +222,22 @@ public struct SweepReport {
                     if case .intUniform = p.distribution { half = half.rounded(.up) }
                     if upper { nhi = hi + half } else { nlo = lo >= 0 ? Swift.max(0, lo - half) : lo - half }
                 }
+                var widened: (min: Double, max: Double)? = nil
                 if nlo == lo && nhi == hi {
                     msg += "; the range cannot widen past 0 there"
                 } else {
+                    widened = (nlo, nhi)
                     let short = shorthandName(p.distribution)
                     msg += "; the optimum may lie beyond it: search again with min \(formatSignificant(nlo, 3)), max \(formatSignificant(nhi, 3))"
                     if let short { msg += " (--param \(p.path)=\(short):\(formatSignificant(nlo, 3)):\(formatSignificant(nhi, 3)))" }
                 }
-                out.append(msg)
+                out.append(BoundaryWarning(path: p.path, message: msg, upper: upper, widened: widened))
             } else if case .values(let vs, _) = p.distribution {
                 let nums = vs.compactMap(\.doubleValue).sorted()
                 guard nums.count >= 3, nums.count == vs.count else { continue }
                 if v == nums.first || v == nums.last {
                     let upper = v == nums.last
-                    out.append("\(p.path): the best value \(formatSignificant(v, 3)) is the \(upper ? "largest" : "smallest") of the values tried; try \(upper ? "larger" : "smaller") ones too")
+                    out.append(BoundaryWarning(path: p.path, message: "\(p.path): the best value \(formatSignificant(v, 3)) is the \(upper ? "largest" : "smallest") of the values tried; try \(upper ? "larger" : "smaller") ones too", upper: upper))
                 }
             } else if let upper = extreme(i, v) {
                 // normal, log_normal: no edges, but the best may still be the most extreme draw.
@@ -232,7 +247,7 @@ public struct SweepReport {
                 } else if case .logNormal(_, let sigma) = p.distribution, v > 0 {
                     msg += ": search again centred there (--param \(p.path)=lognormal:\(formatSignificant(v.log, 3)):\(formatSignificant(sigma, 3)))"
                 }
-                out.append(msg)
+                out.append(BoundaryWarning(path: p.path, message: msg, upper: upper))
             }
         }
         return out
