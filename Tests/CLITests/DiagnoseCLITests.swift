@@ -59,6 +59,19 @@ func expectDiagnoseReproduces(_ dir: String, _ summary: JSONValue) throws {
     #expect(plain.status == 4 && plain.stderr.contains("diagnosis: lr_too_high: "), "\(plain.stderr)")
 }
 
+@Test func adamAtLR001WithoutDecayOscillatesAndIsTooHigh() throws {
+    // Constant lr 0.01: the training loss falls to ~0.42 by epoch 6, then swings (0.49, 0.72,
+    // 0.55, 0.72, 0.43 at 2 threads), never back above the first epoch's 1.81.
+    let r = try diagnosedRun("oscillating", ["optimizer.lr=0.01", "schedule.type=constant", "training.epochs=12"])
+    #expect(r.output.status == 0)
+    #expect(r.codes.first == "lr_too_high", "\(r.summary)")
+    guard case .array(let findings)? = r.summary["diagnosis"], case .array(let rises)? = findings.first?["evidence"]?["rises"] else {
+        Issue.record("no oscillation evidence: \(r.summary)"); return
+    }
+    #expect(rises.count >= 2)
+    try expectDiagnoseReproduces(r.dir, r.summary)
+}
+
 @Test func wideNetOnFewExamplesOverfits() throws {
     // 270 training examples (validation_split 0.95), 512 hidden units, 12 epochs.
     let r = try diagnosedRun("overfit", ["data.validation_split=0.95", "model.layers.1.units=512", "training.epochs=12"])

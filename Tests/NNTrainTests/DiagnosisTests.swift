@@ -41,6 +41,25 @@ func codes(_ f: RunFigures) -> [String] { Diagnosis.findings(f).map(\.code) }
     #expect(!codes(RunFigures(epochs: epochs([2.0, 1.5, 2.08, 1.2]))).contains("lr_too_high"))
 }
 
+@Test func largeOscillationWithoutARiseIsLRTooHigh() {
+    // Never above the first epoch, but up by 18 % and 48 % and 30 %: oscillation.
+    let f = Diagnosis.findings(RunFigures(epochs: epochs([1.8, 0.95, 0.63, 0.42, 0.49, 0.72, 0.55, 0.715, 0.43]), classes: 10))
+    #expect(f.map(\.code) == ["lr_too_high"], "\(f)")
+    guard case .array(let rises)? = f[0].evidence["rises"] else { Issue.record("no rises"); return }
+    #expect(rises.count == 3 && rises[0]["epoch"] == .number(5) && f[0].evidence["epoch"] == .number(6))
+    // One bump is not an oscillation; nor are rises under 10 %.
+    #expect(!codes(RunFigures(epochs: epochs([1.8, 0.95, 0.63, 0.42, 0.6, 0.4, 0.38]))).contains("lr_too_high"))
+    #expect(!codes(RunFigures(epochs: epochs([1.8, 0.95, 0.63, 0.42, 0.45, 0.41, 0.44, 0.40]))).contains("lr_too_high"))
+    // A rise where the lr rose too (warm restarts, warmup) is not counted.
+    var restarts = epochs([1.8, 0.9, 0.6, 0.8, 0.5, 0.4, 0.6, 0.35])
+    for i in restarts.indices { restarts[i].lr = [3, 6].contains(i) ? 0.1 : 0.01 }
+    #expect(!codes(RunFigures(epochs: restarts)).contains("lr_too_high"))
+    restarts[6].lr = 0.01
+    #expect(!codes(RunFigures(epochs: restarts)).contains("lr_too_high"), "one rise left")
+    restarts[3].lr = 0.01
+    #expect(codes(RunFigures(epochs: restarts)).contains("lr_too_high"))
+}
+
 @Test func divergenceIsLRTooHighAndSaysWhetherTheLossRoseFirst() {
     let rose = RunFigures(steps: [.init(step: 10, loss: 2.3), .init(step: 20, loss: 9.5), .init(step: 30, loss: .nan)], diverged: true)
     let f = Diagnosis.findings(rose)

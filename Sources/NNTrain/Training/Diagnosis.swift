@@ -25,6 +25,12 @@ public enum Diagnosis {
     /// lr_too_high on divergence: the loss "rose before it" when a logged step's loss after
     /// the first exceeds this × the first logged loss.
     public static let divergenceRiseFactor = 1.5
+    /// lr_too_high by oscillation: an epoch's training loss at least this × the epoch's
+    /// before (a rise of ≥ 10 %) while the lr did not rise (a warm restart or warmup is not
+    /// counted),
+    public static let oscillationRise = 1.10
+    /// at least this many times: the loss swings up and down without rising overall.
+    public static let oscillationMinRises = 2
     /// lr_too_low: at least this many epochs,
     public static let slowMinEpochs = 3
     /// the last training loss above this × the first (far from converged),
@@ -103,7 +109,22 @@ public enum Diagnosis {
                                               ("epoch", .number(Double(e.epoch))), ("loss", num(e.loss)),
                                               ("factor", .number(riseFactor))]))
         }
-        return nil
+        return oscillation(f)
+    }
+
+    /// The training loss swings with a large amplitude (see `oscillationRise`), though never
+    /// above the first epoch's.
+    static func oscillation(_ f: RunFigures) -> Finding? {
+        var rises: [(epoch: Int, from: Double, to: Double)] = []
+        for (a, b) in zip(f.epochs, f.epochs.dropFirst()) where a.loss.isFinite && b.loss.isFinite && a.loss > 0 {
+            let lrRose = (a.lr ?? 0) < (b.lr ?? 0)
+            if b.loss >= oscillationRise * a.loss && !lrRose { rises.append((b.epoch, a.loss, b.loss)) }
+        }
+        guard rises.count >= oscillationMinRises, let largest = rises.max(by: { $0.to / $0.from < $1.to / $1.from }) else { return nil }
+        return Finding(code: "lr_too_high", message: "the training loss oscillates: it rose by 10 % or more from one epoch to the next \(rises.count) times: lower the learning rate ~3-10× (or decay it)",
+                       evidence: .object([("rises", .array(rises.map { .object([("epoch", .number(Double($0.epoch))), ("from", num($0.from)), ("to", num($0.to))]) })),
+                                          ("epoch", .number(Double(largest.epoch))), ("largest_rise", num(largest.to / largest.from)),
+                                          ("factor", .number(oscillationRise))]))
     }
 
     static func lrTooLow(_ f: RunFigures) -> Finding? {
