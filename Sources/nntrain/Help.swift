@@ -284,7 +284,8 @@ enum Help {
                              (steps: the steps run; diverged_at_step: null when all ran)
 
     FILES (DIR): lr_find.csv (step,lr,loss,smoothed_loss) and lr_find.svg (smoothed loss against
-    lr on a log axis, the suggestion marked).
+    lr on a log axis, the suggestion marked; after a blow-up, a second chart zoomed to the loss
+    up to 1.2× its start).
 
     EXIT CODES:
       0 done, diverged or not · 2 usage or config error · 3 data error · 130 / 143 interrupted

@@ -80,6 +80,12 @@ func rangePoints(_ smoothed: [Double], min: Double = 1e-6, max: Double = 1) -> [
     #expect(svg.hasPrefix("<?xml") && svg.hasSuffix("</svg>\n"))
     #expect(svg.contains("<path d=\"M") && svg.contains("<circle"))
     #expect(svg.contains("a&lt;b &amp; c") && !svg.contains("<script") && !svg.contains("href"))
+    // The loss blew up (6.0 > 1.5 × 2.5): a zoomed chart below, its y axis ending at 1.2 × 2.5
+    // = 3, the blow-up drawn as a triangle on its top edge. Without a blow-up: one chart.
+    #expect(svg.contains("<clipPath id=\"lr-find-clip\">") && svg.contains("<clipPath id=\"lr-find-zoom-clip\">"))
+    #expect(svg.contains("zoomed: the loss up to 1.2× its start") && svg.contains("▲ above 3: clipped"))
+    let calm = LRFindPlot.svg(rangePoints([2.5, 2.4, 2.0, 1.5, 1.2, 1.3, 3.0], min: 1e-4, max: 1), suggestion: 3, title: "t")
+    #expect(!calm.contains("lr-find-zoom") && calm.contains("<clipPath id=\"lr-find-clip\">"))
     // No finite point: a plot that says so.
     #expect(LRFindPlot.svg([], suggestion: nil, title: "x").contains("no finite loss"))
 }
