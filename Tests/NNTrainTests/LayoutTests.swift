@@ -5,7 +5,7 @@ import Testing
 
 /// The NNTrain folders from the bottom up: a file may use what its own folder and the folders
 /// before it declare, never what a later folder declares.
-let folderOrder = ["Config", "Layers", "Losses", "Optimizers", "Schedules", "Data", "Training", "Report", "Sweep"]
+let folderOrder = ["Config", "Layers", "Losses", "Optimizers", "Schedules", "Data", "Training", "Inference", "Report", "Sweep"]
 
 /// A source file's text without comments and string literals (so that a type named in a doc
 /// comment or a message is not a use).
