@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "diagnose", "sweep", "bench", "lr-find", "report"]
+    static let commands = ["run", "validate", "eval", "predict", "diagnose", "sweep", "bench", "lr-find", "report"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -8,6 +8,7 @@ enum Help {
         case "run": return run
         case "validate": return validate
         case "eval": return eval
+        case "predict": return predict
         case "diagnose": return diagnose
         case "sweep": return sweep
         case "bench": return bench
@@ -25,6 +26,7 @@ enum Help {
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--tensorboard] [--quiet | --json]
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
+      nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
@@ -32,13 +34,15 @@ enum Help {
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
       nntrain --version
-      nntrain help [run | validate | eval | diagnose | report | sweep | bench | lr-find]
+      nntrain help [run | validate | eval | predict | diagnose | report | sweep | bench | lr-find]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
       validate   check a config without loading data: every problem at once, then the
                  effective config, layer shapes, parameter count and learning-rate preview
       eval       evaluate a finished run's model on its test data or on --data
+      predict    the predictions of a run, or of several runs as an ensemble, on data with or
+                 without labels: one CSV row per example (class, probability, top k)
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       report     one self-contained HTML page of one or more runs: curves, steps, layers,
@@ -156,6 +160,44 @@ enum Help {
     EXIT CODES:
       0 diagnosed (whatever was found) · 2 usage, or RUN_DIR holds no run · 3 a file of the
       run does not read (not a CSV nntrain wrote, a broken summary.json)
+    """
+
+    static let predict = """
+    nntrain predict — predictions of a trained run or an ensemble of runs
+
+    USAGE:
+      nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities]
+                      [--combine mean|geometric] [--tta flip] [--threads N] [--json | --quiet]
+
+    Rebuilds each run's model (config.json, model.safetensors, preprocess.safetensors) and
+    predicts every example of SOURCE, labels optional. A classifier trained with cross_entropy
+    gives softmax probabilities; several RUN_DIRs form an ensemble (same input shape, task,
+    classes and loss, else exit 2): mean of the probabilities, or with --combine geometric
+    their renormalised geometric mean. With labels, the accuracy (and loss, top-k accuracy) of
+    each run and of the ensemble. `predict sweeps/NAME/trials/*` ensembles a sweep's trials
+    (a sweep over `seed`: a seed ensemble).
+
+    SOURCE: a JSON data source ('{"format": "idx", "images": "…"}': labels optional; CSV:
+    "label_column": null for none), or a file: ….csv (a label column when it has one more
+    column than the model's inputs), …idx3-ubyte[.gz] (images, no labels), ….bin (CIFAR-10).
+    Default: the first run's data.test.
+
+    OUTPUT (--out FILE, else stdout): index,predicted,probability, then top2,top2_probability …
+    up to --top-k, then p0…p{K-1} with --probabilities, then label when the data has labels.
+    Regression: index,output0…[,target0…].
+
+    OPTIONS:
+      --top-k K            classes listed per example (default 1)
+      --probabilities      add every class's probability
+      --combine M          mean (default) or geometric
+      --tta flip           average each model over the image and its horizontal mirror
+      --threads N          BLAS threads (default: the run's training.threads)
+      --json               print the figures as JSON (needs --out)
+      --quiet              print nothing but errors
+
+    EXIT CODES:
+      0 written · 1 cannot write · 2 usage, runs that cannot form an ensemble, data that does
+      not fit · 3 a run's file or the data does not read
     """
 
     static let report = """

@@ -11,6 +11,9 @@ func printError(_ s: String) {
 /// Writes a line to stdout, unbuffered (results a script reads).
 func printOut(_ s: String) { writeAll(1, s + "\n") }
 
+/// Writes text to stdout as it is (a CSV a pipe reads).
+func writeOut(_ s: String) { writeAll(1, s) }
+
 /// Writes raw text to stderr (progress bar redraws).
 func writeStderr(_ s: String) { writeAll(2, s) }
 

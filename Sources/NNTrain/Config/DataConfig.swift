@@ -2,14 +2,18 @@ import NNCore
 
 /// Where one split's examples come from.
 public enum DataSource: Sendable, Equatable {
-    /// MNIST-style IDX files (raw or .gz): images `[N, H, W]` (or `[N, ...]`) and labels `[N]`.
-    case idx(images: String, labels: String)
-    /// A CSV file: one example per row; `labelColumn` holds the class (or regression target).
-    case csv(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8)
+    /// MNIST-style IDX files (raw or .gz): images `[N, H, W]` (or `[N, ...]`) and labels `[N]`
+    /// (nil: no labels, for `nntrain predict`).
+    case idx(images: String, labels: String?)
+    /// A CSV file: one example per row; `labelColumn` holds the class (or regression target);
+    /// nil: every column is a feature (no labels, for `nntrain predict`).
+    case csv(path: String, labelColumn: Int?, header: Bool?, delimiter: UInt8)
     /// CIFAR-10 binary batches: records of 1 label byte + 3,072 pixel bytes (3×32×32, RGB planes).
     case cifar10(files: [String])
 
-    static func read(_ r: ObjectReader, baseDirectory: String) -> DataSource? {
+    /// A source read from `r`; with `labelsRequired` false (data to predict) an IDX source may
+    /// leave out `labels` and a CSV source may set `label_column` to null.
+    static func read(_ r: ObjectReader, baseDirectory: String, labelsRequired: Bool = true) -> DataSource? {
         defer { r.finish() }
         guard r.isValid else { return nil }
         guard let format = r.choice("format", ["idx", "csv", "cifar10"], default: nil) else { return nil }
@@ -34,17 +38,24 @@ public enum DataSource: Sendable, Equatable {
             }
             return files.isEmpty ? nil : .cifar10(files: files)
         case "idx":
-            let images = r.requiredString("images"), labels = r.requiredString("labels")
-            guard let images, let labels else { return nil }
-            let (i, l) = (resolvePath(images, baseDirectory), resolvePath(labels, baseDirectory))
+            let images = r.requiredString("images")
+            let labels = labelsRequired || r.has("labels") ? r.requiredString("labels") : nil
+            guard let images, labels != nil || !labelsRequired else { return nil }
+            let (i, l) = (resolvePath(images, baseDirectory), labels.map { resolvePath($0, baseDirectory) })
             // The resolved config (a run's config.json) holds absolute paths, so a run can be
             // resumed from any directory.
             r.record("images", .string(i))
-            r.record("labels", .string(l))
+            if let l { r.record("labels", .string(l)) }
             return .idx(images: i, labels: l)
         default:
             let path = r.requiredString("path")
-            let column = r.int("label_column", default: 0, check: .atLeast(-1))
+            let column: Int?
+            if !labelsRequired, case .null? = r.raw("label_column") {
+                column = nil
+                r.record("label_column", .null)
+            } else {
+                column = r.int("label_column", default: 0, check: .atLeast(-1))
+            }
             var header: Bool? = nil
             // "auto" (what the resolved config records for an absent key) detects a header row.
             switch r.raw("header") {
@@ -61,12 +72,12 @@ public enum DataSource: Sendable, Equatable {
     }
 
     /// A source from JSON text (`nntrain eval --data`), with every problem listed.
-    public static func parse(_ text: String, baseDirectory: String) throws(ConfigErrors) -> DataSource {
+    public static func parse(_ text: String, baseDirectory: String, labelsRequired: Bool = true) throws(ConfigErrors) -> DataSource {
         let diag = Diagnostics()
         let json: JSONValue
         do { json = try JSONValue.parse(text) } catch { throw ConfigErrors([ConfigError(path: "$", message: "invalid JSON at \(error)")]) }
         let r = ObjectReader(path: "$", value: json, diagnostics: diag)
-        let source = read(r, baseDirectory: baseDirectory)
+        let source = read(r, baseDirectory: baseDirectory, labelsRequired: labelsRequired)
         guard let source, !diag.hasErrors else { throw ConfigErrors(diag.errors) }
         return source
     }
@@ -74,7 +85,7 @@ public enum DataSource: Sendable, Equatable {
     /// The files this source reads.
     public var files: [String] {
         switch self {
-        case .idx(let i, let l): return [i, l]
+        case .idx(let i, let l): return [i] + (l.map { [$0] } ?? [])
         case .csv(let p, _, _, _): return [p]
         case .cifar10(let f): return f
         }

@@ -4,7 +4,8 @@ import NNCore
 /// regression target, the rest features. A first row whose fields are mostly not numbers is a
 /// header (unless `header` says otherwise). Blank lines are skipped; quotes around fields are removed.
 enum CSVReader {
-    static func load(path: String, labelColumn: Int, header: Bool?, delimiter: UInt8, task: Task, maxClasses: Int) throws(DataError) -> Dataset {
+    /// `labelColumn` nil: every column is a feature, the targets zeros (`hasLabels` false).
+    static func load(path: String, labelColumn: Int?, header: Bool?, delimiter: UInt8, task: Task, maxClasses: Int) throws(DataError) -> Dataset {
         var bytes: [UInt8]
         do { bytes = try FileIO.read(path, limit: DataLimits.maxBytes) } catch { throw DataError(file: path, error.reason) }
         // A UTF-8 byte order mark (Excel writes one) is not part of the first field.
@@ -35,12 +36,15 @@ enum CSVReader {
         let hasHeader = header ?? (nonNumeric * 2 > rows[0].count)
         if hasHeader { rows.removeFirst(); lineNumbers.removeFirst() }
         guard let width = rows.first?.count else { throw DataError(file: path, "contains a header but no data rows") }
-        guard width >= 2 else { throw DataError(file: path, "line \(lineNumbers[0]): expected a label column and at least one feature, found \(width) column") }
-        let label = labelColumn < 0 ? width - 1 : labelColumn
-        guard label < width else {
-            throw DataError(file: path, "label_column \(labelColumn) does not exist: rows have \(width) columns (0...\(width - 1))")
+        guard width >= (labelColumn == nil ? 1 : 2) else {
+            throw DataError(file: path, "line \(lineNumbers[0]): expected a label column and at least one feature, found \(width) column")
         }
-        let features = width - 1
+        // No label column: an index no column has.
+        let label = labelColumn.map { $0 < 0 ? width - 1 : $0 } ?? width
+        guard labelColumn == nil || label < width else {
+            throw DataError(file: path, "label_column \(labelColumn ?? 0) does not exist: rows have \(width) columns (0...\(width - 1))")
+        }
+        let features = labelColumn == nil ? width : width - 1
         var values = [Float](repeating: 0, count: rows.count * features)
         var targets = [Float](repeating: 0, count: rows.count)
         var maxLabel = 0
@@ -67,8 +71,9 @@ enum CSVReader {
                 }
             }
         }
-        return Dataset(storage: .floats(values), storedScale: 1, count: rows.count, sampleShape: [features],
-                       targets: targets, classCount: task == .classification ? maxLabel + 1 : nil, origin: path)
+        return Dataset(storage: .floats(values), storedScale: 1, count: rows.count, sampleShape: [features], targets: targets,
+                       classCount: task == .classification && labelColumn != nil ? maxLabel + 1 : nil, origin: path,
+                       hasLabels: labelColumn != nil)
     }
 }
 

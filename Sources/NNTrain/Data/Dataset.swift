@@ -22,9 +22,11 @@ public final class Dataset: @unchecked Sendable {
     public let classCount: Int?
     /// Files this came from, for messages.
     public let origin: String
+    /// Whether `targets` are labels read from the data (false: zeros, data to predict).
+    public let hasLabels: Bool
 
     public init(storage: Storage, storedScale: Float, count: Int, sampleShape: [Int], targets: [Float],
-                targetWidth: Int = 1, classCount: Int?, origin: String) {
+                targetWidth: Int = 1, classCount: Int?, origin: String, hasLabels: Bool = true) {
         self.storage = storage
         self.storedScale = storedScale
         self.count = count
@@ -34,6 +36,7 @@ public final class Dataset: @unchecked Sendable {
         self.targetWidth = targetWidth
         self.classCount = classCount
         self.origin = origin
+        self.hasLabels = hasLabels
     }
 
     /// Raw (unpreprocessed) feature j of sample i, as the model would see it with no preprocessing.
@@ -48,7 +51,16 @@ public final class Dataset: @unchecked Sendable {
     /// Loads a data source. Classification labels must be whole numbers in 0..<`maxClasses`.
     public static func load(_ source: DataSource, task: Task, maxClasses: Int = 1 << 16) throws(DataError) -> Dataset {
         switch source {
-        case let .idx(imagesPath, labelsPath):
+        case let .idx(imagesPath, nil):
+            let images = try IDX.read(imagesPath)
+            guard images.dims.count >= 2, images.dims[0] > 0 else {
+                throw DataError(file: imagesPath, "expected IDX images with rank 2 or more and at least one image, got dimensions \(images.dims)")
+            }
+            var shape = Array(images.dims.dropFirst())
+            if shape.count == 2 { shape = [1] + shape }
+            return Dataset(storage: .bytes(images.bytes), storedScale: 1 / 255, count: images.dims[0], sampleShape: shape,
+                           targets: [Float](repeating: 0, count: images.dims[0]), classCount: nil, origin: imagesPath, hasLabels: false)
+        case let .idx(imagesPath, labelsPath?):
             let images = try IDX.read(imagesPath)
             let labels = try IDX.read(labelsPath)
             guard labels.dims.count == 1 else {

@@ -94,12 +94,14 @@ public enum Experiment {
             errors.append("$.model.input: \(config.model.input) has \(inputCount) features, but the data (\(data.origin)) gives \(features) after preprocessing; set model.input to \(expected)")
         }
         let outputs = plan.outputShape.reduce(1, *)
-        if let classes = data.classCount {
+        if !data.hasLabels {
+            // Data to predict: only the input has to fit.
+        } else if let classes = data.classCount {
             if classes > outputs {
                 // A label the model cannot output: name the file and the first such example.
                 let first = data.targets.firstIndex { Int($0) >= outputs } ?? 0
                 let file: String
-                if case .idx(_, let labels)? = config.data.train { file = labels } else { file = data.origin }
+                if case .idx(_, let labels?)? = config.data.train { file = labels } else { file = data.origin }
                 throw .data(DataError(file: file, "label \(Int(data.targets[first])) (example \(first)) is out of range for the model's \(outputs) outputs; the data has \(classes) classes, so the last layer needs \(classes) units (model.layers.\(config.model.layers.count - 1).units)"))
             }
         } else if outputs != data.targetWidth {

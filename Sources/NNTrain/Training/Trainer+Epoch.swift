@@ -84,4 +84,25 @@ extension Trainer {
         let n = Double(max(split.count, 1))
         return (lossSum / max(weight, 1e-30), config.data.task == .classification ? Double(correct) / n : nil)
     }
+
+    /// The model's outputs in evaluation mode for every example of `split`, row-major
+    /// `split.count × outputs` (logits of a classifier), in batches of `eval_batch_size`.
+    public func outputs(_ split: DataSplit) -> [Float] {
+        let width = model.outputShape.reduce(1, *)
+        var out = [Float](repeating: 0, count: split.count * width)
+        var start = 0
+        model.beginEvaluation()
+        defer { model.endEvaluation() }
+        out.withUnsafeMutableBufferPointer { o in
+            while start < split.count {
+                let b = min(evalBatch, split.count - start)
+                let x = input.view(batch: b)
+                preprocessor.fill(x, targets: targets.base, from: split, start: start, batch: b, scratch: scratch)
+                let y = model.forward(x, mode: .evaluation)
+                (o.baseAddress! + start * width).update(from: y.pointer, count: b * width)
+                start += b
+            }
+        }
+        return out
+    }
 }

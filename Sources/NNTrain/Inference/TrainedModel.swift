@@ -1,0 +1,100 @@
+import NNCore
+
+/// A finished run read back for inference (`eval`, `predict`): its `config.json`, the model
+/// rebuilt with the weights and running statistics of `model.safetensors`, the fitted
+/// preprocessing of `preprocess.safetensors` and the class weights of the loss.
+public final class TrainedModel {
+    public let directory: String
+    public let config: ExperimentConfig
+    public let model: Model
+    /// Per-feature scale and shift (and PCA/ZCA projection) fitted on the training split.
+    public let preprocessor: Preprocessor
+    public let classWeights: [Float]?
+
+    init(directory: String, config: ExperimentConfig, model: Model, preprocessor: Preprocessor, classWeights: [Float]?) {
+        self.directory = directory; self.config = config; self.model = model
+        self.preprocessor = preprocessor; self.classWeights = classWeights
+    }
+
+    /// The input shape of one example (`model.input`).
+    public var inputShape: [Int] { config.model.input }
+    /// Outputs per example: the classes of a classifier.
+    public var outputCount: Int { model.outputShape.reduce(1, *) }
+    public var isClassifier: Bool { config.data.task == .classification }
+    /// Whether the outputs are logits of a softmax (a cross-entropy classifier); else scores.
+    public var hasSoftmax: Bool { isClassifier && config.loss.kind == .crossEntropy }
+
+    /// Reads the run in `directory`. A config that does not load: `.config` (exit 2); a
+    /// weights or preprocessing file that is missing, corrupt or does not fit the model:
+    /// `.data` naming it (exit 3).
+    public static func load(_ directory: String) throws(RunError) -> TrainedModel {
+        let config: ExperimentConfig
+        do { config = try ConfigLoader.load(path: directory + "/config.json") } catch { throw .config(error.lines) }
+        let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
+        let weights = directory + "/model.safetensors"
+        let prePath = directory + "/preprocess.safetensors"
+        let entries = try Experiment.readWeights(weights).entries
+        let pre = try Experiment.readWeights(prePath).entries
+        // Each tensor of the model with its dtype and shape (a scalar and [1] are the same):
+        // a transposed [784, 128] weight is not a [128, 784] one, whatever its element count.
+        let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, tensor) in model.parameters.map({ ($0.name, $0.value) }) + model.buffers {
+            guard let e = byName[name] else {
+                throw .data(DataError(file: weights, "has no tensor \(name) of shape \(tensor.shape.dims) for this run's model"))
+            }
+            let integerAllowed = name.hasSuffix(".num_batches_tracked")
+            guard e.dtype.isFloatingPoint || integerAllowed else {
+                throw .data(DataError(file: weights, "tensor \(name) has dtype \(e.dtype.rawValue), expected a floating-point dtype (F32) for this run's model"))
+            }
+            guard sameShape(e.shape, tensor.shape.dims), e.values.count == tensor.count else {
+                throw .data(DataError(file: weights, "tensor \(name) has shape \(e.shape), this run's model needs \(tensor.shape.dims)"))
+            }
+            e.values.withUnsafeBufferPointer { if let p = $0.baseAddress { tensor.pointer.update(from: p, count: e.values.count) } }
+        }
+        // Preprocessing statistics: 1-D (projection 2-D) floating-point tensors of finite values.
+        var preByName: [String: [Float]] = [:]
+        for e in pre {
+            guard e.dtype.isFloatingPoint else {
+                throw .data(DataError(file: prePath, "tensor \(e.name) has dtype \(e.dtype.rawValue), expected F32"))
+            }
+            guard e.shape.count == (e.name == "projection" ? 2 : 1) else {
+                throw .data(DataError(file: prePath, "tensor \(e.name) has shape \(e.shape), expected \(e.name == "projection" ? "[outputs, features]" : "a 1-D shape")"))
+            }
+            if let i = e.values.firstIndex(where: { !$0.isFinite }) {
+                throw .data(DataError(file: prePath, "is corrupt: tensor \(e.name) holds \(e.values[i]) at index \(i)"))
+            }
+            preByName[e.name] = e.values
+        }
+        guard let scale = preByName["scale"], let shift = preByName["shift"], scale.count == shift.count, !scale.isEmpty else {
+            throw .data(DataError(file: prePath, "has no scale and shift tensors of one length"))
+        }
+        var preprocessor = Preprocessor(scale: scale, shift: shift)
+        if let projection = preByName["projection"] {
+            guard let p = pre.first(where: { $0.name == "projection" }), p.shape.count == 2, p.shape[1] == scale.count,
+                  (1...scale.count).contains(p.shape[0]) else {
+                throw .data(DataError(file: prePath, "tensor projection does not fit data with \(scale.count) features"))
+            }
+            preprocessor.projection = projection
+            preprocessor.outputCount = p.shape[0]
+        }
+        let outputs = model.outputShape.reduce(1, *)
+        if let w = preByName["class_weights"], w.count != outputs {
+            throw .data(DataError(file: prePath, "has \(w.count) class weights, the model \(outputs) outputs"))
+        }
+        return TrainedModel(directory: directory, config: config, model: model, preprocessor: preprocessor,
+                            classWeights: preByName["class_weights"])
+    }
+
+    /// A trainer that evaluates this model on `dataset`, after checking that the data fits
+    /// (its features the preprocessing's, the preprocessed input the model's): `.data` or
+    /// `.config` naming what differs.
+    public func trainer(for dataset: Dataset) throws(RunError) -> Trainer {
+        guard preprocessor.scale.count == dataset.featureCount else {
+            throw .data(DataError(file: dataset.origin, "gives \(dataset.featureCount) features per example (shape \(dataset.sampleShape)), the run \(directory) was trained on \(preprocessor.scale.count) (model.input \(inputShape))"))
+        }
+        try Experiment.checkCompatibility(config, plan: ModelPlan(config: config), data: dataset, features: preprocessor.outputCount)
+        let trainer = Trainer(config: config, model: model, train: DataSplit(all: dataset), validation: nil, test: nil, preprocessor: preprocessor)
+        if let w = classWeights { trainer.loss.classWeights = w }
+        return trainer
+    }
+}
