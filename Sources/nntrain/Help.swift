@@ -25,7 +25,7 @@ enum Help {
       nntrain run CONFIG [--set key.path=value]... [--params-json FILE] [--out DIR] [--force] [--threads N] [--diagnose] [--tensorboard] [--metric NAME[:GOAL]] [--result-json FILE] [--quiet | --json]
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--tensorboard] [--quiet | --json]
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
-      nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
+      nntrain eval RUN_DIR... [--data SOURCE] [--top-k K] [--out DIR] [--threads N] [--json]
       nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
@@ -40,7 +40,8 @@ enum Help {
       run        train the experiment a config describes and write runs/<name>/
       validate   check a config without loading data: every problem at once, then the
                  effective config, layer shapes, parameter count and learning-rate preview
-      eval       evaluate a finished run's model on its test data or on --data
+      eval       evaluate finished runs (an ensemble when several) on their test data or on
+                 --data: loss, accuracy, per-class precision/recall/F1, confusion matrix
       predict    the predictions of a run, or of several runs as an ensemble, on data with or
                  without labels: one CSV row per example (class, probability, top k)
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
@@ -129,17 +130,33 @@ enum Help {
     """
 
     static let eval = """
-    nntrain eval — evaluate a trained model
+    nntrain eval — evaluate trained models
 
     USAGE:
-      nntrain eval RUN_DIR [--data SOURCE] [--threads N] [--json]
+      nntrain eval RUN_DIR... [--data SOURCE] [--top-k K] [--out DIR] [--threads N] [--json]
 
     Rebuilds the model of the run in RUN_DIR from its config.json, model.safetensors and
     preprocess.safetensors (the preprocessing fitted on its training split, applied unchanged)
     and prints the loss and accuracy on the config's data.test, or on --data, a data source
     as in the config: --data '{"format": "idx", "images": "t10k-images.gz", "labels": "t10k-labels.gz"}'.
-    --json prints {"examples", "loss", "accuracy", "data", "seconds", "samples_per_second"}
-    (the time of the evaluation loop alone, in batches of training.eval_batch_size).
+    A classifier adds per-class precision, recall and F1 with their macro and weighted means,
+    top-1 and top-K accuracy (default K 5) and the confusion matrix (rows the true class,
+    columns the predicted). Several RUN_DIRs are evaluated on the first one's data, each and
+    as an ensemble (the mean of their probabilities); the table shown is the ensemble's.
+    --json prints {"examples", "loss", "accuracy", "data", "seconds", "samples_per_second",
+    "classes", "top_k", "macro", "weighted", "per_class", "confusion_matrix"} (several runs:
+    {"data", "examples", "runs": [...], "ensemble": {...}}); seconds: the evaluation loop alone,
+    in batches of training.eval_batch_size.
+
+    OPTIONS:
+      --top-k K      the k of top-k accuracy (default 5; top-1 always)
+      --out DIR      write metrics.json, confusion.csv and per_class.csv into DIR
+      --threads N    BLAS threads (default: the run's training.threads)
+      --json         print the figures as JSON
+
+    EXIT CODES:
+      0 evaluated · 1 --out cannot be written · 2 usage, runs that cannot form an ensemble,
+      data without labels · 3 a file does not read · 4 the loss is not finite
     """
 
     static let diagnose = """
