@@ -82,7 +82,7 @@ enum SweepCharts {
         let failed = r.rows.filter { $0.status == "failed" }
         if !failed.isEmpty {
             let listed = failed.prefix(6).map { "\(SweepPlan.trialName($0.trial)) (\(p.path)=\(i < $0.values.count ? SweepReport.display($0.values[i]) : "?"))" }
-            caption += "failed, not drawn: " + listed.joined(separator: ", ") + (failed.count > 6 ? ", … (\(failed.count) in all)" : "")
+            caption += xmlEscape("failed, not drawn: " + listed.joined(separator: ", ") + (failed.count > 6 ? ", … (\(failed.count) in all)" : ""))
         }
         return "<figure>\n" + chart.svg(standalone: false) + (caption.isEmpty ? "" : "<figcaption>\(caption)</figcaption>\n") + "</figure>\n"
     }
