@@ -141,3 +141,28 @@ private func plannedSweep(_ name: String, _ params: [String], trials: Int, edit:
     let html = try read(dir + "/report.html")
     #expect(!html.contains("<i>") && html.contains("failed, not drawn: 0001 (optimizer.&lt;i&gt;type&lt;/i&gt;="), "\(html)")
 }
+
+@Test func sweepReportOfExtremeNumbersHasFiniteCoordinates() throws {
+    // A range near the largest double (plan.json edited): the widened range the boundary warning
+    // suggests is inf; metrics of ±1.7e308 (hostile ledger records). Trial t has lr (t + 1)·2e307,
+    // the largest (trial 5) the best. No coordinate may be nan or inf.
+    let lr = try NSRegularExpression(pattern: "\"params\":\\{\"optimizer.lr\":[^,}]*")
+    let dir = try plannedSweep("extreme", ["optimizer.lr=uniform:0.01:0.1", "training.epochs=1"], trials: 6, edit: { text in
+        var out = text.replacingOccurrences(of: "\"min\": 0.01,", with: "\"min\": 1,").replacingOccurrences(of: "\"max\": 0.1", with: "\"max\": 1.5e308")
+        for t in 0..<6 {
+            let m = lr.firstMatch(in: out, range: NSRange(out.range(of: "{\"trial\":\(t),")!.upperBound..., in: out))!
+            out.replaceSubrange(Range(m.range, in: out)!, with: "\"params\":{\"optimizer.lr\":\(Double(t + 1) * 2e307)")
+        }
+        return out
+    }, results: [(0, 1.7e308), (1, 1), (2, 1.7e308), (3, 3), (4, 1.7e308), (5, -1.7e308)])
+    let r = try nntrain(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    let html = try read(dir + "/report.html")
+    #expect(html.contains("optimizer.lr: the best value 1.2e308 is the largest"), "\(html)")
+    let attributes = html.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+    #expect(!attributes.contains { $0.contains("nan") || $0.contains("inf") }, "\(html)")
+    // The dots spread over the plot (an inf end of the x axis put every one at its left edge).
+    let chart = figure(html, "param0")
+    #expect(chart.components(separatedBy: "fill-opacity=\"0.8\"").count - 1 == 6)
+    #expect(chart.components(separatedBy: "<circle cx=\"64.0\"").count == 1, "\(chart)")
+}

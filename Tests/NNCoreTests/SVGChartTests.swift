@@ -135,3 +135,29 @@ import Testing
     svg = k.svg()
     #expect(svg.contains(">sgd</text>") && svg.contains(">adam</text>") && svg.contains(">&lt;b&gt;</text>"))
 }
+
+@Test func extremeValuesGiveFiniteCoordinates() {
+    // Values near ±1.7e308 (a hostile sweep file): x − x0 and the padding overflowed to inf,
+    // and inf / inf is nan; the same huge value everywhere left a zero-width axis.
+    func attributes(_ svg: String) -> [String] {
+        svg.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    }
+    var c = SVGChart(title: "t", xLabel: "x", yLabel: "y")
+    for points in [[(-1.7e308, -1.7e308), (1.7e308, 1.7e308), (0, 0)], [(1e20, 1.0), (1e20, 2.0)], [(1.7e308, 1.7e308), (1.7e308, 1.7e308)]] {
+        for dots in [false, true] {
+            c.series = [SVGChart.Series("s", points, dots: dots)]
+            let svg = c.svg()
+            #expect(!attributes(svg).contains { $0.contains("nan") || $0.contains("inf") }, "\(points) \(svg)")
+        }
+    }
+    // A point far outside a fixed x range: clipped, its coordinate a finite number.
+    c.xRange = 0...0.1
+    c.series = [SVGChart.Series("s", [(1.7e308, 1), (-1.7e308, 2), (0.05, 3)], dots: true)]
+    #expect(!attributes(c.svg()).contains { $0.contains("nan") || $0.contains("inf") })
+    // A range bound that is inf: the data's instead, the points spread over the plot.
+    c.xRange = 0...Double.infinity
+    c.series = [SVGChart.Series("s", [(1, 1), (2, 2)], dots: true)]
+    let svg = c.svg()
+    #expect(svg.components(separatedBy: "<circle cx=\"64.0\"").count == 1 && !svg.contains("=\"inf\""), "\(svg)")
+    #expect(SVGChart.ticks(-1.7e308, 1.7e308, scale: .linear).count >= 2)
+}
