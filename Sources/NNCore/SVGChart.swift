@@ -60,9 +60,9 @@ public struct SVGChart: Sendable {
     public var series: [Series] = []
     public var markers: [Marker] = []
     public var bands: [Band] = []
-    /// A fixed x range in data units (a search range); nil (or a bound that is inf): the data's. Points outside are clipped.
+    /// A fixed x range in data units (a search range), padded by a dot's radius for dots; nil (or a bound that is inf): the data's. Points outside are clipped.
     public var xRange: ClosedRange<Double>? = nil
-    /// Names of the x positions 0, 1, 2…: a categorical axis, ticked at each whole number.
+    /// Names of the x positions 0, 1, 2…: a categorical axis, ticked at each whole number (every k-th when the names would overlap).
     public var xCategories: [String]? = nil
     /// End the y axis at the robust upper bound when a value lies above it.
     public var clipSpikes = true
@@ -117,8 +117,10 @@ public struct SVGChart: Sendable {
         let mag = pow(10, (log10(raw)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
         var out: [Double] = []
-        var t = (lo / step).rounded(.up) * step
-        while t <= hi + step * 1e-9 && out.count < 20 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        // Each tick a multiple of step (not a running sum: 1…2 by 0.2 ends at 2, not 1.9999999999999998).
+        let first = (lo / step).rounded(.up)
+        var t = first * step
+        while t <= hi + step * 1e-9 && out.count < 20 { out.append(abs(t) < step * 1e-9 ? 0 : t); t = (first + Double(out.count)) * step }
         return out
     }
 
@@ -181,10 +183,11 @@ public struct SVGChart: Sendable {
         // Widths are taken at half scale and ends kept finite (`pad`, `fraction`): values near
         // ±1.7e308 still give finite coordinates.
         if x1 <= x0 { (x0, x1) = Self.pad(x0, x1, max(0.5, abs(x0) * 0.01)) }
-        // Dots at the data's ends would be cut in half by the frame.
-        if xRange == nil && xCategories == nil && series.contains(where: \.dots) { (x0, x1) = Self.pad(x0, x1, (x1 / 2 - x0 / 2) * 0.1) }
+        // Dots at the data's ends (or at a fixed range's) would be cut in half by the frame.
+        let dot = series.filter(\.dots).map { $0.width + 2.5 }.max()
+        if let dot, xCategories == nil { (x0, x1) = Self.pad(x0, x1, (x1 / 2 - x0 / 2) * (xRange == nil ? 0.1 : 2 * dot / pw)) }
         if y1 <= y0 { (y0, y1) = Self.pad(y0, y1, max(abs(y0) * 0.1, 0.5)) }
-        if (yScale == .linear || series.contains(where: \.dots)) && yRange == nil {
+        if (yScale == .linear || dot != nil) && yRange == nil {
             let p = (y1 / 2 - y0 / 2) * 0.1
             y0 = Self.pad(y0, y1, p).0; if clipAt == nil { y1 = Self.pad(y0, y1, p).1 }
         }
@@ -198,7 +201,11 @@ public struct SVGChart: Sendable {
             }
             return abs(v - v.rounded()) < 1e-9 ? "1e\(Int(checking: v.rounded()) ?? 0)" : significant(pow(10, v), 4)
         }
-        let xTicks = xCategories.map { $0.indices.map(Double.init) }
+        // Categories: a tick at every k-th, so that their names (about 6.5 px a character) do not overlap.
+        let xTicks = xCategories.map { c -> [Double] in
+            let room = Double(c.map { min(16, $0.count) }.max() ?? 1) * 6.5 + 8
+            return Swift.stride(from: 0, to: c.count, by: max(1, Int((Double(c.count) * room / pw).rounded(.up)))).map(Double.init)
+        }
             ?? Self.ticks(x0, x1, scale: xScale).filter { !wholeX || xScale == .log || $0 == $0.rounded() }
         let yTicks = Self.ticks(y0, y1, scale: yScale)
         for v in xTicks {

@@ -161,3 +161,33 @@ import Testing
     #expect(svg.components(separatedBy: "<circle cx=\"64.0\"").count == 1 && !svg.contains("=\"inf\""), "\(svg)")
     #expect(SVGChart.ticks(-1.7e308, 1.7e308, scale: .linear).count >= 2)
 }
+
+@Test func dotsAtTheEndsOfAFixedRangeAreNotCut() {
+    var c = SVGChart(title: "t", xLabel: "lr", yLabel: "val_loss")
+    c.xScale = .log; c.xRange = 1e-5...1e-1
+    c.series = [SVGChart.Series("trials", [(1e-5, 1), (1e-1, 2)], dots: true)]
+    let svg = c.svg()
+    let cx = svg.components(separatedBy: "<circle cx=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+    // The plot runs from x = 64 to 390; a dot's radius is 3.5.
+    #expect(cx.count == 3 && cx[0] >= 64 + 3.5 && cx[1] <= 390 - 3.5, "\(cx)")
+    #expect(svg.contains(">1e-5</text>") && svg.contains(">1e-1</text>"))
+}
+
+@Test func manyCategoriesAreLabelledWhereThereIsRoom() {
+    var c = SVGChart(title: "t", xLabel: "optimizer", yLabel: "val_loss")
+    c.xCategories = (0..<3000).map { "category\($0)" }
+    c.series = [SVGChart.Series("trials", [(0, 1), (2999, 2)], dots: true)]
+    let svg = c.svg()
+    let labels = svg.components(separatedBy: "text-anchor=\"middle\">category").count - 1
+    #expect(labels >= 2 && labels <= 6, "\(labels)")
+    #expect(svg.contains(">category0</text>"))
+    // Few short names: every one.
+    c.xCategories = ["sgd", "adam", "rmsprop"]
+    #expect(["sgd", "adam", "rmsprop"].allSatisfy { c.svg().contains(">\($0)</text>") })
+}
+
+@Test func linearTicksReachTheirEnd() {
+    // A running sum of 0.2 gave 1.9999999999999998: the whole-number tick 2 of epochs 1…2 was lost.
+    #expect(SVGChart.ticks(1, 2, scale: .linear).last == 2)
+    #expect(SVGChart.ticks(1, 11, scale: .linear) == [2, 4, 6, 8, 10])
+}
