@@ -60,9 +60,9 @@ public struct SVGChart: Sendable {
     public var series: [Series] = []
     public var markers: [Marker] = []
     public var bands: [Band] = []
-    /// A fixed x range in data units (a search range); nil: the data's. Points outside are clipped.
+    /// A fixed x range in data units (a search range), padded by a dot's radius for dots; nil (or a bound that is inf): the data's. Points outside are clipped.
     public var xRange: ClosedRange<Double>? = nil
-    /// Names of the x positions 0, 1, 2…: a categorical axis, ticked at each whole number.
+    /// Names of the x positions 0, 1, 2…: a categorical axis, ticked at each whole number (every k-th when the names would overlap).
     public var xCategories: [String]? = nil
     /// End the y axis at the robust upper bound when a value lies above it.
     public var clipSpikes = true
@@ -113,12 +113,14 @@ public struct SVGChart: Sendable {
             // Within one digit of a decade: round values, as on a linear axis.
             return ticks(pow(10, lo), pow(10, hi), scale: .linear).filter { $0 > 0 }.map { log10($0) }
         }
-        let raw = (hi - lo) / 5
+        let raw = (hi - lo).isFinite ? (hi - lo) / 5 : hi / 5 - lo / 5
         let mag = pow(10, (log10(raw)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
         var out: [Double] = []
-        var t = (lo / step).rounded(.up) * step
-        while t <= hi + step * 1e-9 && out.count < 20 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        // Each tick a multiple of step (not a running sum: 1…2 by 0.2 ends at 2, not 1.9999999999999998).
+        let first = (lo / step).rounded(.up)
+        var t = first * step
+        while t <= hi + step * 1e-9 && out.count < 20 { out.append(abs(t) < step * 1e-9 ? 0 : t); t = (first + Double(out.count)) * step }
         return out
     }
 
@@ -167,8 +169,10 @@ public struct SVGChart: Sendable {
         let xs = series.flatMap { $0.points.compactMap { transform($0.x, xScale) } }.filter(\.isFinite)
         let yScale = resolvedYScale
         let ysAll = series.flatMap { $0.points.compactMap { transform($0.y, yScale) } }
-        guard var x0 = xRange.flatMap({ transform($0.lowerBound, xScale) }) ?? xs.min(),
-              var x1 = xRange.flatMap({ transform($0.upperBound, xScale) }) ?? xs.max(), var y0 = ysAll.filter(\.isFinite).min(), var y1 = ysAll.filter(\.isFinite).max() else {
+        // A bound of xRange that is not a finite number on the axis (inf) is the data's.
+        func bound(_ v: Double?) -> Double? { v.flatMap { transform($0, xScale) }.flatMap { $0.isFinite ? $0 : nil } }
+        guard var x0 = bound(xRange?.lowerBound) ?? xs.min(),
+              var x1 = bound(xRange?.upperBound) ?? xs.max(), var y0 = ysAll.filter(\.isFinite).min(), var y1 = ysAll.filter(\.isFinite).max() else {
             out += "<text x=\"\(num(l + pw / 2))\" y=\"\(num(t + ph / 2))\" text-anchor=\"middle\" fill=\"#666\">\(xmlEscape(emptyText))</text>\n"
             return out
         }
@@ -176,13 +180,19 @@ public struct SVGChart: Sendable {
         if let c = clipAt { y1 = c }
         if let r = yRange { y0 = r.lowerBound; y1 = r.upperBound; clipAt = ysAll.contains { $0 > r.upperBound } ? y1 : nil }
         if let c = xCategories { x0 = -0.5; x1 = Double(max(1, c.count)) - 0.5 }
-        if x1 <= x0 { x0 -= 0.5; x1 += 0.5 }
-        // Dots at the data's ends would be cut in half by the frame.
-        if xRange == nil && xCategories == nil && series.contains(where: \.dots) { let p = (x1 - x0) * 0.05; x0 -= p; x1 += p }
-        if y1 <= y0 { let p = max(abs(y0) * 0.1, 0.5); y0 -= p; y1 += p }
-        if (yScale == .linear || series.contains(where: \.dots)) && yRange == nil { let p = (y1 - y0) * 0.05; y0 -= p; if clipAt == nil { y1 += p } }
-        func px(_ v: Double) -> Double { l + (v - x0) / (x1 - x0) * pw }
-        func py(_ v: Double) -> Double { t + (y1 - v) / (y1 - y0) * ph }
+        // Widths are taken at half scale and ends kept finite (`pad`, `fraction`): values near
+        // ±1.7e308 still give finite coordinates.
+        if x1 <= x0 { (x0, x1) = Self.pad(x0, x1, max(0.5, abs(x0) * 0.01)) }
+        // Dots at the data's ends (or at a fixed range's) would be cut in half by the frame.
+        let dot = series.filter(\.dots).map { $0.width + 2.5 }.max()
+        if let dot, xCategories == nil { (x0, x1) = Self.pad(x0, x1, (x1 / 2 - x0 / 2) * (xRange == nil ? 0.1 : 2 * dot / pw)) }
+        if y1 <= y0 { (y0, y1) = Self.pad(y0, y1, max(abs(y0) * 0.1, 0.5)) }
+        if (yScale == .linear || dot != nil) && yRange == nil {
+            let p = (y1 / 2 - y0 / 2) * 0.1
+            y0 = Self.pad(y0, y1, p).0; if clipAt == nil { y1 = Self.pad(y0, y1, p).1 }
+        }
+        func px(_ v: Double) -> Double { l + Self.fraction(v, x0, x1) * pw }
+        func py(_ v: Double) -> Double { t + (1 - Self.fraction(v, y0, y1)) * ph }
         func label(_ v: Double, _ s: Scale, _ ticks: [Double]) -> String {
             guard s == .log else {
                 // Enough decimals to tell neighbouring ticks apart.
@@ -191,7 +201,11 @@ public struct SVGChart: Sendable {
             }
             return abs(v - v.rounded()) < 1e-9 ? "1e\(Int(checking: v.rounded()) ?? 0)" : significant(pow(10, v), 4)
         }
-        let xTicks = xCategories.map { $0.indices.map(Double.init) }
+        // Categories: a tick at every k-th, so that their names (about 6.5 px a character) do not overlap.
+        let xTicks = xCategories.map { c -> [Double] in
+            let room = Double(c.map { min(16, $0.count) }.max() ?? 1) * 6.5 + 8
+            return Swift.stride(from: 0, to: c.count, by: max(1, Int((Double(c.count) * room / pw).rounded(.up)))).map(Double.init)
+        }
             ?? Self.ticks(x0, x1, scale: xScale).filter { !wholeX || xScale == .log || $0 == $0.rounded() }
         let yTicks = Self.ticks(y0, y1, scale: yScale)
         for v in xTicks {
@@ -277,6 +291,18 @@ public struct SVGChart: Sendable {
             out += "<text x=\"\(num(l + pw + 35))\" y=\"\(num(y + 4))\">\(xmlEscape(name))</text>\n"
         }
         return out
+    }
+
+    /// `lo − p`…`hi + p`, each end kept a finite number.
+    static func pad(_ lo: Double, _ hi: Double, _ p: Double) -> (Double, Double) {
+        (max(lo - p, -Double.greatestFiniteMagnitude), min(hi + p, Double.greatestFiniteMagnitude))
+    }
+
+    /// Where `v` lies from `lo` (0) to `hi` (1), at half scale so that a width past the largest
+    /// double stays finite; a point far outside (clipped anyway) is kept within ±1000 widths.
+    static func fraction(_ v: Double, _ lo: Double, _ hi: Double) -> Double {
+        let f = (v / 2 - lo / 2) / (hi / 2 - lo / 2)
+        return f.isNaN ? 0.5 : min(max(f, -1000), 1000)
     }
 
     func num(_ v: Double) -> String { fmt(v, 1) }

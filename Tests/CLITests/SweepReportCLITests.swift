@@ -112,3 +112,57 @@ private func figure(_ html: String, _ id: String) -> String {
     #expect(broken.status == 2 && broken.stderr.contains("plan.json"), "\(broken.stderr)")
     #expect(!FileIO.exists(dir + "/report.html"))
 }
+
+/// A planned sweep (nothing trained) whose plan.json has `edit` applied and whose ledger holds
+/// a result per `(trial, metric)`: a nil metric is a failed trial.
+private func plannedSweep(_ name: String, _ params: [String], trials: Int, edit: (String) -> String = { $0 },
+                          results: [(Int, Double?)]) throws -> String {
+    let dir = tempDir("sweep-report-" + name)
+    let p = try nntrain(["sweep", "plan", "configs/quickstart.json", "--out", dir, "--trials", String(trials)] + params.flatMap { ["--param", $0] })
+    #expect(p.status == 0, "\(p.stderr)")
+    try FileIO.writeAtomically(dir + "/plan.json", text: edit(try read(dir + "/plan.json")))
+    try FileManager.default.createDirectory(atPath: dir + "/ledger", withIntermediateDirectories: true)
+    for (trial, metric) in results {
+        let status = metric == nil ? "failed" : "completed", m = metric.map { "\($0)" } ?? "null"
+        try FileIO.writeAtomically(dir + "/ledger/result-\(String(format: "%04d", trial))-r0-a1.json", text:
+            "{\"trial\":\(trial),\"rung\":0,\"attempt\":1,\"status\":\"\(status)\",\"metric\":\(m),\"best_epoch\":1,\"epochs_run\":1,"
+            + "\"seconds\":0.1,\"stop_reason\":\"\(status)\",\"reason\":\(metric == nil ? "\"diverged\"" : "null"),\"exit_code\":\(metric == nil ? 4 : 0)}")
+    }
+    return dir
+}
+
+@Test func sweepReportEscapesTheFailedTrialsCaption() throws {
+    // A parameter path with markup in it (plan.json is read back untrusted), one trial failed.
+    let dir = try plannedSweep("caption", ["optimizer.type=sgd,adam", "training.epochs=1"], trials: 2,
+                               edit: { $0.replacingOccurrences(of: "\"optimizer.type\"", with: "\"optimizer.<i>type</i>\"") },
+                               results: [(0, 0.5), (1, nil)])
+    let r = try nntrain(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    let html = try read(dir + "/report.html")
+    #expect(!html.contains("<i>") && html.contains("failed, not drawn: 0001 (optimizer.&lt;i&gt;type&lt;/i&gt;="), "\(html)")
+}
+
+@Test func sweepReportOfExtremeNumbersHasFiniteCoordinates() throws {
+    // A range near the largest double (plan.json edited): the widened range the boundary warning
+    // suggests is inf; metrics of ±1.7e308 (hostile ledger records). Trial t has lr (t + 1)·2e307,
+    // the largest (trial 5) the best. No coordinate may be nan or inf.
+    let lr = try NSRegularExpression(pattern: "\"params\":\\{\"optimizer.lr\":[^,}]*")
+    let dir = try plannedSweep("extreme", ["optimizer.lr=uniform:0.01:0.1", "training.epochs=1"], trials: 6, edit: { text in
+        var out = text.replacingOccurrences(of: "\"min\": 0.01,", with: "\"min\": 1,").replacingOccurrences(of: "\"max\": 0.1", with: "\"max\": 1.5e308")
+        for t in 0..<6 {
+            let m = lr.firstMatch(in: out, range: NSRange(out.range(of: "{\"trial\":\(t),")!.upperBound..., in: out))!
+            out.replaceSubrange(Range(m.range, in: out)!, with: "\"params\":{\"optimizer.lr\":\(Double(t + 1) * 2e307)")
+        }
+        return out
+    }, results: [(0, 1.7e308), (1, 1), (2, 1.7e308), (3, 3), (4, 1.7e308), (5, -1.7e308)])
+    let r = try nntrain(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    let html = try read(dir + "/report.html")
+    #expect(html.contains("optimizer.lr: the best value 1.2e308 is the largest"), "\(html)")
+    let attributes = html.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+    #expect(!attributes.contains { $0.contains("nan") || $0.contains("inf") }, "\(html)")
+    // The dots spread over the plot (an inf end of the x axis put every one at its left edge).
+    let chart = figure(html, "param0")
+    #expect(chart.components(separatedBy: "fill-opacity=\"0.8\"").count - 1 == 6)
+    #expect(chart.components(separatedBy: "<circle cx=\"64.0\"").count == 1, "\(chart)")
+}

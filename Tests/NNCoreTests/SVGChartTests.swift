@@ -135,3 +135,59 @@ import Testing
     svg = k.svg()
     #expect(svg.contains(">sgd</text>") && svg.contains(">adam</text>") && svg.contains(">&lt;b&gt;</text>"))
 }
+
+@Test func extremeValuesGiveFiniteCoordinates() {
+    // Values near ±1.7e308 (a hostile sweep file): x − x0 and the padding overflowed to inf,
+    // and inf / inf is nan; the same huge value everywhere left a zero-width axis.
+    func attributes(_ svg: String) -> [String] {
+        svg.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    }
+    var c = SVGChart(title: "t", xLabel: "x", yLabel: "y")
+    for points in [[(-1.7e308, -1.7e308), (1.7e308, 1.7e308), (0, 0)], [(1e20, 1.0), (1e20, 2.0)], [(1.7e308, 1.7e308), (1.7e308, 1.7e308)]] {
+        for dots in [false, true] {
+            c.series = [SVGChart.Series("s", points, dots: dots)]
+            let svg = c.svg()
+            #expect(!attributes(svg).contains { $0.contains("nan") || $0.contains("inf") }, "\(points) \(svg)")
+        }
+    }
+    // A point far outside a fixed x range: clipped, its coordinate a finite number.
+    c.xRange = 0...0.1
+    c.series = [SVGChart.Series("s", [(1.7e308, 1), (-1.7e308, 2), (0.05, 3)], dots: true)]
+    #expect(!attributes(c.svg()).contains { $0.contains("nan") || $0.contains("inf") })
+    // A range bound that is inf: the data's instead, the points spread over the plot.
+    c.xRange = 0...Double.infinity
+    c.series = [SVGChart.Series("s", [(1, 1), (2, 2)], dots: true)]
+    let svg = c.svg()
+    #expect(svg.components(separatedBy: "<circle cx=\"64.0\"").count == 1 && !svg.contains("=\"inf\""), "\(svg)")
+    #expect(SVGChart.ticks(-1.7e308, 1.7e308, scale: .linear).count >= 2)
+}
+
+@Test func dotsAtTheEndsOfAFixedRangeAreNotCut() {
+    var c = SVGChart(title: "t", xLabel: "lr", yLabel: "val_loss")
+    c.xScale = .log; c.xRange = 1e-5...1e-1
+    c.series = [SVGChart.Series("trials", [(1e-5, 1), (1e-1, 2)], dots: true)]
+    let svg = c.svg()
+    let cx = svg.components(separatedBy: "<circle cx=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+    // The plot runs from x = 64 to 390; a dot's radius is 3.5.
+    #expect(cx.count == 3 && cx[0] >= 64 + 3.5 && cx[1] <= 390 - 3.5, "\(cx)")
+    #expect(svg.contains(">1e-5</text>") && svg.contains(">1e-1</text>"))
+}
+
+@Test func manyCategoriesAreLabelledWhereThereIsRoom() {
+    var c = SVGChart(title: "t", xLabel: "optimizer", yLabel: "val_loss")
+    c.xCategories = (0..<3000).map { "category\($0)" }
+    c.series = [SVGChart.Series("trials", [(0, 1), (2999, 2)], dots: true)]
+    let svg = c.svg()
+    let labels = svg.components(separatedBy: "text-anchor=\"middle\">category").count - 1
+    #expect(labels >= 2 && labels <= 6, "\(labels)")
+    #expect(svg.contains(">category0</text>"))
+    // Few short names: every one.
+    c.xCategories = ["sgd", "adam", "rmsprop"]
+    #expect(["sgd", "adam", "rmsprop"].allSatisfy { c.svg().contains(">\($0)</text>") })
+}
+
+@Test func linearTicksReachTheirEnd() {
+    // A running sum of 0.2 gave 1.9999999999999998: the whole-number tick 2 of epochs 1…2 was lost.
+    #expect(SVGChart.ticks(1, 2, scale: .linear).last == 2)
+    #expect(SVGChart.ticks(1, 11, scale: .linear) == [2, 4, 6, 8, 10])
+}

@@ -65,8 +65,9 @@ enum SweepCharts {
         let warning = r.boundary.first { $0.path == p.path }
         if let (lo, hi, log) = p.distribution.range, hi > lo, !log || lo > 0 {
             // The searched range, its outer tenths shaded; with a warning, the axis runs on to
-            // the widened range it suggests, the part not searched shaded red.
-            let (wlo, whi) = warning?.widened ?? (lo, hi)
+            // the widened range it suggests (when a finite number: 1.5e308 + half the range is
+            // not), the part not searched shaded red.
+            let (wlo, whi) = warning?.widened.flatMap { $0.min.isFinite && $0.max.isFinite ? $0 : nil } ?? (lo, hi)
             chart.xRange = Swift.min(lo, wlo)...Swift.max(hi, whi)
             func at(_ f: Double) -> Double { log ? (lo.log + f * (hi.log - lo.log)).exp : lo + f * (hi - lo) }
             chart.bands = [SVGChart.Band(from: lo, to: at(0.1), color: "#7f7f7f"), SVGChart.Band(from: at(0.9), to: hi, color: "#7f7f7f")]
@@ -82,7 +83,7 @@ enum SweepCharts {
         let failed = r.rows.filter { $0.status == "failed" }
         if !failed.isEmpty {
             let listed = failed.prefix(6).map { "\(SweepPlan.trialName($0.trial)) (\(p.path)=\(i < $0.values.count ? SweepReport.display($0.values[i]) : "?"))" }
-            caption += "failed, not drawn: " + listed.joined(separator: ", ") + (failed.count > 6 ? ", … (\(failed.count) in all)" : "")
+            caption += xmlEscape("failed, not drawn: " + listed.joined(separator: ", ") + (failed.count > 6 ? ", … (\(failed.count) in all)" : ""))
         }
         return "<figure>\n" + chart.svg(standalone: false) + (caption.isEmpty ? "" : "<figcaption>\(caption)</figcaption>\n") + "</figure>\n"
     }
