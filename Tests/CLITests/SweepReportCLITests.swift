@@ -71,7 +71,7 @@ private func figure(_ html: String, _ id: String) -> String {
     #expect(html.contains("<tr><td>0</td><td>1</td><td>9</td><td>9</td><td>0</td><td>3</td>"), "\(html)")
     #expect(html.contains("<tr><td>1</td><td>3</td><td>3</td><td>3</td><td>0</td><td>1</td>"))
     #expect(html.contains("<tr><td>2</td><td>9</td><td>1</td><td>1</td><td>0</td><td>—</td>"))
-    for part in ["Successive halving rungs", "val_accuracy per rung", ">rung 0 (1 epochs)</text>", ">rung 2 (9 epochs)</text>",
+    for part in ["Successive halving rungs", "val_accuracy per rung", ">rung 0 (1 epoch)</text>", ">rung 2 (9 epochs)</text>",
                  ">stopped at rung 0</text>", "<th>epochs</th>"] {
         #expect(html.contains(part), "\(part)")
     }

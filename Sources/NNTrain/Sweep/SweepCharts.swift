@@ -58,7 +58,7 @@ enum SweepCharts {
         if categories == nil && isLog(p) { chart.xScale = .log }
         let rungs = Set(pts.map(\.rung)).sorted()
         chart.series = rungs.map { rung in
-            let name = spec.method == .halving ? "rung \(rung) (\(SweepPage.epochs(r, rung)) epochs)" : "trials"
+            let name = spec.method == .halving ? "rung \(rung) (\(SweepPage.epochs(r, rung)) epoch\(SweepPage.epochs(r, rung) == "1" ? "" : "s"))" : "trials"
             let xy = pts.filter { $0.rung == rung }.compactMap { pt in value(pt.trial).flatMap(x).map { (x: $0, y: pt.metric) } }
             return SVGChart.Series(name, xy, color: SVGChart.palette[rung % SVGChart.palette.count], width: 2, dots: true)
         }
