@@ -330,6 +330,17 @@ public enum Safetensors {
         return File(entries: entries, metadata: layout.metadata, checksumMatches: checksumMatches(layout, data: bytes[headerEnd...]))
     }
 
+    /// The metadata of a safetensors file, from its checked header alone (no tensor byte read).
+    public static func readMetadata(_ path: String) throws -> [String: String] {
+        let file = try InputFile(path)
+        let n = try headerLength(try file.read(8), fileSize: file.regularSize)
+        let headerBytes = try file.read(n)
+        guard headerBytes.count == n else {
+            throw FormatError(message: "file ends inside its \(n)-byte header", isNotSafetensors: true)
+        }
+        return try Safetensors.layout(header: headerBytes, dataCount: file.regularSize.map { $0 - 8 - n }).metadata
+    }
+
     /// Reads a safetensors file header first: the 8-byte length, the header (at most
     /// `maxHeaderBytes`), its checks against the file size, and only then the `dataEnd` bytes
     /// the header describes, at most `limit` of them. A huge or sparse file is refused before

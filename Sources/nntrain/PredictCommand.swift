@@ -9,7 +9,7 @@ func predictCommand(_ args: ArraySlice<String>) -> Int32 {
     let p: Arguments
     let topK: Int?, threads: Int?
     do {
-        p = try Arguments(args, command: "predict", valued: ["--data", "--out", "-o", "--top-k", "--combine", "--tta", "--threads"],
+        p = try Arguments(args, command: "predict", valued: ["--data", "--out", "-o", "--top-k", "--combine", "--tta", "--threads", "--snapshots"],
                           boolean: ["--probabilities", "--json", "--quiet", "--help", "-h"])
         topK = try p.int("--top-k", range: 1...1 << 16, command: "predict")
         threads = try p.int("--threads", range: 1...1024, command: "predict")
@@ -33,7 +33,13 @@ func predictCommand(_ args: ArraySlice<String>) -> Int32 {
     }
     do {
         var models: [TrainedModel] = []
-        for d in dirs { models.append(try TrainedModel.load(d)) }
+        for d in dirs {
+            if let spec = p.value("--snapshots") {
+                for s in try Snapshots.select(spec, in: d) { models.append(try TrainedModel.load(d, weights: s.path)) }
+            } else {
+                models.append(try TrainedModel.load(d))
+            }
+        }
         try Prediction.checkEnsemble(models)
         Experiment.setThreads(config: models[0].config, option: threads)
         let dataset = try Prediction.dataset(p.value("--data"), for: models[0])

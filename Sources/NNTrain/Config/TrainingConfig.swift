@@ -42,6 +42,15 @@ public struct EarlyStoppingConfig: Sendable, Equatable {
     public var maximize: Bool { mode == "auto" ? monitor.maximize : mode == "max" }
 }
 
+/// `training.snapshots`: the weights to keep during training, as Keras `ModelCheckpoint` and
+/// Lightning's `save_top_k` do: those of every `every`-th epoch, and/or those of the `best`
+/// epochs by the monitored metric (early stopping's `monitor`, else val_loss, else loss).
+public struct SnapshotConfig: Sendable, Equatable {
+    public var every: Int?
+    public var best: Int?
+    public init(every: Int?, best: Int?) { self.every = every; self.best = best }
+}
+
 /// `training`: the loop's settings.
 public struct TrainingConfig: Sendable, Equatable {
     public var epochs: Int
@@ -56,6 +65,8 @@ public struct TrainingConfig: Sendable, Equatable {
     public var onNaN: OnNaN
     /// With augmentation, prepare the next batch on a worker thread while this one trains.
     public var prefetch = true
+    /// Weights kept during training (`snapshots/epoch-NNN.safetensors`); nil: none.
+    public var snapshots: SnapshotConfig?
 
     public enum OnNaN: String, Sendable { case stop, skipBatch = "skip_batch" }
 
@@ -81,6 +92,18 @@ public struct TrainingConfig: Sendable, Equatable {
         } else {
             r.record("early_stopping", .null)
             _ = r.raw("early_stopping")
+        }
+        if r.has("snapshots"), r.raw("snapshots") != .null {
+            let s = r.object("snapshots")
+            let every = s.optionalInt("every", check: .closed(1, 1_000_000)), best = s.optionalInt("best", check: .closed(1, 1_000_000))
+            if every == nil && best == nil && s.isValid {
+                r.diagnostics.error(r.childPath("snapshots"), "expected \"every\" (keep every N epochs) and/or \"best\" (keep the best K epochs)")
+            }
+            snapshots = SnapshotConfig(every: every, best: best)
+            s.finish()
+        } else {
+            r.record("snapshots", .null)
+            _ = r.raw("snapshots")
         }
         r.finish()
     }

@@ -40,7 +40,7 @@ public enum Prediction {
                 why.append("\(m.preprocessor.scale.count) input features vs \(first.preprocessor.scale.count)")
             }
             if !why.isEmpty {
-                throw .config(["\(m.directory) cannot join an ensemble with \(first.directory): " + why.joined(separator: ", ")])
+                throw .config(["\(m.name) cannot join an ensemble with \(first.name): " + why.joined(separator: ", ")])
             }
         }
     }

@@ -94,7 +94,7 @@ public struct PredictionOutput {
         var o: [(String, JSONValue)] = [("examples", .number(Double(result.count))), ("data", .string(dataset.origin)),
                                         ("labels", .bool(dataset.hasLabels))]
         if classifier { o.append(("classes", .number(Double(result.width)))) }
-        o.append(("members", .array(zip(models, result.members).map { m, v in .object([("run", .string(m.directory))] + figures(v)) })))
+        o.append(("members", .array(zip(models, result.members).map { m, v in .object([("run", .string(m.name))] + figures(v)) })))
         if models.count > 1 { o.append(("ensemble", .object(figures(result.combined)))) }
         return .object(o)
     }

@@ -5,14 +5,16 @@ import NNCore
 /// preprocessing of `preprocess.safetensors` and the class weights of the loss.
 public final class TrainedModel {
     public let directory: String
+    /// The weights file read (`model.safetensors`, or a snapshot).
+    public let weightsPath: String
     public let config: ExperimentConfig
     public let model: Model
     /// Per-feature scale and shift (and PCA/ZCA projection) fitted on the training split.
     public let preprocessor: Preprocessor
     public let classWeights: [Float]?
 
-    init(directory: String, config: ExperimentConfig, model: Model, preprocessor: Preprocessor, classWeights: [Float]?) {
-        self.directory = directory; self.config = config; self.model = model
+    init(directory: String, weightsPath: String, config: ExperimentConfig, model: Model, preprocessor: Preprocessor, classWeights: [Float]?) {
+        self.directory = directory; self.weightsPath = weightsPath; self.config = config; self.model = model
         self.preprocessor = preprocessor; self.classWeights = classWeights
     }
 
@@ -24,14 +26,21 @@ public final class TrainedModel {
     /// Whether the outputs are logits of a softmax (a cross-entropy classifier); else scores.
     public var hasSoftmax: Bool { isClassifier && config.loss.kind == .crossEntropy }
 
-    /// Reads the run in `directory`. A config that does not load: `.config` (exit 2); a
-    /// weights or preprocessing file that is missing, corrupt or does not fit the model:
-    /// `.data` naming it (exit 3).
-    public static func load(_ directory: String) throws(RunError) -> TrainedModel {
+    /// The run and, for a snapshot, its epoch: `runs/x`, `runs/x (epoch 7)`.
+    public var name: String {
+        weightsPath == directory + "/model.safetensors" ? directory
+            : directory + (Snapshots.epoch(fileName: weightsPath.split(separator: "/").last.map(String.init) ?? "").map { " (epoch \($0))" } ?? " (\(weightsPath))")
+    }
+
+    /// Reads the run in `directory`, with the weights of `weights` (default its
+    /// `model.safetensors`). A config that does not load: `.config` (exit 2); a weights or
+    /// preprocessing file that is missing, corrupt or does not fit the model: `.data` naming it
+    /// (exit 3).
+    public static func load(_ directory: String, weights: String? = nil) throws(RunError) -> TrainedModel {
         let config: ExperimentConfig
         do { config = try ConfigLoader.load(path: directory + "/config.json") } catch { throw .config(error.lines) }
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
-        let weights = directory + "/model.safetensors"
+        let weights = weights ?? directory + "/model.safetensors"
         let prePath = directory + "/preprocess.safetensors"
         let entries = try Experiment.readWeights(weights).entries
         let pre = try Experiment.readWeights(prePath).entries
@@ -81,7 +90,7 @@ public final class TrainedModel {
         if let w = preByName["class_weights"], w.count != outputs {
             throw .data(DataError(file: prePath, "has \(w.count) class weights, the model \(outputs) outputs"))
         }
-        return TrainedModel(directory: directory, config: config, model: model, preprocessor: preprocessor,
+        return TrainedModel(directory: directory, weightsPath: weights, config: config, model: model, preprocessor: preprocessor,
                             classWeights: preByName["class_weights"])
     }
 

@@ -154,6 +154,7 @@ public enum Experiment {
             for f in ["curves.csv", "steps.csv", "summary.json", "model.safetensors", "preprocess.safetensors", Checkpoint.fileName] {
                 FileIO.remove(directory + "/" + f)
             }
+            for e in Snapshots.list(in: directory) { FileIO.remove(e.path) }
             files = try RunFiles(directory: directory, resolvedConfig: config.resolved, tensorboard: config.tensorboard)
         } catch {
             throw .io("cannot write the run directory: \(error)")
@@ -319,7 +320,8 @@ public enum Experiment {
         // The diagnosis reads the rows back from the files just written (flushed row by row),
         // so `nntrain diagnose` on this directory finds the same, resumed runs included.
         let diagnosis = diagnose(directory: files.directory, config: s.config, diverged: outcome.stopReason == .diverged)
-        let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads, diagnosis: diagnosis)
+        let summary = summaryJSON(config: s.config, outcome: outcome, trainer: s.trainer, threads: s.threads, diagnosis: diagnosis,
+                                  directory: files.directory)
         do {
             if outcome.stopReason != .diverged {
                 try files.writeModel(s.model, preprocessor: s.preprocessor, classWeights: s.trainer.loss.classWeights, metadata: [
@@ -357,9 +359,13 @@ public enum Experiment {
     }
 
     static func summaryJSON(config: ExperimentConfig, outcome: Trainer.Outcome, trainer: Trainer, threads: Int,
-                            diagnosis: [Finding]) -> JSONValue {
+                            diagnosis: [Finding], directory: String? = nil) -> JSONValue {
         func num(_ d: Double?) -> JSONValue { d.map { $0.isFinite ? .number($0) : .null } ?? .null }
         let last = outcome.lastCurve
+        var snapshots: [(String, JSONValue)] = []
+        if config.training.snapshots != nil, let directory {
+            snapshots = [("snapshots", Snapshots.summary(directory: directory, monitor: trainer.earlyStopping.monitor))]
+        }
         return .object([
             ("name", .string(config.name)),
             ("test_loss", num(outcome.testLoss)),
@@ -383,7 +389,7 @@ public enum Experiment {
             ("seed", .number(Double(config.seed))),
             ("nntrain_version", .string(version)),
             ("diagnosis", .array(diagnosis.map(\.json))),
-        ])
+        ] + snapshots)
     }
 }
 

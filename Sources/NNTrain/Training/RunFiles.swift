@@ -177,6 +177,13 @@ public final class RunFiles {
     /// and check the architecture.
     public func writeModel(_ model: Model, preprocessor: Preprocessor, classWeights: [Float]? = nil,
                            metadata: [(String, String)]) throws(FileError) {
+        try writeWeights(model, to: directory + "/model.safetensors", metadata: metadata)
+        try writePreprocess(preprocessor, classWeights: classWeights)
+    }
+
+    /// The model's tensors as `model.safetensors` holds them, written to `path` with `metadata`
+    /// (and `nntrain_model`).
+    public func writeWeights(_ model: Model, to path: String, metadata: [(String, String)]) throws(FileError) {
         let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
             + model.buffers.map { name, t in
                 guard name.hasSuffix(".num_batches_tracked"), t.count == 1 else {
@@ -187,7 +194,11 @@ public final class RunFiles {
             }
         var meta = metadata.filter { $0.0 != "nntrain_model" }
         if let m = resolvedModel { meta.append(("nntrain_model", m.serialized(indent: 0))) }
-        try FileIO.writeAtomically(directory + "/model.safetensors", Safetensors.encode(entries, metadata: meta, checksum: true))
+        try FileIO.writeAtomically(path, Safetensors.encode(entries, metadata: meta, checksum: true))
+    }
+
+    /// `preprocess.safetensors`: the fitted preprocessing and the loss's class weights.
+    public func writePreprocess(_ preprocessor: Preprocessor, classWeights: [Float]?) throws(FileError) {
         var pre = [
             Safetensors.Entry(name: "scale", shape: [preprocessor.scale.count], values: preprocessor.scale),
             Safetensors.Entry(name: "shift", shape: [preprocessor.shift.count], values: preprocessor.shift),

@@ -54,6 +54,24 @@ extension Trainer {
         if improved && earlyStopping.restoreBest && model.store.count > 0 { bestSnapshot = model.snapshot() }
     }
 
+    /// `training.snapshots` after epoch `epoch` (0-based; see `Snapshots`), with the
+    /// preprocessing beside the first one; a failed write stops the run like a checkpoint's.
+    func saveSnapshot(_ row: CurveRow, epoch: Int, files: RunFiles?) {
+        guard let cfg = config.training.snapshots, let files, writeFailure == nil else { return }
+        let keeper = Snapshots(config: cfg, monitor: earlyStopping.monitor, maximize: earlyStopping.maximize)
+        let value = row.metric(earlyStopping.monitor)
+        do {
+            try keeper.update(directory: files.directory, epoch: epoch + 1, value: value) { (path: String) throws(FileError) in
+                try files.writeWeights(model, to: path, metadata: [("format", "pt")] + keeper.metadata(epoch: epoch + 1, value: value))
+                if !FileIO.exists(files.directory + "/preprocess.safetensors") {
+                    try files.writePreprocess(preprocessor, classWeights: loss.classWeights)
+                }
+            }
+        } catch {
+            writeFailure = error
+        }
+    }
+
     /// reduce_on_plateau's epoch update (`ReduceLROnPlateau`), saying when the rate drops.
     func reduceOnPlateau(_ row: CurveRow) {
         guard let plateau = config.schedule.plateau, let value = row.metric(plateau.monitor), value.isFinite else { return }

@@ -172,6 +172,7 @@ public final class Trainer {
             }
             trackBestEpoch(row, epoch: epoch)
             reduceOnPlateau(row)
+            saveSnapshot(row, epoch: epoch, files: files)
             saveCheckpoint(files)
             if writeFailure != nil { break }
             if earlyStopping.shouldStop(state) {
