@@ -4,7 +4,8 @@ import NNTrain
 /// `nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities]
 /// [--combine mean|geometric] [--tta flip] [--threads N] [--json]`. Exit 2 for usage, runs
 /// that cannot form an ensemble, or data that does not fit; 3 for a run's file or data that
-/// does not read; 1 when the predictions cannot be written.
+/// does not read or a config.json edited after the run; 4 for outputs that are not finite;
+/// 1 when the predictions cannot be written.
 func predictCommand(_ args: ArraySlice<String>) -> Int32 {
     let p: Arguments
     let topK: Int?, threads: Int?

@@ -57,9 +57,11 @@ public enum Prediction {
         for m in models {
             let trainer = try m.trainer(for: dataset)
             var out = trainer.outputs(DataSplit(all: dataset))
+            try checkFinite(out, of: m, on: dataset.origin)
             if m.hasSoftmax { softmaxRows(&out, width: m.outputCount) }
             if let mirror {
                 var other = trainer.outputs(DataSplit(all: mirror))
+                try checkFinite(other, of: m, on: mirror.origin)
                 if m.hasSoftmax { softmaxRows(&other, width: m.outputCount) }
                 for i in out.indices { out[i] = (out[i] + other[i]) / 2 }
             }
@@ -67,6 +69,14 @@ public enum Prediction {
         }
         let width = first.outputCount
         return Result(members: members, combined: self.combine(members, width: width, combine), width: width, count: dataset.count)
+    }
+
+    /// `.diverged` (exit 4, as `nntrain eval`'s non-finite loss) when the raw `outputs` of
+    /// `model` hold a NaN or an infinity: NaN or infinite weights or inputs, whose predictions
+    /// mean nothing.
+    static func checkFinite(_ outputs: [Float], of model: TrainedModel, on origin: String) throws(RunError) {
+        guard let i = outputs.firstIndex(where: { !$0.isFinite }) else { return }
+        throw .diverged("error: the outputs of \(model.directory) on \(origin) are not finite (\(outputs[i]) for example \(i / max(model.outputCount, 1))): NaN or infinite weights or inputs")
     }
 
     /// Each row of `values` (rows of `width`) replaced by its softmax, computed stably

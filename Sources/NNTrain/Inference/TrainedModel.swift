@@ -42,7 +42,9 @@ public final class TrainedModel {
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)
         let weights = weights ?? directory + "/model.safetensors"
         let prePath = directory + "/preprocess.safetensors"
-        let entries = try Experiment.readWeights(weights).entries
+        let file = try Experiment.readWeights(weights)
+        let entries = file.entries
+        try checkArchitecture(file.metadata, configPath: directory + "/config.json", weights: weights)
         let pre = try Experiment.readWeights(prePath).entries
         // Each tensor of the model with its dtype and shape (a scalar and [1] are the same):
         // a transposed [784, 128] weight is not a [128, 784] one, whatever its element count.
@@ -92,6 +94,20 @@ public final class TrainedModel {
         }
         return TrainedModel(directory: directory, weightsPath: weights, config: config, model: model, preprocessor: preprocessor,
                             classWeights: preByName["class_weights"])
+    }
+
+    /// Checks that `config.json`'s `model` is the one the weights were trained with (the
+    /// `nntrain_model` metadata that `nntrain run` writes): an edited activation or dropout rate
+    /// fits the tensors' shapes but gives other outputs. `.data` naming the first differing
+    /// layer; nothing to check for a file without that metadata.
+    static func checkArchitecture(_ metadata: [String: String], configPath: String, weights: String) throws(RunError) {
+        guard let text = metadata["nntrain_model"], let trained = try? JSONValue.parse(Array(text.utf8)),
+              let configText = try? FileIO.read(configPath), let current = (try? JSONValue.parse(configText))?["model"],
+              current != trained else { return }
+        let a = current["layers"]?.arrayValue ?? [], b = trained["layers"]?.arrayValue ?? []
+        let what = a.indices.first(where: { $0 < b.count && a[$0] != b[$0] }).map { "model.layers.\($0) differs" }
+            ?? (a.count != b.count ? "model.layers has \(a.count) layers, the weights' model \(b.count)" : "model differs outside its layers")
+        throw .data(DataError(file: weights, "was trained with another model than \(configPath) describes (\(what)): the config was edited after the run"))
     }
 
     /// A trainer that evaluates this model on `dataset`, after checking that the data fits

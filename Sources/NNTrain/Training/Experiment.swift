@@ -100,8 +100,9 @@ public enum Experiment {
             if classes > outputs {
                 // A label the model cannot output: name the file and the first such example.
                 let first = data.targets.firstIndex { Int($0) >= outputs } ?? 0
-                let file: String
-                if case .idx(_, let labels?)? = config.data.train { file = labels } else { file = data.origin }
+                // The labels file of the config's split these images come from, else the data.
+                let file = [config.data.train, config.data.test].lazy.compactMap { s -> String? in
+                    if case .idx(let images, let labels?)? = s, images == data.origin { return labels } else { return nil } }.first ?? data.origin
                 throw .data(DataError(file: file, "label \(Int(data.targets[first])) (example \(first)) is out of range for the model's \(outputs) outputs; the data has \(classes) classes, so the last layer needs \(classes) units (model.layers.\(config.model.layers.count - 1).units)"))
             }
         } else if outputs != data.targetWidth {
