@@ -26,7 +26,7 @@ enum Help {
       nntrain run --resume DIR [--set training.epochs=N] [--force] [--threads N] [--tensorboard] [--quiet | --json]
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR... [--data SOURCE] [--top-k K] [--out DIR] [--threads N] [--json]
-      nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--threads N] [--json]
+      nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--snapshots all|last:K|best:K] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
@@ -184,7 +184,7 @@ enum Help {
 
     USAGE:
       nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities]
-                      [--combine mean|geometric] [--tta flip] [--threads N] [--json | --quiet]
+                      [--combine mean|geometric] [--tta flip] [--snapshots S] [--threads N] [--json | --quiet]
 
     Rebuilds each run's model (config.json, model.safetensors, preprocess.safetensors) and
     predicts every example of SOURCE, labels optional. A classifier trained with cross_entropy
@@ -208,6 +208,8 @@ enum Help {
       --probabilities      add every class's probability
       --combine M          mean (default) or geometric
       --tta flip           average each model over the image and its horizontal mirror
+      --snapshots S        ensemble each run's snapshots (training.snapshots) instead of its
+                           final weights: all, last:K or best:K
       --threads N          BLAS threads (default: the run's training.threads)
       --json               print the figures as JSON (needs --out)
       --quiet              print nothing but errors

@@ -55,6 +55,9 @@ func unknownCommand(_ word: String, what: String) -> String {
 // A file grown past `ulimit -f` makes `write` fail with EFBIG (a write error, exit 1 naming
 // the file) instead of SIGXFSZ killing the process.
 signal(SIGXFSZ, SIG_IGN)
+// A reader that goes away (`nntrain eval … | head -1`) is no failure: writes see EPIPE
+// (`standardOutputFailure` leaves it alone) instead of SIGPIPE killing the process.
+signal(SIGPIPE, SIG_IGN)
 let code = dispatch(args)
 if let reason = standardOutputFailure {
     printError("error: cannot write the results to standard output: \(reason)")

@@ -1,0 +1,90 @@
+import Foundation
+import NNCore
+import Testing
+
+// training.snapshots: which epochs are kept, their metadata, summary.json, resume, and
+// `predict --snapshots`.
+
+/// val_loss per epoch (1-based) from a run's curves.csv.
+private func valLosses(_ dir: String) throws -> [Int: Double] {
+    var out: [Int: Double] = [:]
+    for line in try read(dir + "/curves.csv").split(separator: "\n").dropFirst() {
+        let c = line.split(separator: ",", omittingEmptySubsequences: false)
+        out[Int(c[0])!] = Double(c[5])!
+    }
+    return out
+}
+
+private let snapshotSets = ["--set", #"training.snapshots={"every": 3, "best": 2}"#, "--set", "training.epochs=8"]
+
+@Test func snapshotsKeepEveryNthAndTheBestK() throws {
+    let dir = tempDir("snapshots")
+    let r = try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet"] + snapshotSets)
+    #expect(r.status == 0, "\(r.stderr)")
+    // Expected from the curves alone: epochs 3 and 6, and the two lowest val_loss.
+    let v = try valLosses(dir)
+    let best = v.keys.sorted { v[$0]! != v[$1]! ? v[$0]! < v[$1]! : $0 < $1 }.prefix(2)
+    let expected = Set([3, 6]).union(best).sorted()
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/snapshots").sorted()
+    #expect(files == expected.map { String(format: "epoch-%03d.safetensors", $0) }, "\(files) vs \(expected)")
+    // Each file: the model's tensors, and its epoch and value in the metadata.
+    for e in expected {
+        let f = try Safetensors.read(dir + "/snapshots/" + String(format: "epoch-%03d.safetensors", e), limit: 1 << 30)
+        #expect(f.metadata["epoch"] == String(e) && f.metadata["monitor"] == "val_loss" && f.metadata["goal"] == "minimize")
+        #expect(Double(f.metadata["value"] ?? "") == v[e] && f.checksumMatches == true)
+        #expect(f.entries.map(\.name).contains("layers.1.weight"))
+    }
+    let summary = try JSONValue.parse(try FileIO.read(dir + "/summary.json"))
+    guard case .array(let listed)? = summary["snapshots"] else { Issue.record("no snapshots in summary.json"); return }
+    #expect(listed.compactMap { $0["epoch"]?.doubleValue }.map { Int($0) } == expected)
+    #expect(listed.first?["file"] == .string(String(format: "snapshots/epoch-%03d.safetensors", expected[0])))
+}
+
+@Test func resumedRunKeepsTheSameSnapshots() throws {
+    // A constant lr, so that 5 epochs then 3 more train as 8 do (a cosine schedule spans the epochs).
+    let whole = tempDir("snapshots-whole"), parts = tempDir("snapshots-parts")
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", whole, "--quiet", "--threads", "1", "--set", "schedule.type=constant"]
+                        + snapshotSets).status == 0)
+    let first = try nntrain(["run", "configs/quickstart.json", "--out", parts, "--quiet", "--threads", "1", "--set", "schedule.type=constant",
+                             "--set", #"training.snapshots={"every": 3, "best": 2}"#, "--set", "training.epochs=5"])
+    #expect(first.status == 0, "\(first.stderr)")
+    let resumed = try nntrain(["run", "--resume", parts, "--set", "training.epochs=8", "--quiet", "--threads", "1"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let a = try FileManager.default.contentsOfDirectory(atPath: whole + "/snapshots").sorted()
+    let b = try FileManager.default.contentsOfDirectory(atPath: parts + "/snapshots").sorted()
+    #expect(a == b)
+    for f in a { #expect(try FileIO.read(whole + "/snapshots/" + f) == FileIO.read(parts + "/snapshots/" + f), "\(f)") }
+    // A fresh run over the directory (--force) starts without the old snapshots.
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", parts, "--force", "--quiet", "--set", "training.epochs=1"]).status == 0)
+    #expect(!FileIO.exists(parts + "/snapshots/" + a[0]))
+}
+
+@Test func predictEnsemblesSnapshots() throws {
+    let dir = tempDir("snapshots-predict")
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet"] + snapshotSets).status == 0)
+    let kept = try FileManager.default.contentsOfDirectory(atPath: dir + "/snapshots").count
+    for (spec, members) in [("all", kept), ("last:1", 1), ("best:2", 2), ("best:50", kept)] {
+        let out = tempDir("snapshots-pred") + ".csv"
+        let r = try nntrain(["predict", dir, "--snapshots", spec, "--out", out, "--json"])
+        #expect(r.status == 0, "\(spec): \(r.stderr)")
+        let json = try JSONValue.parse(r.stdout)
+        guard case .array(let m)? = json["members"] else { Issue.record("\(spec): no members"); continue }
+        #expect(m.count == members, "\(spec)")
+        #expect(m.first?["run"]?.stringValue?.contains("(epoch ") == true)
+    }
+    // best:2 is the two lowest val_loss.
+    let v = try valLosses(dir)
+    let best = v.keys.sorted { v[$0]! < v[$1]! }.prefix(2).sorted()
+    let r = try JSONValue.parse(try nntrain(["predict", dir, "--snapshots", "best:2", "--out", tempDir("snapshots-b") + ".csv", "--json"]).stdout)
+    guard case .array(let m)? = r["members"] else { return }
+    #expect(m.compactMap { $0["run"]?.stringValue } == best.map { "\(dir) (epoch \($0))" })
+    // Bad specs and a run without snapshots: exit 2.
+    for bad in ["best:0", "first:2", "last", "best:x"] { #expect(try nntrain(["predict", dir, "--snapshots", bad]).status == 2, "\(bad)") }
+    let plain = tempDir("snapshots-none")
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", plain, "--quiet", "--set", "training.epochs=1"]).status == 0)
+    let none = try nntrain(["predict", plain, "--snapshots", "all"])
+    #expect(none.status == 2 && none.stderr.contains("no snapshots"), "\(none.stderr)")
+    // A config asking for no rule at all is refused.
+    let v2 = try nntrain(["validate", "configs/quickstart.json", "--set", "training.snapshots={}"])
+    #expect(v2.status == 2 && v2.stderr.contains("training.snapshots"), "\(v2.stderr)")
+}
