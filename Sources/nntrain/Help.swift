@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "predict", "diagnose", "sweep", "bench", "lr-find", "report"]
+    static let commands = ["run", "validate", "eval", "predict", "average", "diagnose", "sweep", "bench", "lr-find", "report"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -9,6 +9,7 @@ enum Help {
         case "validate": return validate
         case "eval": return eval
         case "predict": return predict
+        case "average": return average
         case "diagnose": return diagnose
         case "sweep": return sweep
         case "bench": return bench
@@ -27,6 +28,7 @@ enum Help {
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR... [--data SOURCE] [--top-k K] [--out DIR] [--threads N] [--json]
       nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--snapshots all|last:K|best:K] [--threads N] [--json]
+      nntrain average RUN_DIR [--snapshots all|last:K|best:K] [--out DIR] [--force] [--threads N] [--json]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
@@ -34,7 +36,7 @@ enum Help {
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
       nntrain --version
-      nntrain help [run | validate | eval | predict | diagnose | report | sweep | bench | lr-find]
+      nntrain help [run | validate | eval | predict | average | diagnose | report | sweep | bench | lr-find]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
@@ -44,6 +46,8 @@ enum Help {
                  --data: loss, accuracy, per-class precision/recall/F1, confusion matrix
       predict    the predictions of a run, or of several runs as an ensemble, on data with or
                  without labels: one CSV row per example (class, probability, top k)
+      average    average a run's snapshots into a new run directory (SWA), batch norm
+                 statistics recomputed
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       report     one self-contained HTML page of one or more runs: curves, steps, layers,
@@ -217,6 +221,31 @@ enum Help {
     EXIT CODES:
       0 written · 1 cannot write · 2 usage, runs that cannot form an ensemble, data that does
       not fit · 3 a run's file or the data does not read
+    """
+
+    static let average = """
+    nntrain average — stochastic weight averaging of a run's snapshots
+
+    USAGE:
+      nntrain average RUN_DIR [--snapshots all|last:K|best:K] [--out DIR] [--force] [--threads N] [--json | --quiet]
+
+    Averages every weight and buffer of the snapshots the run kept (training.snapshots) that
+    --snapshots selects (default all), recomputes batch norm's running statistics with one pass
+    over the run's training split (as torch.optim.swa_utils.update_bn), evaluates the result on
+    the run's data.test, and writes DIR (default RUN_DIR-swa): config.json and
+    preprocess.safetensors of the run, the averaged model.safetensors and summary.json
+    (averaged_from, snapshots, epochs, batch_norm_recomputed, test_loss, test_accuracy). DIR is
+    a run directory for eval, predict and report's config.
+
+    OPTIONS:
+      --snapshots S   all (default), last:K or best:K
+      --out DIR       where to write (default RUN_DIR-swa); --force replaces a run there
+      --threads N     BLAS threads (default: the run's training.threads)
+      --json          print summary.json
+
+    EXIT CODES:
+      0 written · 1 DIR cannot be written · 2 usage, no snapshots, DIR holds a run · 3 a file
+      does not read
     """
 
     static let report = """

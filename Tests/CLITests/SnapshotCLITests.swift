@@ -88,3 +88,58 @@ private let snapshotSets = ["--set", #"training.snapshots={"every": 3, "best": 2
     let v2 = try nntrain(["validate", "configs/quickstart.json", "--set", "training.snapshots={}"])
     #expect(v2.status == 2 && v2.stderr.contains("training.snapshots"), "\(v2.stderr)")
 }
+
+@Test func averageWritesTheMeanOfTheSnapshotsAsARun() throws {
+    let dir = tempDir("average")
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", #"training.snapshots={"every": 1}"#,
+                         "--set", "training.epochs=4"]).status == 0)
+    let out = tempDir("average-out")
+    let r = try nntrain(["average", dir, "--snapshots", "last:3", "--out", out, "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let summary = try JSONValue.parse(r.stdout)
+    #expect(summary["epochs"] == .array([.number(2), .number(3), .number(4)]) && summary["batch_norm_recomputed"] == .bool(false))
+    // Every tensor is the mean of the three snapshots' (float32 of a double mean).
+    let snaps = try (2...4).map { try Safetensors.read(dir + String(format: "/snapshots/epoch-%03d.safetensors", $0), limit: 1 << 30) }
+    let avg = try Safetensors.read(out + "/model.safetensors", limit: 1 << 30)
+    #expect(avg.checksumMatches == true)
+    for e in avg.entries where e.name == "layers.1.weight" || e.name == "layers.3.bias" {
+        let parts = snaps.map { s in s.entries.first { $0.name == e.name }!.values }
+        for i in stride(from: 0, to: e.values.count, by: 97) {
+            let mean = Float(parts.map { Double($0[i]) }.reduce(0, +) / 3)
+            #expect(e.values[i] == mean, "\(e.name)[\(i)]")
+        }
+    }
+    // A run directory: eval reproduces the summary's test figures exactly.
+    let eval = try JSONValue.parse(try nntrain(["eval", out, "--json"]).stdout)
+    #expect(eval["loss"] == summary["test_loss"] && eval["accuracy"] == summary["test_accuracy"], "\(eval)")
+    // Refusals: an output that holds a run, the run itself, a run without snapshots.
+    #expect(try nntrain(["average", dir, "--out", out]).status == 2)
+    #expect(try nntrain(["average", dir, "--out", out, "--force", "--quiet"]).status == 0)
+    #expect(try nntrain(["average", dir, "--out", dir, "--force"]).status == 2)
+    let plain = tempDir("average-plain")
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", plain, "--quiet", "--set", "training.epochs=1"]).status == 0)
+    let none = try nntrain(["average", plain])
+    #expect(none.status == 2 && none.stderr.contains("no snapshots"), "\(none.stderr)")
+}
+
+@Test func averageRecomputesBatchNormStatistics() throws {
+    let dir = tempDir("average-bn")
+    let layers = #"[{"type":"flatten"},{"type":"dense","units":64},{"type":"batch_norm"},{"type":"activation","activation":"relu"},{"type":"dense","units":10}]"#
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", #"training.snapshots={"every": 1}"#,
+                         "--set", "training.epochs=3", "--set", "model.layers=" + layers]).status == 0)
+    let out = tempDir("average-bn-out")
+    let r = try nntrain(["average", dir, "--out", out, "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(try JSONValue.parse(r.stdout)["batch_norm_recomputed"] == .bool(true))
+    // The running mean is no longer the snapshots' mean; the batches counted are one pass.
+    let avg = try Safetensors.read(out + "/model.safetensors", limit: 1 << 30)
+    let snaps = try (1...3).map { try Safetensors.read(dir + String(format: "/snapshots/epoch-%03d.safetensors", $0), limit: 1 << 30) }
+    let mean = avg.entries.first { $0.name == "layers.2.running_mean" }!.values
+    let naive = (0..<mean.count).map { i in Float(snaps.map { Double($0.entries.first { $0.name == "layers.2.running_mean" }!.values[i]) }.reduce(0, +) / 3) }
+    #expect(mean != naive)
+    // One pass over the training split in training batches: as many as an epoch's steps.
+    let stepsPerEpoch = try read(dir + "/curves.csv").split(separator: "\n")[1].split(separator: ",")[1]
+    let tracked = avg.entries.first { $0.name == "layers.2.num_batches_tracked" }
+    #expect(tracked?.values == [Float(stepsPerEpoch)!], "\(String(describing: tracked?.values))")
+    #expect(try nntrain(["eval", out]).status == 0)
+}

@@ -112,3 +112,34 @@ func checkAgainstTorch(_ layer: any Layer, _ ref: JSONValue, inputShape: [Int]? 
     ])]))])
     checkAgainstTorch(layer, r, inputShape: [4])
 }
+
+@Test func statisticsPassAveragesTheBatchesPlainly() {
+    // Three batches of [4] features: the running statistics become the plain mean of the
+    // batches' means and unbiased variances (torch's momentum=None), then momentum returns.
+    let bn = BatchNorm(name: "bn", inputShape: [2], momentum: 0.1)
+    bn.allocate(maxBatch: 4)
+    bn.runningMean.fill(5); bn.runningVar.fill(7)
+    let batches: [[Float]] = [[1, 2, 3, 4, 5, 6, 7, 8], [0, 0, 2, 2, 4, 4, 6, 6], [-1, 1, -3, 3, 5, 5, 9, 9]]
+    #expect(bn.beginStatisticsPass())
+    var means: [[Double]] = [[], []], vars: [[Double]] = [[], []]
+    for b in batches {
+        _ = bn.forward(Tensor(shape: [4, 2], scalars: b), mode: .training)
+        for c in 0..<2 {
+            let v = (0..<4).map { Double(b[$0 * 2 + c]) }
+            let m = v.reduce(0, +) / 4
+            means[c].append(m); vars[c].append(v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 3)
+        }
+    }
+    bn.endStatisticsPass()
+    for c in 0..<2 {
+        #expect(abs(Double(bn.runningMean.scalars[c]) - means[c].reduce(0, +) / 3) < 1e-5)
+        #expect(abs(Double(bn.runningVar.scalars[c]) - vars[c].reduce(0, +) / 3) < 1e-5)
+    }
+    #expect(bn.batchesTracked.scalars[0] == 3)
+    // After the pass: the layer's momentum again (0.1 of the next batch's mean).
+    let before = bn.runningMean.scalars[0]
+    _ = bn.forward(Tensor(shape: [4, 2], scalars: batches[0]), mode: .training)
+    #expect(abs(bn.runningMean.scalars[0] - (0.9 * before + 0.1 * 4)) < 1e-5)
+    // Layers without running statistics take no part.
+    #expect(!Dropout(name: "d", rate: 0.5, inputShape: [2], rng: Xoshiro256(seed: 1, streamID: 1)).beginStatisticsPass())
+}

@@ -57,6 +57,9 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor
     public let runningVar: Tensor
     public let batchesTracked: Tensor
+    /// Set by `beginStatisticsPass`: training-mode batches seen since, whose statistics the
+    /// running ones become the plain mean of (momentum 1/k for the k-th; torch's momentum=None).
+    public private(set) var statisticsPass: Int? = nil
     private var output: BatchBuffer!
     private var inputGrad: BatchBuffer!
     private var xhat: BatchBuffer!
@@ -87,6 +90,16 @@ public final class BatchNorm: Layer {
         invStd = [Float](repeating: 1, count: channels)
     }
 
+    /// Forgets the running statistics (mean 0, variance 1, no batches tracked); until
+    /// `endStatisticsPass` they become the plain mean of the training-mode batches' statistics.
+    public func beginStatisticsPass() -> Bool {
+        runningMean.fill(0); runningVar.fill(1); batchesTracked.fill(0)
+        statisticsPass = 0
+        return true
+    }
+
+    public func endStatisticsPass() { statisticsPass = nil }
+
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
     public var buffers: [(String, Tensor)] {
         [(name + ".running_mean", runningMean), (name + ".running_var", runningVar), (name + ".num_batches_tracked", batchesTracked)]
@@ -108,6 +121,7 @@ public final class BatchNorm: Layer {
         lastBatch = batch
         let n = batch * spatial
         if lastWasTraining {
+            let mom = statisticsPass.map { 1 / Float($0 + 1) } ?? momentum
             let xh = xhat.view(batch: batch).pointer
             for c in 0..<channels {
                 var sum = 0.0, sq = 0.0
@@ -129,11 +143,12 @@ public final class BatchNorm: Layer {
                         out[j] = gc * h + bc
                     }
                 }
-                rm[c] = (1 - momentum) * rm[c] + momentum * m
+                rm[c] = (1 - mom) * rm[c] + mom * m
                 let unbiased = n > 1 ? variance * Double(n) / Double(n - 1) : variance
-                rv[c] = (1 - momentum) * rv[c] + momentum * Float(unbiased)
+                rv[c] = (1 - mom) * rv[c] + mom * Float(unbiased)
             }
             batchesTracked.pointer[0] += 1
+            if let k = statisticsPass { statisticsPass = k + 1 }
         } else {
             for c in 0..<channels {
                 let inv = 1 / (rv[c] + eps).squareRoot()

@@ -58,6 +58,10 @@ public protocol Layer: AnyObject {
     /// prepare its weights once for the pass (Dense packs them) and drops that at the end.
     func beginEvaluation()
     func endEvaluation()
+    /// Brackets a pass that recomputes running statistics (`Trainer.recomputeRunningStatistics`):
+    /// true when the layer has any and starts over (batch norm); the default has none.
+    func beginStatisticsPass() -> Bool
+    func endStatisticsPass()
 }
 
 extension Layer {
@@ -72,6 +76,8 @@ extension Layer {
     }
     public func beginEvaluation() {}
     public func endEvaluation() {}
+    public func beginStatisticsPass() -> Bool { false }
+    public func endStatisticsPass() {}
 
     /// This layer and every layer inside it, depth first.
     public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }

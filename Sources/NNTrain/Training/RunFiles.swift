@@ -184,6 +184,11 @@ public final class RunFiles {
     /// The model's tensors as `model.safetensors` holds them, written to `path` with `metadata`
     /// (and `nntrain_model`).
     public func writeWeights(_ model: Model, to path: String, metadata: [(String, String)]) throws(FileError) {
+        try FileIO.writeAtomically(path, RunFiles.encodeWeights(model, metadata: metadata, resolvedModel: resolvedModel))
+    }
+
+    /// The bytes of a weights file of `model` (see `writeWeights`).
+    public static func encodeWeights(_ model: Model, metadata: [(String, String)], resolvedModel: JSONValue?) -> [UInt8] {
         let entries = model.parameters.map { Safetensors.Entry(name: $0.name, shape: $0.value.shape.dims, values: $0.value.scalars) }
             + model.buffers.map { name, t in
                 guard name.hasSuffix(".num_batches_tracked"), t.count == 1 else {
@@ -194,7 +199,7 @@ public final class RunFiles {
             }
         var meta = metadata.filter { $0.0 != "nntrain_model" }
         if let m = resolvedModel { meta.append(("nntrain_model", m.serialized(indent: 0))) }
-        try FileIO.writeAtomically(path, Safetensors.encode(entries, metadata: meta, checksum: true))
+        return Safetensors.encode(entries, metadata: meta, checksum: true)
     }
 
     /// `preprocess.safetensors`: the fitted preprocessing and the loss's class weights.

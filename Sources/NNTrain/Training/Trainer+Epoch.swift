@@ -123,4 +123,26 @@ extension Trainer {
         }
         return out
     }
+
+    /// Recomputes every batch norm's running statistics as the plain mean over one pass of
+    /// `split` in training mode (batches of `batch_size`, in order, no augmentation, no update),
+    /// as `torch.optim.swa_utils.update_bn` does after weight averaging. False when the model
+    /// has no batch norm (nothing to do).
+    @discardableResult
+    public func recomputeRunningStatistics(_ split: DataSplit) -> Bool {
+        let layers = model.allLayers
+        let started = layers.map { $0.beginStatisticsPass() }
+        defer { for l in layers { l.endStatisticsPass() } }
+        guard started.contains(true) else { return false }
+        var start = 0
+        let batch = max(1, config.training.batchSize)
+        while start < split.count {
+            let b = min(batch, split.count - start)
+            let x = input.view(batch: b)
+            preprocessor.fill(x, targets: targets.base, from: split, start: start, batch: b, scratch: scratch)
+            _ = model.forward(x, mode: .training)
+            start += b
+        }
+        return true
+    }
 }
