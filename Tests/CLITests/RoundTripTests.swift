@@ -204,6 +204,15 @@ func shippedConfigRoundTrips(config: String) throws {
         args += ["--set", #"data.train={"format": "idx", "images": "\#(subset)train-images-idx3-ubyte.gz", "labels": "\#(subset)train-labels-idx1-ubyte.gz"}"#,
                  "--set", #"data.test={"format": "idx", "images": "\#(subset)t10k-images-idx3-ubyte.gz", "labels": "\#(subset)t10k-labels-idx1-ubyte.gz"}"#]
     }
+    // A config that starts from another shipped run's weights (`runs/NAME/model.safetensors`,
+    // configs/NAME.json): that run first, one epoch, into a directory of its own.
+    if let from = try JSONValue.parse(Array(text.utf8))["model"]?["from"]?.stringValue, from.hasSuffix("/model.safetensors") {
+        let name = from.split(separator: "/").dropLast().last.map(String.init) ?? ""
+        let first = tempDir("roundtrip-from-" + name)
+        let r = try nntrain(["run", root + "configs/" + name + ".json", "--out", first, "--force", "--quiet", "--set", "training.epochs=1"], timeout: 120)
+        try #require(r.status == 0, "\(config): its model.from run configs/\(name).json exited \(r.status): \(r.stderr)")
+        args += ["--set", "model.from=\(first)/model.safetensors"]
+    }
     try checkRoundTrip(args, dir: tempDir("roundtrip-" + config.replacingOccurrences(of: "/", with: "-")), label: config)
 }
 

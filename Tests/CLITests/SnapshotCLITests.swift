@@ -143,3 +143,26 @@ private let snapshotSets = ["--set", #"training.snapshots={"every": 3, "best": 2
     #expect(tracked?.values == [Float(stepsPerEpoch)!], "\(String(describing: tracked?.values))")
     #expect(try nntrain(["eval", out]).status == 0)
 }
+
+@Test func stagedFineTuningChainRunsFromTheShippedConfigs() throws {
+    // configs/finetune-stage1.json learns classes 0–7 (all their examples); stage 2 continues
+    // from its weights on all ten classes, 30 examples each.
+    let one = tempDir("finetune-1"), two = tempDir("finetune-2")
+    let a = try nntrain(["run", "configs/finetune-stage1.json", "--out", one])
+    #expect(a.status == 0, "\(a.stderr)")
+    #expect(a.stderr.contains("2160 train, 240 validation, 400 test examples, 8 classes"), "\(a.stderr)")
+    let b = try nntrain(["run", "configs/finetune-stage2.json", "--out", two, "--set", "training.epochs=4",
+                         "--set", "model.from=\(one)/model.safetensors"])
+    #expect(b.status == 0, "\(b.stderr)")
+    #expect(b.stderr.contains("270 train, 30 validation, 500 test examples, 10 classes"), "\(b.stderr)")
+    #expect(b.stderr.contains("layers.1 (dense): weight, bias from layers.1"), "\(b.stderr)")
+    // Stage 1 never predicts the classes it did not see; stage 2 does.
+    let all = #"{"format": "idx", "images": "data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz", "labels": "data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz"}"#
+    func recall(_ dir: String, _ c: Int) throws -> Double {
+        let j = try JSONValue.parse(try nntrain(["eval", dir, "--data", all, "--json"]).stdout)
+        guard case .array(let per)? = j["per_class"], per.indices.contains(c) else { return -1 }
+        return per[c]["recall"]?.doubleValue ?? -1
+    }
+    #expect(try recall(one, 8) == 0 && recall(one, 9) == 0)
+    #expect(try recall(two, 8) > 0 && recall(two, 9) > 0)
+}

@@ -224,3 +224,15 @@ func modelWarnings(edits: [String], expected: String) throws {
     #expect(Experiment.threadWarning(config: config, option: nil) == "warning: threads 1000 in the config is above the 64 threads nntrain can use; clamped to 64")
     #expect(Experiment.threadWarning(config: config, option: 2) == nil)
 }
+
+@Test func sourceFilterKeysAreChecked() throws {
+    func errors(_ train: String) -> [String] {
+        configProblems(#"{"data": {"train": "# + train + #"}, "model": {"input": [2], "layers": [{"type": "dense", "units": 2}]}}"#)
+    }
+    let base = #""format": "csv", "path": "x.csv""#
+    #expect(errors("{" + base + #", "classes": [0, 2], "per_class_limit": 5, "seed": 3}"#).isEmpty)
+    #expect(errors("{" + base + #", "classes": []}"#).contains { $0.contains("data.train.classes") && $0.contains("at least one") })
+    #expect(errors("{" + base + #", "classes": [-1, 1.5]}"#).count == 2)
+    #expect(errors("{" + base + #", "per_class_limit": 0}"#).contains { $0.contains("per_class_limit") })
+    #expect(errors("{" + base + #", "seed": -1}"#).contains { $0.contains("data.train.seed") })
+}

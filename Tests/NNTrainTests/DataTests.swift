@@ -170,3 +170,31 @@ func floatDataset(_ values: [Float], features f: Int, shape: [Int]? = nil) -> Da
     let fixed = Preprocessor.fit([step], on: train)
     #expect(abs(Double(fixed.scale[0]) - 1.0 / 3) < 1e-6 && abs(Double(fixed.scale[1]) - 1.0 / 3) < 1e-6)
 }
+
+@Test func classesAndPerClassLimitFilterASource() throws {
+    let images = repositoryRoot + "data/fashion-mnist-subset/train-images-idx3-ubyte.gz"
+    let labels = repositoryRoot + "data/fashion-mnist-subset/train-labels-idx1-ubyte.gz"
+    let all = try Dataset.load(.idx(images: images, labels: labels), task: .classification)
+    func label(_ d: Dataset, _ i: Int) -> Int { Int(d.targets[i]) }
+    // classes: only those labels, every one of their examples, in file order, pixels kept.
+    let some = try Dataset.load(.filtered(.idx(images: images, labels: labels), classes: [1, 8], perClassLimit: nil, seed: 0), task: .classification)
+    let expected = (0..<all.count).filter { [1, 8].contains(label(all, $0)) }
+    #expect(some.count == expected.count && (0..<some.count).allSatisfy { [1, 8].contains(label(some, $0)) })
+    #expect(some.classCount == 9)
+    for (k, i) in expected.enumerated().prefix(5) {
+        #expect((0..<784).allSatisfy { some.value(k, $0) == all.value(i, $0) })
+    }
+    // per_class_limit: at most N of each class, a seeded choice; another seed, another choice.
+    let capped = try all.filtered(classes: nil, perClassLimit: 7, seed: 3)
+    var counts: [Int: Int] = [:]
+    for i in 0..<capped.count { counts[label(capped, i), default: 0] += 1 }
+    #expect(counts.values.allSatisfy { $0 == 7 } && counts.count == 10)
+    #expect(try all.filtered(classes: nil, perClassLimit: 7, seed: 3).targets == capped.targets)
+    let other = try all.filtered(classes: nil, perClassLimit: 7, seed: 4)
+    #expect(other.count == capped.count)
+    var differ = false
+    for i in 0..<capped.count where (0..<784).contains(where: { capped.value(i, $0) != other.value(i, $0) }) { differ = true; break }
+    #expect(differ)
+    // Nothing kept: a data error naming the labels present.
+    #expect(throws: DataError.self) { try all.filtered(classes: [42], perClassLimit: nil, seed: 0) }
+}

@@ -10,6 +10,10 @@ public enum DataSource: Sendable, Equatable {
     case csv(path: String, labelColumn: Int?, header: Bool?, delimiter: UInt8)
     /// CIFAR-10 binary batches: records of 1 label byte + 3,072 pixel bytes (3×32×32, RGB planes).
     case cifar10(files: [String])
+    /// Another source's examples whose label is one of `classes` (nil: all), at most
+    /// `perClassLimit` of each class (nil: all), chosen by a permutation seeded with `seed`
+    /// and kept in file order (see `Dataset.filtered`).
+    indirect case filtered(DataSource, classes: [Int]?, perClassLimit: Int?, seed: UInt64)
 
     /// A source read from `r`; with `labelsRequired` false (data to predict) an IDX source may
     /// leave out `labels` and a CSV source may set `label_column` to null.
@@ -17,6 +21,28 @@ public enum DataSource: Sendable, Equatable {
         defer { r.finish() }
         guard r.isValid else { return nil }
         guard let format = r.choice("format", ["idx", "csv", "cifar10"], default: nil) else { return nil }
+        // Keys of every format: which classes to keep and how many of each.
+        var classes: [Int]? = nil
+        if let items = r.array("classes") {
+            classes = items.compactMap { item -> Int? in
+                guard let d = item.value.doubleValue, d >= 0, d < 65_536, d == d.rounded() else {
+                    r.diagnostics.error(item.path, "expected a class index (a whole number in 0..<65536), got \(item.value.brief)")
+                    return nil
+                }
+                return Int(d)
+            }
+            if items.isEmpty { r.diagnostics.error(r.childPath("classes"), "expected at least one class") }
+            r.record("classes", .array((classes ?? []).map { .number(Double($0)) }))
+        }
+        // Recorded in the resolved config only when given: a plain source stays as it was.
+        let limit = r.has("per_class_limit") ? r.optionalInt("per_class_limit", check: .closed(1, 1_099_511_627_776)) : nil
+        let seed = r.has("seed") || classes != nil || limit != nil ? UInt64(r.int("seed", default: 0, check: .closed(0, 9_007_199_254_740_991))) : 0
+        guard let base = readFormat(format, r, baseDirectory: baseDirectory, labelsRequired: labelsRequired) else { return nil }
+        return classes == nil && limit == nil ? base : .filtered(base, classes: classes, perClassLimit: limit, seed: seed)
+    }
+
+    /// The format-specific keys of a source.
+    static func readFormat(_ format: String, _ r: ObjectReader, baseDirectory: String, labelsRequired: Bool) -> DataSource? {
         switch format {
         case "cifar10":
             var files: [String] = []
@@ -88,6 +114,7 @@ public enum DataSource: Sendable, Equatable {
         case .idx(let i, let l): return [i] + (l.map { [$0] } ?? [])
         case .csv(let p, _, _, _): return [p]
         case .cifar10(let f): return f
+        case .filtered(let base, _, _, _): return base.files
         }
     }
 }

@@ -91,10 +91,56 @@ public final class Dataset: @unchecked Sendable {
                            origin: imagesPath)
         case .cifar10(let files):
             return try CIFAR10.load(files, task: task)
+        case let .filtered(base, classes, limit, seed):
+            return try load(base, task: task, maxClasses: maxClasses).filtered(classes: classes, perClassLimit: limit, seed: seed)
         case let .csv(path, column, header, delimiter):
             return try CSVReader.load(path: path, labelColumn: column, header: header, delimiter: delimiter,
                                       task: task, maxClasses: maxClasses)
         }
+    }
+}
+
+extension Dataset {
+    /// The examples whose label is in `classes` (nil: every class), at most `perClassLimit` of
+    /// each class (nil: no cap): the first that many of the class in a permutation of all
+    /// examples seeded with `seed` (the `sampling` stream), kept in file order. Labels are
+    /// kept as they are, so a model with every class's output can train on a part of them.
+    /// A filter that keeps no example is a data error naming the classes present.
+    public func filtered(classes: [Int]?, perClassLimit: Int?, seed: UInt64) throws(DataError) -> Dataset {
+        guard hasLabels, classCount != nil else {
+            throw DataError(file: origin, "classes and per_class_limit need class labels")
+        }
+        let wanted = classes.map(Set.init)
+        var order = Array(0..<count)
+        if perClassLimit != nil {
+            var rng = Xoshiro256(seed: seed, stream: .sampling)
+            rng.shuffle(&order)
+        }
+        var taken: [Int: Int] = [:]
+        var keep = [Bool](repeating: false, count: count)
+        for i in order {
+            let label = Int(targets[i * targetWidth])
+            if let wanted, !wanted.contains(label) { continue }
+            if let cap = perClassLimit, taken[label, default: 0] >= cap { continue }
+            taken[label, default: 0] += 1
+            keep[i] = true
+        }
+        let indices = (0..<count).filter { keep[$0] }
+        guard !indices.isEmpty else {
+            let present = Set((0..<count).map { Int(targets[$0 * targetWidth]) }).sorted()
+            throw DataError(file: origin, "no example has one of the classes \(classes ?? []); its labels are \(present.prefix(20))")
+        }
+        let f = featureCount
+        func gather<T>(_ v: [T]) -> [T] { indices.flatMap { v[($0 * f)..<(($0 + 1) * f)] } }
+        let storage: Storage
+        switch self.storage {
+        case .bytes(let b): storage = .bytes(gather(b))
+        case .floats(let v): storage = .floats(gather(v))
+        }
+        let t = indices.flatMap { targets[($0 * targetWidth)..<(($0 + 1) * targetWidth)] }
+        let maxLabel = indices.map { Int(targets[$0 * targetWidth]) }.max() ?? 0
+        return Dataset(storage: storage, storedScale: storedScale, count: indices.count, sampleShape: sampleShape, targets: t,
+                       targetWidth: targetWidth, classCount: maxLabel + 1, origin: origin, hasLabels: true)
     }
 }
 

@@ -394,7 +394,6 @@ public enum Experiment {
     }
 }
 
-
 /// Online CPU cores.
 enum ProcessInfoCores {
     static var count: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
