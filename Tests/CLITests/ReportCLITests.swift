@@ -51,6 +51,17 @@ func reportRun(_ name: String, _ sets: [String] = [], extra: [String] = []) thro
                  "gradient norm per logged step", "activation std per layer", "learning rate per epoch", "<svg "] {
         #expect(html.contains(part), "\(part)")
     }
+    // The test split evaluated as `nntrain eval` does: the same accuracy, a 10 × 10 matrix.
+    #expect(html.contains("<h3>Test set: per-class figures and confusion matrix</h3>") && html.contains("<table class=\"confusion\">"))
+    let eval = try JSONValue.parse(try nntrain(["eval", dir, "--json"]).stdout)
+    if let a = eval["accuracy"]?.doubleValue { #expect(html.contains("<p>accuracy \(String(format: "%.4f", a))")) }
+    let matrix = html.components(separatedBy: "<table class=\"confusion\">")[1].components(separatedBy: "</table>")[0]
+    #expect(matrix.components(separatedBy: "<tr>").count - 1 == 11)
+    // A run without weights says why there are no figures.
+    let bare = try reportRun("bare")
+    FileIO.remove(bare + "/model.safetensors")
+    #expect(try nntrain(["report", bare]).status == 0)
+    #expect(try read(bare + "/report.html").contains("no model.safetensors"))
     // Self-contained: no scripts, nothing fetched.
     #expect(!html.contains("<script") && !html.contains(" src=") && !html.contains("href="))
     #expect(!html.contains("Runs compared"))

@@ -69,7 +69,8 @@ def main():
         sys.exit(f"{png}: looks blank ({len(colours)} colours, {ink} non-white samples)")
     text = open(dom, encoding="utf-8", errors="replace").read()
     needed = ["Runs compared", "Config keys that differ", 'class="config-diff"', "optimizer.lr",
-              "<h3>Diagnosis</h3>", "Resolved config (config.json)", "loss per logged step", "lr_too_low"]
+              "<h3>Diagnosis</h3>", "Resolved config (config.json)", "loss per logged step", "lr_too_low",
+              "Test set: per-class figures and confusion matrix", 'class="confusion"']
     if sweep:
         needed = ['class="leaderboard"', "val_accuracy against optimizer.lr", "optimizer.lr (log scale)",
                   "val_accuracy against model.layers.1.units", "Curves of the top 5 trials", "Successive halving rungs",

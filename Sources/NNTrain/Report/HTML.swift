@@ -12,6 +12,7 @@ enum HTML {
     table { border-collapse: collapse; font-size: 13px; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
     th { background: #f0f0f0; } .code { font-family: monospace; font-weight: bold; }
     figure { margin: 0; } figcaption { font-size: 12px; max-width: 560px; margin: 2px 0 10px 8px; }
+    table.confusion td { text-align: right; min-width: 28px; } table.per-class td { text-align: right; }
     .healthy { color: #2ca02c; } .finding { color: #d62728; } .evidence { color: #555; font-size: 12px; font-family: monospace; }
     """
 
@@ -40,5 +41,31 @@ enum HTML {
         var out = "<table class=\"\(cls)\">\n<tr>" + header.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr>\n"
         for r in rows { out += "<tr>" + r.map { "<td>\(xmlEscape($0))</td>" }.joined() + "</tr>\n" }
         return out + "</table>\n"
+    }
+
+    /// `eval`'s figures: accuracy and top-k, the per-class table with its macro and weighted
+    /// means, and the confusion matrix (rows the true class, columns the predicted), each cell
+    /// shaded by its share of the row.
+    static func metrics(_ m: ClassificationMetrics) -> String {
+        func f(_ d: Double) -> String { fmt(d, 4) }
+        var out = "<p>accuracy \(f(m.accuracy))" + m.topK.filter { $0.k > 1 }.map { " · top-\($0.k) \(f($0.accuracy))" }.joined()
+            + " · \(m.examples) examples</p>\n"
+        let p = m.precision, r = m.recall, f1 = m.f1, s = m.support
+        var rows = (0..<m.classes).map { c in [String(c), String(s[c]), f(p[c]), f(r[c]), f(f1[c])] }
+        rows.append(["macro avg", String(m.examples), f(m.macro.precision), f(m.macro.recall), f(m.macro.f1)])
+        rows.append(["weighted avg", String(m.examples), f(m.weighted.precision), f(m.weighted.recall), f(m.weighted.f1)])
+        out += "<div class=\"charts\">\n" + table(["class", "support", "precision", "recall", "f1"], rows, cls: "per-class")
+        out += "<table class=\"confusion\">\n<tr><th>true \\ predicted</th>" + (0..<m.classes).map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+        for t in 0..<m.classes {
+            out += "<tr><th>\(t)</th>"
+            for c in 0..<m.classes {
+                let n = m.confusion[t][c]
+                let share = s[t] > 0 ? Double(n) / Double(s[t]) : 0
+                let color = t == c ? "44,160,44" : "214,39,40"
+                out += "<td style=\"background: rgba(\(color),\(fmt(min(1, share * 1.5), 3)))\">\(n)</td>"
+            }
+            out += "</tr>\n"
+        }
+        return out + "</table>\n</div>\n"
     }
 }

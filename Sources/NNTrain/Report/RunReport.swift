@@ -14,6 +14,9 @@ public enum RunReport {
         public var findings: [Finding]
         public var config: JSONValue?
         public var summary: JSONValue?
+        /// A classifier's per-class figures on its test split (`nntrain eval`), or why there are none.
+        public var testMetrics: ClassificationMetrics? = nil
+        public var testMetricsNote: String? = nil
     }
 
     /// Smoothing of the per-step trend: an exponential moving average with this decay,
@@ -32,8 +35,25 @@ public enum RunReport {
         let config = try json(directory + "/config.json"), summary = try json(directory + "/summary.json")
         let base = directory.split(separator: "/").last.map(String.init) ?? directory
         let name = summary?["name"]?.stringValue ?? config?["name"]?.stringValue ?? base
-        return Run(directory: directory, name: name, figures: figures, findings: Diagnosis.findings(figures),
-                   config: config, summary: summary)
+        var run = Run(directory: directory, name: name, figures: figures, findings: Diagnosis.findings(figures),
+                      config: config, summary: summary)
+        (run.testMetrics, run.testMetricsNote) = testMetrics(directory, config: config)
+        return run
+    }
+
+    /// The run's per-class figures on its `data.test`, evaluated as `nntrain eval` does; nil
+    /// with a note when the run has no weights, no test data, is not a classifier, or the
+    /// evaluation fails (the data moved, a file does not read).
+    static func testMetrics(_ directory: String, config: JSONValue?) -> (ClassificationMetrics?, String?) {
+        guard FileIO.exists(directory + "/model.safetensors") else { return (nil, "no model.safetensors (the run did not finish)") }
+        guard let test = config?["data"]?["test"], test != .null else { return (nil, "the run has no data.test") }
+        guard config?["data"]?["task"]?.stringValue != "regression" else { return (nil, nil) }
+        do {
+            let r = try Experiment.evaluate(directories: [directory], data: nil, threads: nil)
+            return (r.runs.first?.metrics, nil)
+        } catch {
+            return (nil, "not evaluated: \(error.description)")
+        }
     }
 
     /// A JSON object file, nil when missing.
@@ -92,6 +112,12 @@ public enum RunReport {
         let steps = stepCharts(r, id: id), layers = layerCharts(r, id: id)
         if !steps.isEmpty { out += HTML.heading(3, "Steps (steps.csv)") + HTML.charts(steps) }
         if !layers.isEmpty { out += HTML.heading(3, "Layers (layers.csv)") + HTML.charts(layers) }
+        if let m = r.testMetrics {
+            out += HTML.heading(3, "Test set: per-class figures and confusion matrix")
+            out += HTML.metrics(m)
+        } else if let note = r.testMetricsNote {
+            out += HTML.heading(3, "Test set: per-class figures") + "<p>\(xmlEscape(note))</p>\n"
+        }
         out += HTML.heading(3, "Resolved config (config.json)")
         out += r.config.map { HTML.pre($0.serialized()) } ?? "<p>No config.json.</p>\n"
         out += HTML.heading(3, "Summary (summary.json)")
