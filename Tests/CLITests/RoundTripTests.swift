@@ -133,7 +133,7 @@ enum RoundTrip {
     ]
     static let rest: [[String]] = [
         [#"regularization={"l2": 1e-4, "l1": 1e-5, "max_norm": 3, "clip": {"norm": 1.0, "value": 0.5}, "penalize_biases": true}"#],
-        [#"training={"epochs": 1, "batch_size": 8, "eval_batch_size": 10, "shuffle": false, "log_every": 2, "checkpoint_every_steps": 3, "prefetch": false, "on_nan": "skip_batch", "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 0.001, "mode": "min", "restore_best": true}}"#],
+        [#"training={"epochs": 1, "batch_size": 8, "eval_batch_size": 10, "shuffle": false, "log_every": 2, "checkpoint_every_steps": 3, "prefetch": false, "on_nan": "skip_batch", "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 0.001, "mode": "min", "restore_best": true}, "snapshots": {"every": 1, "best": 2}}"#],
         ["threads=1", "diagnostics=true", "name=renamed", "output.tensorboard=true"],
         [#"training.early_stopping={"monitor": "loss", "patience": 1, "mode": "auto", "restore_best": false}"#],
     ]
