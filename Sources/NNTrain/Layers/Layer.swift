@@ -58,6 +58,10 @@ public protocol Layer: AnyObject {
     /// prepare its weights once for the pass (Dense packs them) and drops that at the end.
     func beginEvaluation()
     func endEvaluation()
+    /// The layer in evaluation mode as ONNX nodes on `input` (a value of shape `[N]` + the
+    /// layer's input shape) added to `graph`; returns the name of its output. Each layer's file
+    /// writes its own; the default throws, naming the layer (`nntrain export` exits 2).
+    func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String
 }
 
 extension Layer {
@@ -72,6 +76,9 @@ extension Layer {
     }
     public func beginEvaluation() {}
     public func endEvaluation() {}
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        throw ONNXExportError("layer \(name) (\(Self.self)) has no ONNX form; nntrain export cannot write this model")
+    }
 
     /// This layer and every layer inside it, depth first.
     public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }
