@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "predict", "diagnose", "sweep", "bench", "lr-find", "report"]
+    static let commands = ["run", "validate", "eval", "predict", "export", "diagnose", "sweep", "bench", "lr-find", "report"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -9,6 +9,7 @@ enum Help {
         case "validate": return validate
         case "eval": return eval
         case "predict": return predict
+        case "export": return export
         case "diagnose": return diagnose
         case "sweep": return sweep
         case "bench": return bench
@@ -27,6 +28,7 @@ enum Help {
       nntrain validate CONFIG [--set key.path=value]... [--quiet]
       nntrain eval RUN_DIR... [--data SOURCE] [--top-k K] [--out DIR] [--threads N] [--json]
       nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--threads N] [--json]
+      nntrain export RUN_DIR --format onnx [--out FILE] [--probabilities]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
@@ -34,7 +36,7 @@ enum Help {
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
       nntrain --version
-      nntrain help [run | validate | eval | predict | diagnose | report | sweep | bench | lr-find]
+      nntrain help [run | validate | eval | predict | export | diagnose | report | sweep | bench | lr-find]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
@@ -44,6 +46,8 @@ enum Help {
                  --data: loss, accuracy, per-class precision/recall/F1, confusion matrix
       predict    the predictions of a run, or of several runs as an ensemble, on data with or
                  without labels: one CSV row per example (class, probability, top k)
+      export     a finished run as an ONNX model (opset 17): its preprocessing and every
+                 layer, from the stored values (uint8 pixels, CSV floats) to the logits
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       report     one self-contained HTML page of one or more runs: curves, steps, layers,
@@ -215,6 +219,32 @@ enum Help {
     EXIT CODES:
       0 written · 1 cannot write · 2 usage, runs that cannot form an ensemble, data that does
       not fit · 3 a run's file or the data does not read
+    """
+
+    static let export = """
+    nntrain export — a finished run as an ONNX model
+
+    USAGE:
+      nntrain export RUN_DIR --format onnx [--out FILE] [--probabilities]
+
+    Reads the run (config.json, model.safetensors, preprocess.safetensors) and writes its whole
+    inference path as one ONNX model (IR version 8, opset 17, written atomically): input
+    "input", the values as the data stores them with a symbolic batch N — uint8 [N, C, H, W]
+    for IDX and CIFAR-10 runs, float32 [N, F] for CSV runs; the stored-value scale (1/255 for
+    pixels) and the fitted preprocessing (scale and shift per feature, the PCA/ZCA projection)
+    folded in; every layer in evaluation mode (dropout removed, batch norm's running
+    statistics, weight norm folded into the weight); output "logits" float32 [N, K].
+    The README's "Export" lists the ONNX op of each layer.
+
+    OPTIONS:
+      --format onnx        the format (required; torch is not yet supported)
+      --out FILE           where to write (default RUN_DIR/model.onnx)
+      --probabilities      end with Softmax: output "probabilities" (cross_entropy classifiers)
+      --quiet              print nothing but errors
+
+    EXIT CODES:
+      0 written · 1 cannot write · 2 usage, an unknown or unsupported format, a layer with no
+      ONNX form, --probabilities without softmax · 3 a run's file does not read
     """
 
     static let report = """
