@@ -28,20 +28,29 @@ public enum ONNX {
         case int(Int)
         case floats([Float])
         case ints([Int])
+
+        /// AttributeProto.AttributeType.
+        var typeCode: Int64 {
+            switch self {
+            case .float: return 1
+            case .int: return 2
+            case .floats: return 6
+            case .ints: return 7
+            }
+        }
     }
 
     /// AttributeProto: name, then the value field, then its type.
     public static func attribute(_ name: String, _ value: AttributeValue) -> [UInt8] {
         var out: [UInt8] = []
         Protobuf.appendBytes(1, Array(name.utf8), to: &out)
-        let type: Int64
         switch value {
-        case .float(let f): Protobuf.appendFloat(2, f, to: &out); type = 1
-        case .int(let i): Protobuf.appendInt64(3, Int64(i), to: &out); type = 2
-        case .floats(let fs): for f in fs { Protobuf.appendFloat(7, f, to: &out) }; type = 6
-        case .ints(let xs): for x in xs { Protobuf.appendInt64(8, Int64(x), to: &out) }; type = 7
+        case .float(let f): Protobuf.appendFloat(2, f, to: &out)
+        case .int(let i): Protobuf.appendInt64(3, Int64(i), to: &out)
+        case .floats(let fs): for f in fs { Protobuf.appendFloat(7, f, to: &out) }
+        case .ints(let xs): for x in xs { Protobuf.appendInt64(8, Int64(x), to: &out) }
         }
-        Protobuf.appendInt64(20, type, to: &out)
+        Protobuf.appendInt64(20, value.typeCode, to: &out)
         return out
     }
 
@@ -62,8 +71,11 @@ public enum ONNX {
         var raw: [UInt8] = []
         raw.reserveCapacity(floats.count * 4)
         for f in floats {
-            let b = f.bitPattern
-            raw += [UInt8(truncatingIfNeeded: b), UInt8(truncatingIfNeeded: b >> 8), UInt8(truncatingIfNeeded: b >> 16), UInt8(truncatingIfNeeded: b >> 24)]
+            var b = f.bitPattern
+            for _ in 0..<4 {
+                raw.append(UInt8(truncatingIfNeeded: b))
+                b >>= 8
+            }
         }
         return tensor(name, dims: dims, type: .float, raw: raw)
     }
@@ -73,7 +85,10 @@ public enum ONNX {
         var raw: [UInt8] = []
         for v in int64s {
             var b = UInt64(bitPattern: Int64(v))
-            for _ in 0..<8 { raw.append(UInt8(truncatingIfNeeded: b)); b >>= 8 }
+            for _ in 0..<8 {
+                raw.append(UInt8(truncatingIfNeeded: b))
+                b >>= 8
+            }
         }
         return tensor(name, dims: dims, type: .int64, raw: raw)
     }
