@@ -17,7 +17,7 @@ help:
 	@echo "make setup  install the system libraries (OpenBLAS, zlib) with apt-get"
 	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
 	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
-	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader (pip, a venv)"
+	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader, and ONNX exports with ONNX Runtime (pip, a venv)"
 	@echo "make test-report  render a two-run and a sweep report with headless Chromium and check the pictures"
 	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
 
@@ -53,9 +53,11 @@ test-slurm: build
 	NNTRAIN_BIN=$(CURDIR)/$(BIN) bash Tests/Slurm/test-slurm.sh
 
 # A run's TensorBoard event file read by TensorBoard's own EventAccumulator and checked against
-# its CSV files, after a resume too (Tests/Interop/check_tensorboard.py). `pip install tensorboard`
-# goes into a virtualenv outside the repository, made when missing; a failed install fails the
-# target. INTEROP=0 skips it.
+# its CSV files, after a resume too (Tests/Interop/check_tensorboard.py); `nntrain export --format
+# onnx` checked by onnx.checker and run by ONNX Runtime against `nntrain predict`, for the
+# quickstart, the CNN and a config per layer group (Tests/Interop/check_onnx.py). `pip install
+# tensorboard` (and `onnx onnxruntime numpy`) goes into a virtualenv outside the repository, made
+# when missing; a failed install fails the target. INTEROP=0 skips it.
 INTEROP_VENV ?= $(HOME)/.cache/nntrain-interop
 test-interop: build
 	@if [ "$(INTEROP)" = 0 ]; then echo "test-interop: SKIPPED (INTEROP=0)"; exit 0; fi; \
@@ -71,10 +73,15 @@ test-interop: build
 	  python3 -m venv --clear "$(INTEROP_VENV)"; \
 	  "$(INTEROP_VENV)/bin/pip" install -q tensorboard; \
 	fi; \
+	if ! "$(INTEROP_VENV)/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then \
+	  echo "test-interop: installing onnx onnxruntime numpy into $(INTEROP_VENV)"; \
+	  "$(INTEROP_VENV)/bin/pip" install -q onnx onnxruntime numpy; \
+	fi; \
 	dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
 	$(BIN) run configs/quickstart.json --tensorboard --out "$$dir/run" --set training.epochs=2 --quiet; \
 	$(BIN) run --resume "$$dir/run" --set training.epochs=3 --quiet; \
-	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_tensorboard.py "$$dir/run"
+	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_tensorboard.py "$$dir/run"; \
+	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_onnx.py $(BIN) "$$dir/onnx"
 
 # Two short quickstart runs (lr 1e-3 and 1e-6), their `nntrain report`, rendered by headless
 # Chromium (installed with apt-get as root when missing; SKIPPED when not root) and checked by

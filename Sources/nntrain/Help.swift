@@ -1,6 +1,6 @@
 enum Help {
     /// The commands `nntrain help COMMAND` knows.
-    static let commands = ["run", "validate", "eval", "predict", "average", "diagnose", "sweep", "bench", "lr-find", "report"]
+    static let commands = ["run", "validate", "eval", "predict", "average", "export", "diagnose", "sweep", "bench", "lr-find", "report"]
 
     /// The help of `command`, nil for an unknown one.
     static func command(_ command: String) -> String? {
@@ -10,6 +10,7 @@ enum Help {
         case "eval": return eval
         case "predict": return predict
         case "average": return average
+        case "export": return export
         case "diagnose": return diagnose
         case "sweep": return sweep
         case "bench": return bench
@@ -29,6 +30,7 @@ enum Help {
       nntrain eval RUN_DIR... [--data SOURCE] [--top-k K] [--out DIR] [--threads N] [--json]
       nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--snapshots all|last:K|best:K] [--threads N] [--json]
       nntrain average RUN_DIR [--snapshots all|last:K|best:K] [--out DIR] [--force] [--threads N] [--json]
+      nntrain export RUN_DIR --format onnx [--out FILE] [--probabilities]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
@@ -36,7 +38,7 @@ enum Help {
       nntrain bench CONFIG [--set key.path=value]... [--threads N] [--steps N] [--verbose] [--json]
       nntrain lr-find CONFIG [--set key.path=value]... [--min LR] [--max LR] [--steps N] [--out DIR] [--force] [--threads N] [--quiet | --json]
       nntrain --version
-      nntrain help [run | validate | eval | predict | average | diagnose | report | sweep | bench | lr-find]
+      nntrain help [run | validate | eval | predict | average | export | diagnose | report | sweep | bench | lr-find]
 
     COMMANDS:
       run        train the experiment a config describes and write runs/<name>/
@@ -48,6 +50,8 @@ enum Help {
                  without labels: one CSV row per example (class, probability, top k)
       average    average a run's snapshots into a new run directory (SWA), batch norm
                  statistics recomputed
+      export     a finished run as an ONNX model (opset 17): its preprocessing and every
+                 layer, from the stored values (uint8 pixels, CSV floats) to the logits
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       report     one self-contained HTML page of one or more runs: curves, steps, layers,
@@ -248,6 +252,32 @@ enum Help {
       does not read
     """
 
+    static let export = """
+    nntrain export — a finished run as an ONNX model
+
+    USAGE:
+      nntrain export RUN_DIR --format onnx [--out FILE] [--probabilities]
+
+    Reads the run (config.json, model.safetensors, preprocess.safetensors) and writes its whole
+    inference path as one ONNX model (IR version 8, opset 17, written atomically): input
+    "input", the values as the data stores them with a symbolic batch N — uint8 [N, C, H, W]
+    for IDX and CIFAR-10 runs, float32 [N, F] for CSV runs; the stored-value scale (1/255 for
+    pixels) and the fitted preprocessing (scale and shift per feature, the PCA/ZCA projection)
+    folded in; every layer in evaluation mode (dropout removed, batch norm's running
+    statistics, weight norm folded into the weight); output "logits" float32 [N, K].
+    The README's "Export" lists the ONNX op of each layer.
+
+    OPTIONS:
+      --format onnx        the format (required; torch is not yet supported)
+      --out FILE           where to write (default RUN_DIR/model.onnx)
+      --probabilities      end with Softmax: output "probabilities" (cross_entropy classifiers)
+      --quiet              print nothing but errors
+
+    EXIT CODES:
+      0 written · 1 cannot write · 2 usage, an unknown or unsupported format, a layer with no
+      ONNX form, --probabilities without softmax · 3 a run's file does not read
+    """
+
     static let report = """
     nntrain report — an HTML page of one or more runs, or of a sweep
 
@@ -264,8 +294,9 @@ enum Help {
 
     A sweep directory (one with plan.json; given alone): the leaderboard (as `sweep collect`,
     then the trials not completed), the metric against each searched parameter (log axis for
-    log distributions, the search range shaded in its outer 10% and red at the edge the
-    boundary warning names, the best trial marked, halving: a colour per rung), the curves of
+    log distributions, the search range with its outer tenths shaded, and with a boundary
+    warning the widened range it suggests drawn red as not searched; the best trial marked,
+    halving: a colour per rung), the curves of
     the 5 best trials overlaid, and for halving each rung's budget, trials and promotions and
     each trial's metric across its rungs. The sweep is only read; it may still be running.
 

@@ -21,6 +21,7 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
     case "report": return reportCommand(rest)
     case "predict": return predictCommand(rest)
     case "average": return averageCommand(rest)
+    case "export": return exportCommand(rest)
     case "--version", "-V", "version":
         printOut("nntrain \(Experiment.version)")
         return 0
@@ -41,7 +42,8 @@ func dispatch(_ args: ArraySlice<String>) -> Int32 {
 }
 
 /// What other tools call nntrain's commands (`train` is Keras's `fit` and many scripts' name).
-let commandNearMisses = ["train": "run", "fit": "run", "evaluate": "eval", "test": "eval", "infer": "predict", "inference": "predict", "swa": "average", "check": "validate",
+let commandNearMisses = ["train": "run", "fit": "run", "evaluate": "eval", "test": "eval", "infer": "predict", "inference": "predict", "swa": "average",
+                         "onnx": "export", "convert": "export", "check": "validate",
                          "lint": "validate", "search": "sweep", "tune": "sweep", "benchmark": "bench"]
 
 /// `unknown command "train". Did you mean "run"?`

@@ -38,7 +38,7 @@ func flags(in text: String) -> Set<String> {
     let lines = try readmeUsageLines()
     #expect(lines.count >= 8)
     let overview = try nntrain(["--help"]).stdout
-    for command in ["run", "validate", "eval", "predict", "average", "diagnose", "report", "sweep", "bench", "lr-find"] {
+    for command in ["run", "validate", "eval", "predict", "average", "export", "diagnose", "report", "sweep", "bench", "lr-find"] {
         let documented = lines.filter { $0.hasPrefix("nntrain \(command) ") }.reduce(into: Set<String>()) { $0.formUnion(flags(in: $1)) }
         #expect(!documented.isEmpty, "\(command)")
         let help = try nntrain(["help", command])
@@ -51,7 +51,7 @@ func flags(in text: String) -> Set<String> {
 }
 
 /// Every flag a command's help lists is one its parser takes (none is only documented).
-@Test(arguments: ["run", "validate", "eval", "predict", "average", "diagnose", "bench", "lr-find"])
+@Test(arguments: ["run", "validate", "eval", "predict", "average", "export", "diagnose", "bench", "lr-find"])
 func everyFlagInHelpIsAccepted(command: String) throws {
     let help = try nntrain(["help", command]).stdout
     // The `--epochs 2 → --set training.epochs=2` hints name flags that are not options.

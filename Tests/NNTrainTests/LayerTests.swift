@@ -251,3 +251,34 @@ func preluMatchesFiniteDifferencesIncludingItsSlope(perChannel: Bool) {
     }
     #expect(Flatten(name: "f", inputShape: [4]).randomState == nil)
 }
+
+/// A layer without an ONNX form makes the export throw, naming it, also inside a residual block.
+@Test func exportOfALayerWithoutAnONNXFormNamesIt() {
+    let wrong = WrongDense(makeDense(.relu))
+    #expect(throws: ONNXExportError.self) { _ = try wrong.exportONNX("x", to: ONNXGraph()) }
+    do {
+        let block = Residual(name: "layers.2", inputShape: [5], inner: [wrong], projection: nil)
+        _ = try block.exportONNX("x", to: ONNXGraph())
+        Issue.record("no error")
+    } catch {
+        #expect(error.message.contains("layer wrong (WrongDense) has no ONNX form"), "\(error.message)")
+    }
+    // A dense layer with weight norm exports W = g·v/‖v‖, not v.
+    var rng = Xoshiro256(seed: 3, stream: .initialization)
+    let d = Dense(name: "fc", inFeatures: 5, outFeatures: 3, activation: .relu, initialization: .xavierUniform(gain: 1), weightNorm: true, rng: &rng)
+    d.parameters[0].value.fill(2)  // g
+    let g = ONNXGraph()
+    #expect((try? d.exportONNX("x", to: g)) == "fc/Relu:0")
+    #expect(g.nodes.map { $0.op } == ["Gemm", "Relu"])
+    let v = d.weight.value.scalars
+    let tensor = Protobuf.fields(g.initializers[0]) ?? []
+    let raw = tensor.first { $0.number == 9 }.map { Array(g.initializers[0][$0.bytes]) } ?? []
+    let w = stride(from: 0, to: raw.count, by: 4).map { i in
+        Float(bitPattern: UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3]) << 24)
+    }
+    #expect(w.count == 15)
+    for r in 0..<3 {
+        let norm = (0..<5).reduce(Float(0)) { $0 + v[r * 5 + $1] * v[r * 5 + $1] }.squareRoot()
+        for j in 0..<5 where w.count == 15 { #expect(abs(w[r * 5 + j] - 2 * v[r * 5 + j] / norm) < 1e-6) }
+    }
+}

@@ -78,3 +78,38 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension Activation {
+    /// The activation's ONNX nodes on `x`, named after `name` (`x` itself for linear). Opset 17
+    /// has no GELU or SiLU op: they are spelled out as the kernels compute them, 0.5·x·(1 +
+    /// erf(x/√2)), its tanh form, x·σ(x); softplus is (1/β)·Softplus(βx), or x where βx > threshold.
+    public func onnx(_ x: String, name: String, in g: ONNXGraph) -> String {
+        func c(_ v: Float, _ what: String) -> String { g.constant(name + "." + what, dims: [], [v]) }
+        switch self {
+        case .linear: return x
+        case .relu: return g.add("Relu", [x], name: name)
+        case .sigmoid: return g.add("Sigmoid", [x], name: name)
+        case .tanh: return g.add("Tanh", [x], name: name)
+        case .leakyReLU(let a): return g.add("LeakyRelu", [x], name: name, attributes: [("alpha", .float(a))])
+        case .elu(let a): return g.add("Elu", [x], name: name, attributes: [("alpha", .float(a))])
+        case let .softplus(beta, threshold):
+            let bx = beta == 1 ? x : g.add("Mul", [x, c(beta, "beta")], name: name)
+            var sp = g.add("Softplus", [bx], name: name)
+            if beta != 1 { sp = g.add("Div", [sp, c(beta, "beta")], name: name) }
+            let above = g.add("Greater", [bx, c(threshold, "threshold")], name: name)
+            return g.add("Where", [above, x, sp], name: name)
+        case .gelu(let approx):
+            let half = g.add("Mul", [x, c(0.5, "half")], name: name)
+            let t: String
+            if approx {
+                let x3 = g.add("Mul", [g.add("Mul", [x, x], name: name), x], name: name)
+                let inner = g.add("Add", [x, g.add("Mul", [x3, c(0.044715, "cubic")], name: name)], name: name)
+                t = g.add("Tanh", [g.add("Mul", [inner, c(0.7978845608028654, "k")], name: name)], name: name)
+            } else {
+                t = g.add("Erf", [g.add("Mul", [x, c(0.7071067811865476, "inv_sqrt2")], name: name)], name: name)
+            }
+            return g.add("Mul", [half, g.add("Add", [t, c(1, "one")], name: name)], name: name)
+        case .silu: return g.add("Mul", [x, g.add("Sigmoid", [x], name: name)], name: name)
+        }
+    }
+}

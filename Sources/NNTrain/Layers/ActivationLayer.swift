@@ -69,3 +69,10 @@ public final class ActivationLayer: Layer {
         return dx
     }
 }
+
+extension ActivationLayer {
+    /// The activation's nodes (`Activation.onnx`).
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        activation.onnx(input, name: name, in: graph)
+    }
+}

@@ -186,3 +186,20 @@ public final class BatchNorm: Layer {
         return needsInputGradient ? inputGrad.view(batch: batch).reshaped(outputGrad.shape) : nil
     }
 }
+
+extension BatchNorm {
+    /// Evaluation mode folded, as `forward` computes it: x·a + b per channel with
+    /// a = γ/√(running_var + eps), b = β − running_mean·a, shaped [C, 1, …] (Mul, Add).
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        var a = [Float](repeating: 1, count: channels), b = [Float](repeating: 0, count: channels)
+        let rm = runningMean.pointer, rv = runningVar.pointer
+        for c in 0..<channels {
+            let inv = 1 / (rv[c] + eps).squareRoot()
+            a[c] = (gamma?.value.pointer[c] ?? 1) * inv
+            b[c] = (beta?.value.pointer[c] ?? 0) - rm[c] * a[c]
+        }
+        let dims = [channels] + [Int](repeating: 1, count: outputShape.rank - 1)
+        let scaled = graph.add("Mul", [input, graph.constant(name + ".scale", dims: dims, a)], name: name)
+        return graph.add("Add", [scaled, graph.constant(name + ".shift", dims: dims, b)], name: name)
+    }
+}

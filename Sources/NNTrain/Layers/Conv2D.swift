@@ -242,3 +242,21 @@ struct ChunkActivation: ElementwiseActivation {
         ActivationKernels.backward(f, x: pre, y: y, dy: dz, dx: dz, count: count)
     }
 }
+
+extension Conv2D {
+    /// Conv (pads, strides, dilations as the layer has them; one group) with W — weight norm
+    /// folded in — and b, then the activation. A max pooling fused into this layer's pass is
+    /// the pooling layer's own node.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
+        let count = outChannels * inChannels * kernel.0 * kernel.1
+        let w = Array(UnsafeBufferPointer(start: weightMatrix, count: count))
+        var inputs = [input, graph.constant(name + ".weight", dims: [outChannels, inChannels, kernel.0, kernel.1], w)]
+        if let bias { inputs.append(graph.constant(bias.name, dims: [outChannels], bias.value.scalars)) }
+        let y = graph.add("Conv", inputs, name: name, attributes: [
+            ("kernel_shape", .ints([kernel.0, kernel.1])), ("pads", .ints([padding.0, padding.1, padding.0, padding.1])),
+            ("strides", .ints([stride.0, stride.1])), ("dilations", .ints([dilation.0, dilation.1])), ("group", .int(1)),
+        ])
+        return activation.onnx(y, name: name, in: graph)
+    }
+}

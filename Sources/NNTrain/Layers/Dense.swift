@@ -221,3 +221,15 @@ struct BiasGradient: ParallelLoop {
         }
     }
 }
+
+extension Dense {
+    /// Gemm (transB 1) with W — weight norm folded in, g·v/‖v‖ — and b, then the activation.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        if let gain { norm?.compose(v: weight.value.pointer, g: gain.value.pointer) }
+        let w = Array(UnsafeBufferPointer(start: weightMatrix, count: outFeatures * inFeatures))
+        var inputs = [input, graph.constant(name + ".weight", dims: [outFeatures, inFeatures], w)]
+        if let bias { inputs.append(graph.constant(bias.name, dims: [outFeatures], bias.value.scalars)) }
+        let y = graph.add("Gemm", inputs, name: name, attributes: [("transB", .int(1))])
+        return activation.onnx(y, name: name, in: graph)
+    }
+}

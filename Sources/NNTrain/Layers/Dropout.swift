@@ -95,3 +95,8 @@ struct DropoutGradient: ParallelLoop {
         for i in range { dy[i] *= mask[i] }
     }
 }
+
+extension Dropout {
+    /// Nothing: dropout is the identity in evaluation mode.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String { input }
+}

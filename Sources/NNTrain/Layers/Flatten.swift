@@ -43,3 +43,10 @@ public final class Flatten: Layer {
         return outputGrad.reshaped(s)
     }
 }
+
+extension Flatten {
+    /// Flatten (axis 1): [N, …] → [N, features].
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        graph.add("Flatten", [input], name: name, attributes: [("axis", .int(1))])
+    }
+}

@@ -68,3 +68,10 @@ public final class GlobalAvgPool: Layer {
         return dx
     }
 }
+
+extension GlobalAvgPool {
+    /// GlobalAveragePool ([N, C, 1, 1]), then Flatten to [N, C].
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        graph.add("Flatten", [graph.add("GlobalAveragePool", [input], name: name)], name: name, attributes: [("axis", .int(1))])
+    }
+}

@@ -62,6 +62,10 @@ public protocol Layer: AnyObject {
     /// true when the layer has any and starts over (batch norm); the default has none.
     func beginStatisticsPass() -> Bool
     func endStatisticsPass()
+    /// The layer in evaluation mode as ONNX nodes on `input` (a value of shape `[N]` + the
+    /// layer's input shape) added to `graph`; returns the name of its output. Each layer's file
+    /// writes its own; the default throws, naming the layer (`nntrain export` exits 2).
+    func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String
 }
 
 extension Layer {
@@ -78,6 +82,9 @@ extension Layer {
     public func endEvaluation() {}
     public func beginStatisticsPass() -> Bool { false }
     public func endStatisticsPass() {}
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        throw ONNXExportError("layer \(name) (\(Self.self)) has no ONNX form; nntrain export cannot write this model")
+    }
 
     /// This layer and every layer inside it, depth first.
     public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }

@@ -130,3 +130,14 @@ public final class LayerNorm: Layer {
         return inputGrad.view(batch: batch).reshaped(outputGrad.shape)
     }
 }
+
+extension LayerNorm {
+    /// LayerNormalization over every axis but the batch (axis 1), γ and β of the layer's shape
+    /// (ones and zeros without `affine`).
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        let dims = outputShape.dims
+        let g = graph.constant(gamma?.name ?? name + ".weight", dims: dims, gamma?.value.scalars ?? [Float](repeating: 1, count: features))
+        let b = graph.constant(beta?.name ?? name + ".bias", dims: dims, beta?.value.scalars ?? [Float](repeating: 0, count: features))
+        return graph.add("LayerNormalization", [input, g, b], name: name, attributes: [("axis", .int(1)), ("epsilon", .float(eps))])
+    }
+}

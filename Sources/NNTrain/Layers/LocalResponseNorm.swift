@@ -112,3 +112,27 @@ public final class LocalResponseNorm: Layer {
         return inputGrad.view(batch: batch).reshaped(input.shape)
     }
 }
+
+extension LocalResponseNorm {
+    /// LRN (size, alpha, beta, bias k) on images when `size` is odd. ONNX's window is
+    /// [c − ⌊(n−1)/2⌋, c + ⌈(n−1)/2⌉], this layer's (and torch's) [c − ⌊n/2⌋, c + ⌊(n−1)/2⌋]:
+    /// the same only for odd n. Otherwise, and on flat inputs, it is spelled out: the squares
+    /// summed over each window by a MatMul with the 0/1 band matrix, x·(k + α/n·sum)^−β.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        if size % 2 == 1 && outputShape.rank == 3 {
+            return graph.add("LRN", [input], name: name, attributes: [
+                ("size", .int(size)), ("alpha", .float(alpha)), ("beta", .float(beta)), ("bias", .float(k)),
+            ])
+        }
+        var band = [Float](repeating: 0, count: channels * channels)
+        for c in 0..<channels { for c2 in window(c) { band[c * channels + c2] = 1 } }
+        let x = graph.add("Reshape", [input, graph.constant(name + ".shape", int64s: [-1, channels, spatial])], name: name)
+        let squares = graph.add("Mul", [x, x], name: name)
+        let sums = graph.add("MatMul", [graph.constant(name + ".window", dims: [channels, channels], band), squares], name: name)
+        let scaled = graph.add("Mul", [sums, graph.constant(name + ".alpha_n", dims: [], [alpha / Float(size)])], name: name)
+        let s = graph.add("Add", [scaled, graph.constant(name + ".k", dims: [], [k])], name: name)
+        let p = graph.add("Pow", [s, graph.constant(name + ".neg_beta", dims: [], [-beta])], name: name)
+        let y = graph.add("Mul", [x, p], name: name)
+        return graph.add("Reshape", [y, graph.constant(name + ".out_shape", int64s: [-1] + outputShape.dims)], name: name)
+    }
+}

@@ -120,3 +120,15 @@ public final class Maxout: Layer {
         return dx.reshaped(x.shape)
     }
 }
+
+extension Maxout {
+    /// Gemm to [N, units·pieces], Reshape to [N, units, pieces] (a unit's pieces adjacent),
+    /// ReduceMax over the pieces.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        let w = graph.constant(weight.name, dims: [units * pieces, inFeatures], weight.value.scalars)
+        let b = graph.constant(bias.name, dims: [units * pieces], bias.value.scalars)
+        let z = graph.add("Gemm", [input, w, b], name: name, attributes: [("transB", .int(1))])
+        let grouped = graph.add("Reshape", [z, graph.constant(name + ".shape", int64s: [-1, units, pieces])], name: name)
+        return graph.add("ReduceMax", [grouped], name: name, attributes: [("axes", .ints([2])), ("keepdims", .int(0))])
+    }
+}

@@ -105,3 +105,12 @@ public final class PReLU: Layer {
         return needsInputGradient ? inputGrad.view(batch: samples).reshaped(input.shape) : nil
     }
 }
+
+extension PReLU {
+    /// PRelu; per-channel slopes shaped [C, 1, …] to broadcast over the channel axis, a shared
+    /// slope as [1].
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        let dims = channels == 1 ? [1] : [channels] + [Int](repeating: 1, count: outputShape.rank - 1)
+        return graph.add("PRelu", [input, graph.constant(slope.name, dims: dims, slope.value.scalars)], name: name)
+    }
+}

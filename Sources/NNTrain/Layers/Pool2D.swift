@@ -196,3 +196,12 @@ struct PoolBackward: ParallelLoop {
     let dx: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>
     func run(_ planes: Range<Int>) { layer.backwardPlanes(dx: dx, g: g, planes) }
 }
+
+extension Pool2D {
+    /// MaxPool or AveragePool: no padding, floor of the output size (ceil_mode 0), so the
+    /// average is over the whole window (count_include_pad does not arise).
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        graph.add(kind == .max ? "MaxPool" : "AveragePool", [input], name: name,
+                  attributes: [("kernel_shape", .ints([kernel.0, kernel.1])), ("strides", .ints([stride.0, stride.1]))])
+    }
+}

@@ -83,3 +83,10 @@ public final class RReLU: SeededLayer {
         return outputGrad
     }
 }
+
+extension RReLU {
+    /// Evaluation mode: LeakyRelu with the mean slope (lower + upper)/2.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        graph.add("LeakyRelu", [input], name: name, attributes: [("alpha", .float((lower + upper) / 2))])
+    }
+}

@@ -129,3 +129,14 @@ public final class Residual: Layer {
         return dx.reshaped(Shape([batch] + inputShape.dims))
     }
 }
+
+extension Residual {
+    /// The inner layers in order, the projection (a 1×1 Conv or a Gemm, no bias) on the skip
+    /// path when the shape changes, and Add.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        var h = input
+        for l in inner { h = try l.exportONNX(h, to: graph) }
+        let skip = try projection?.exportONNX(input, to: graph) ?? input
+        return graph.add("Add", [h, skip], name: name)
+    }
+}

@@ -60,3 +60,10 @@ public final class Softsign: Layer {
         return dx
     }
 }
+
+extension Softsign {
+    /// Softsign: x / (1 + |x|).
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        graph.add("Softsign", [input], name: name)
+    }
+}
