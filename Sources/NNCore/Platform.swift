@@ -25,6 +25,13 @@ public enum FileIO {
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// `path` made absolute against the current directory, with `.` and `..` parts removed.
+    /// The path with every symbolic link resolved (`realpath`), or nil when it does not exist.
+    public static func resolvedPath(_ path: String) -> String? {
+        guard let r = realpath(path, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
     public static func absolutePath(_ path: String) -> String {
         var full = path
         if !path.hasPrefix("/") {

@@ -116,6 +116,12 @@ private let snapshotSets = ["--set", #"training.snapshots={"every": 3, "best": 2
     #expect(try nntrain(["average", dir, "--out", out]).status == 2)
     #expect(try nntrain(["average", dir, "--out", out, "--force", "--quiet"]).status == 0)
     #expect(try nntrain(["average", dir, "--out", dir, "--force"]).status == 2)
+    // The run under another name (a symbolic link to it) is the run too: its weights stay.
+    let link = tempDir("average-link")
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dir)
+    let before = try FileIO.read(dir + "/model.safetensors")
+    #expect(try nntrain(["average", dir, "--out", link, "--force"]).status == 2)
+    #expect(try FileIO.read(dir + "/model.safetensors") == before)
     let plain = tempDir("average-plain")
     #expect(try nntrain(["run", "configs/quickstart.json", "--out", plain, "--quiet", "--set", "training.epochs=1"]).status == 0)
     let none = try nntrain(["average", plain])
@@ -165,4 +171,25 @@ private let snapshotSets = ["--set", #"training.snapshots={"every": 3, "best": 2
     }
     #expect(try recall(one, 8) == 0 && recall(one, 9) == 0)
     #expect(try recall(two, 8) > 0 && recall(two, 9) > 0)
+}
+
+@Test func damagedSnapshotsAreNamedNotTrusted() throws {
+    let dir = tempDir("snapshots-damaged")
+    #expect(try nntrain(["run", "configs/quickstart.json", "--out", dir, "--quiet", "--set", #"training.snapshots={"every": 1}"#,
+                         "--set", "training.epochs=3"]).status == 0)
+    // A truncated snapshot: listed without a value (never "best"), and predict names it (exit 3).
+    let two = dir + "/snapshots/epoch-002.safetensors"
+    let bytes = try FileIO.read(two)
+    try FileIO.writeAtomically(two, Array(bytes.prefix(100)))
+    let r = try nntrain(["predict", dir, "--snapshots", "all", "--out", tempDir("snapshots-damaged-p") + ".csv"])
+    #expect(r.status == 3 && r.stderr.contains("epoch-002.safetensors"), "\(r.stderr)")
+    let best = try JSONValue.parse(try nntrain(["predict", dir, "--snapshots", "best:3", "--out", tempDir("snapshots-damaged-b") + ".csv", "--json"]).stdout)
+    guard case .array(let m)? = best["members"] else { Issue.record("no members"); return }
+    #expect(m.count == 2 && !m.contains { $0["run"]?.stringValue?.contains("epoch 2") == true })
+    // A snapshot whose metadata names another epoch has no value either; a stray name is ignored.
+    try FileIO.writeAtomically(dir + "/snapshots/epoch-007.safetensors", try FileIO.read(dir + "/snapshots/epoch-001.safetensors"))
+    try FileIO.writeAtomically(dir + "/snapshots/notes.txt", text: "mine")
+    let best2 = try JSONValue.parse(try nntrain(["predict", dir, "--snapshots", "best:5", "--out", tempDir("snapshots-damaged-c") + ".csv", "--json"]).stdout)
+    guard case .array(let m2)? = best2["members"] else { Issue.record("no members"); return }
+    #expect(m2.count == 2, "\(m2)")
 }

@@ -24,7 +24,9 @@ public enum Averaging {
         guard force || !(FileIO.exists(out + "/model.safetensors") || FileIO.exists(out + "/config.json")) else {
             throw .config(["\(out) already holds a run; pass --force to replace it, or --out DIR to write elsewhere"])
         }
-        guard FileIO.absolutePath(out) != FileIO.absolutePath(directory) else {
+        // The run itself, under any name (a symbolic link to it included).
+        guard FileIO.absolutePath(out) != FileIO.absolutePath(directory),
+              FileIO.resolvedPath(out) == nil || FileIO.resolvedPath(out) != FileIO.resolvedPath(directory) else {
             throw .config(["--out \(out) is the run itself; write the average elsewhere"])
         }
         var members: [TrainedModel] = []

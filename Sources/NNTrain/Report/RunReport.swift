@@ -25,7 +25,9 @@ public enum RunReport {
 
     /// Reads the run in `directory`. A sweep directory or one that holds no run: `.config`
     /// (exit 2); a file that does not read: `.data` naming it (exit 3).
-    public static func load(_ directory: String) throws(RunError) -> Run {
+    /// `testFigures`: evaluate a classifier's test split for the per-class figures (a sweep's
+    /// page, which does not show them, skips it).
+    public static func load(_ directory: String, testFigures: Bool = true) throws(RunError) -> Run {
         if FileIO.isDirectory(directory), !FileIO.exists(directory + "/curves.csv"),
            FileIO.isDirectory(directory + "/ledger") || FileIO.isDirectory(directory + "/trials") {
             throw .config(["\(directory) looks like a sweep directory without its plan.json, not a run: "
@@ -37,7 +39,7 @@ public enum RunReport {
         let name = summary?["name"]?.stringValue ?? config?["name"]?.stringValue ?? base
         var run = Run(directory: directory, name: name, figures: figures, findings: Diagnosis.findings(figures),
                       config: config, summary: summary)
-        (run.testMetrics, run.testMetricsNote) = testMetrics(directory, config: config)
+        if testFigures { (run.testMetrics, run.testMetricsNote) = testMetrics(directory, config: config) }
         return run
     }
 

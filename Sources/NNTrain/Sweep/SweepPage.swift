@@ -42,7 +42,7 @@ public enum SweepPage {
         for (rank, row) in best.prefix(topTrials).enumerated() {
             let dir = directory + "/" + row.runDirectory
             do {
-                sweep.top.append(("#\(rank + 1) trial \(SweepPlan.trialName(row.trial))", try RunReport.load(dir)))
+                sweep.top.append(("#\(rank + 1) trial \(SweepPlan.trialName(row.trial))", try RunReport.load(dir, testFigures: false)))
             } catch {
                 sweep.problems.append("trial \(SweepPlan.trialName(row.trial)): its curves are left out: \(error.description)")
             }
