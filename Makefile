@@ -15,7 +15,7 @@ help:
 	@echo "make run    build and train configs/quickstart.json (writes runs/quickstart/)"
 	@echo "make test   build and run every test"
 	@echo "make setup  install the system libraries (OpenBLAS, zlib) with apt-get"
-	@echo "make data   install the full Fashion-MNIST (Debian package dataset-fashion-mnist)"
+	@echo "make data   install the full Fashion-MNIST and WordNet 3.0 (Debian packages), build data/wordnet-glosses"
 	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
 	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader, and ONNX exports with ONNX Runtime (pip, a venv)"
 	@echo "make test-report  render a two-run and a sweep report with headless Chromium and check the pictures"
@@ -123,6 +123,10 @@ data:
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then echo "Fashion-MNIST is installed at /usr/share/datasets/fashion-mnist"; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
 	else echo "run: sudo apt-get install -y dataset-fashion-mnist"; exit 1; fi
+	@if [ -d /usr/share/wordnet ]; then echo "WordNet 3.0 is installed at /usr/share/wordnet"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wordnet-base; \
+	else echo "run: sudo apt-get install -y wordnet-base"; exit 1; fi
+	python3 data/make_wordnet.py full
 
 bench: build data
 	bash bench/run.sh
