@@ -51,6 +51,12 @@ public enum FileIO {
     /// Removes a file if it exists.
     public static func remove(_ path: String) { unlink(path) }
 
+    /// Whether `path` is a regular file, or a symbolic link to one.
+    public static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

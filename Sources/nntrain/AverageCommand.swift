@@ -3,7 +3,8 @@ import NNTrain
 
 /// `nntrain average RUN_DIR [--snapshots SPEC] [--out DIR] [--force] [--threads N] [--json]`.
 /// Exit 2 for usage, a run without snapshots or an output that holds a run; 3 for a file
-/// that does not read; 1 when DIR cannot be written.
+/// that does not read; 4 for weights or a test loss that are not finite; 1 when DIR cannot
+/// be written.
 func averageCommand(_ args: ArraySlice<String>) -> Int32 {
     let p: Arguments
     let threads: Int?

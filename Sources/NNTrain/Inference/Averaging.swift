@@ -8,7 +8,8 @@ import NNCore
 /// average of the snapshots' statistics does not describe the averaged weights. DIR becomes a
 /// run directory that `eval`, `predict` and `export` accept: the run's `config.json` and
 /// `preprocess.safetensors`, the averaged `model.safetensors` and a `summary.json` with the
-/// test loss and accuracy of the result.
+/// test loss and accuracy of the result. Weights or a test loss that are not finite:
+/// `.diverged` (exit 4), nothing written.
 public enum Averaging {
     public struct Result {
         public var directory: String
@@ -50,6 +51,14 @@ public enum Averaging {
         let recomputed = trainer.recomputeRunningStatistics(train)
         var testLoss: Double? = nil, testAccuracy: Double? = nil
         if let test, test.count > 0 { (testLoss, testAccuracy) = trainer.evaluate(test) }
+        // Weights that are not finite (a snapshot that holds NaN or Inf) are no result: as
+        // `eval` on such a model, exit 4 (and write nothing).
+        let finite = (tensors.map(\.1) + target.model.buffers.map(\.1)).allSatisfy { t in (0..<t.count).allSatisfy { t.pointer[$0].isFinite } }
+        if !finite || testLoss.map({ !$0.isFinite }) == true {
+            throw .diverged("the average of \(directory)'s snapshots (epochs \(picked.map { String($0.epoch) }.joined(separator: ", "))) "
+                            + (finite ? "gives a test loss of \(testLoss!)" : "holds weights that are NaN or infinite")
+                            + ": a snapshot's weights are not finite; nothing written to \(out)")
+        }
         // The run's own files, then the averaged weights and the summary.
         func num(_ d: Double?) -> JSONValue { d.map { $0.isFinite ? .number($0) : .null } ?? .null }
         let files = picked.map { Snapshots.folder + "/" + Snapshots.fileName($0.epoch) }

@@ -52,6 +52,10 @@ public enum RunReport {
         guard config?["data"]?["task"]?.stringValue != "regression" else { return (nil, nil) }
         do {
             let r = try Experiment.evaluate(directories: [directory], data: nil, threads: nil)
+            // No figures from outputs that are not finite (eval exits 4): say so, as for a failure.
+            if let e = r.runs.first?.evaluation, r.runs.first?.metrics == nil {
+                return (nil, "not evaluated: the loss on \(e.source) is \(e.loss) (the model's outputs are not finite: NaN or infinite weights or inputs)")
+            }
             return (r.runs.first?.metrics, nil)
         } catch {
             return (nil, "not evaluated: \(error.description)")

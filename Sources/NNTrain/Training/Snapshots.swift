@@ -34,20 +34,22 @@ public struct Snapshots: Sendable {
         return "epoch-" + String(repeating: "0", count: max(0, 3 - s.count)) + s + ".safetensors"
     }
 
-    /// The epoch a snapshot file name holds; nil for any other name.
+    /// The epoch a snapshot file name holds; nil for any other name, a non-canonical spelling
+    /// included (`epoch-0007.safetensors` is not a second snapshot of epoch 7).
     public static func epoch(fileName name: String) -> Int? {
         guard name.hasPrefix("epoch-"), name.hasSuffix(".safetensors") else { return nil }
         let digits = name.dropFirst(6).dropLast(12)
         guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
-        return Int(digits).flatMap { $0 >= 1 ? $0 : nil }
+        return Int(digits).flatMap { $0 >= 1 && fileName($0) == name ? $0 : nil }
     }
 
     /// The snapshots in `directory/snapshots`, by epoch; a file whose header does not read, or
-    /// whose metadata names another epoch, has no value.
+    /// whose metadata names another epoch, has no value. Only regular files (or links to one)
+    /// count: a FIFO of a snapshot's name would block the read of its header for ever.
     public static func list(in directory: String) -> [Entry] {
         let folder = directory + "/" + Snapshots.folder
         return FileIO.listDirectory(folder).compactMap { name -> Entry? in
-            guard let e = epoch(fileName: name) else { return nil }
+            guard let e = epoch(fileName: name), FileIO.isRegularFile(folder + "/" + name) else { return nil }
             let path = folder + "/" + name
             let meta = try? Safetensors.readMetadata(path)
             var value: Double? = nil
