@@ -148,14 +148,14 @@ extension Residual {
         var helpers: Set<TorchHelper> = [.residual]
         for (i, l) in inner.enumerated() {
             let code = try l.exportTorch("\(module).layers[\(i)]")
-            modules.append(TorchCode.indent(code.module, "    ") + ",  # \(l.name)")
+            modules.append("        " + TorchCode.indent(code.module, "        ") + ",  # \(l.name)\n")
             lines += code.forward
             helpers.formUnion(code.helpers)
         }
-        var m = "Residual([\n" + modules.map { "    " + $0 + "\n" }.joined() + "]"
+        var m = "Residual(\n    [\n" + modules.joined() + "    ],\n"
         if let projection {
             let code = try projection.exportTorch("\(module).projection")
-            m += ", projection=" + code.module
+            m += "    " + TorchCode.indent(code.module, "    ") + ",  # \(projection.name)\n"
             lines += ["\(skip), x = x, \(skip)"] + code.forward
             helpers.formUnion(code.helpers)
         }
