@@ -17,7 +17,7 @@ help:
 	@echo "make setup  install the system libraries (OpenBLAS, zlib) with apt-get"
 	@echo "make data   install the full Fashion-MNIST and WordNet 3.0 (Debian packages), build data/wordnet-glosses"
 	@echo "make test-slurm  run the Slurm sweep example on a one-node cluster started here (root)"
-	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader, and ONNX exports with ONNX Runtime (pip, a venv)"
+	@echo "make test-interop  check a run's TensorBoard event file with TensorBoard's reader, ONNX exports with ONNX Runtime (pip, a venv), and torch exports with PyTorch (TORCH_PYTHON; skipped without torch)"
 	@echo "make test-report  render a two-run and a sweep report with headless Chromium and check the pictures"
 	@echo "make bench  measure training throughput (and PyTorch's, if importable)"
 
@@ -57,8 +57,12 @@ test-slurm: build
 # onnx` checked by onnx.checker and run by ONNX Runtime against `nntrain predict`, for the
 # quickstart, the CNN and a config per layer group (Tests/Interop/check_onnx.py). `pip install
 # tensorboard` (and `onnx onnxruntime numpy`) goes into a virtualenv outside the repository, made
-# when missing; a failed install fails the target. INTEROP=0 skips it.
+# when missing; a failed install fails the target. INTEROP=0 skips it. `nntrain export --format
+# torch` is checked by PyTorch (Tests/Interop/check_torch.py: model.py loaded strictly, against
+# `nntrain predict`) with TORCH_PYTHON, a Python that has torch, numpy and safetensors; torch is
+# never installed here (≈3 GB): without it the check prints SKIPPED.
 INTEROP_VENV ?= $(HOME)/.cache/nntrain-interop
+TORCH_PYTHON ?= $(INTEROP_VENV)/bin/python
 test-interop: build
 	@if [ "$(INTEROP)" = 0 ]; then echo "test-interop: SKIPPED (INTEROP=0)"; exit 0; fi; \
 	set -e; \
@@ -81,7 +85,8 @@ test-interop: build
 	$(BIN) run configs/quickstart.json --tensorboard --out "$$dir/run" --set training.epochs=2 --quiet; \
 	$(BIN) run --resume "$$dir/run" --set training.epochs=3 --quiet; \
 	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_tensorboard.py "$$dir/run"; \
-	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_onnx.py $(BIN) "$$dir/onnx"
+	"$(INTEROP_VENV)/bin/python" Tests/Interop/check_onnx.py $(BIN) "$$dir/onnx"; \
+	"$(TORCH_PYTHON)" Tests/Interop/check_torch.py $(BIN) "$$dir/torch"
 
 # Two short quickstart runs (lr 1e-3 and 1e-6), their `nntrain report`, rendered by headless
 # Chromium (installed with apt-get as root when missing; SKIPPED when not root) and checked by

@@ -97,28 +97,36 @@ extension Help {
     """
 
     static let export = """
-    nntrain export — a finished run as an ONNX model
+    nntrain export — a finished run as an ONNX model or as PyTorch source
 
     USAGE:
       nntrain export RUN_DIR --format onnx [--out FILE] [--probabilities]
+      nntrain export RUN_DIR --format torch [--out DIR]
 
     Reads the run (config.json, model.safetensors, preprocess.safetensors) and writes its whole
-    inference path as one ONNX model (IR version 8, opset 17, written atomically): input
-    "input", the values as the data stores them with a symbolic batch N — uint8 [N, C, H, W]
-    for IDX and CIFAR-10 runs, float32 [N, F] for CSV runs; the stored-value scale (1/255 for
-    pixels) and the fitted preprocessing (scale and shift per feature, the PCA/ZCA projection)
-    folded in; every layer in evaluation mode (dropout removed, batch norm's running
-    statistics, weight norm folded into the weight); output "logits" float32 [N, K].
-    The README's "Export" lists the ONNX op of each layer.
+    inference path, from the values as the data stores them — uint8 [N, C, H, W] for IDX and
+    CIFAR-10 runs (0–255), float32 [N, F] for CSV runs — to the logits [N, K]: the
+    stored-value scale (1/255 for pixels) and the fitted preprocessing (scale and shift per
+    feature, the PCA/ZCA projection), then every layer in evaluation mode (dropout the
+    identity, batch norm's running statistics, weight norm as g·v/‖v‖).
+
+    onnx: one ONNX model (IR version 8, opset 17, written atomically), input "input" with a
+    symbolic batch N, output "logits" float32 [N, K]; the README's "Export" lists each layer's op.
+    torch: DIR/model.py, plain PyTorch: class Model(torch.nn.Module), whose state_dict() names
+    are model.safetensors' (load_state_dict strict=True), the preprocessing as buffers outside
+    state_dict(), and load(run_dir), which loads both files and returns the model in eval mode:
+      from model import load; m = load("runs/quickstart"); logits = m(x)
 
     OPTIONS:
-      --format onnx        the format (required; torch is not yet supported)
-      --out FILE           where to write (default RUN_DIR/model.onnx)
-      --probabilities      end with Softmax: output "probabilities" (cross_entropy classifiers)
+      --format onnx|torch  the format (required)
+      --out FILE           onnx: where to write (default RUN_DIR/model.onnx)
+      --out DIR            torch: the folder of model.py (default RUN_DIR; made when missing)
+      --probabilities      onnx: end with Softmax: output "probabilities" (cross_entropy
+                           classifiers); with torch, apply torch.softmax(logits, -1)
       --quiet              print nothing but errors
 
     EXIT CODES:
-      0 written · 1 cannot write · 2 usage, an unknown or unsupported format, a layer with no
-      ONNX form, --probabilities without softmax · 3 a run's file does not read
+      0 written · 1 cannot write · 2 usage, an unknown format, a layer with no ONNX (PyTorch)
+      form, --probabilities without softmax or with torch · 3 a run's file does not read
     """
 }

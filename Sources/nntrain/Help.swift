@@ -31,6 +31,7 @@ enum Help {
       nntrain predict RUN_DIR... [--data SOURCE] [--out FILE] [--top-k K] [--probabilities] [--combine mean|geometric] [--tta flip] [--snapshots all|last:K|best:K] [--threads N] [--json]
       nntrain average RUN_DIR [--snapshots all|last:K|best:K] [--out DIR] [--force] [--threads N] [--json]
       nntrain export RUN_DIR --format onnx [--out FILE] [--probabilities]
+      nntrain export RUN_DIR --format torch [--out DIR]
       nntrain diagnose RUN_DIR [--json]
       nntrain report RUN_DIR... | SWEEP_DIR [--out FILE]
       nntrain sweep SWEEP.json | CONFIG --param key.path=DIST... [--trials N] [--jobs N] [--out DIR] [--json]
@@ -50,8 +51,9 @@ enum Help {
                  without labels: one CSV row per example (class, probability, top k)
       average    average a run's snapshots into a new run directory (SWA), batch norm
                  statistics recomputed
-      export     a finished run as an ONNX model (opset 17): its preprocessing and every
-                 layer, from the stored values (uint8 pixels, CSV floats) to the logits
+      export     a finished run as an ONNX model (opset 17) or PyTorch source (model.py): its
+                 preprocessing and every layer, from the stored values (uint8 pixels, CSV
+                 floats) to the logits
       diagnose   read a run's curves: lr too high or low, overfitting, noise, dead or
                  saturated units, vanishing activations (also printed after every run)
       report     one self-contained HTML page of one or more runs: curves, steps, layers,

@@ -113,3 +113,40 @@ extension Activation {
         }
     }
 }
+
+extension Activation {
+    /// The activation applied to the Python expression `x` (`x` itself for linear), with
+    /// `torch.nn.functional` as `F`: each the form nntrain's kernels compute — GELU exact
+    /// (erf) or `approximate="tanh"`, softplus (1/β)·log(1 + e^(βx)) or x where βx > threshold.
+    public func torch(_ x: String) -> String {
+        let l = TorchCode.literal
+        switch self {
+        case .linear: return x
+        case .relu: return "torch.relu(\(x))"
+        case .sigmoid: return "torch.sigmoid(\(x))"
+        case .tanh: return "torch.tanh(\(x))"
+        case .leakyReLU(let a): return "F.leaky_relu(\(x), \(l(a)))"
+        case .elu(let a): return "F.elu(\(x), \(l(a)))"
+        case let .softplus(beta, threshold): return "F.softplus(\(x), \(l(beta)), \(l(threshold)))"
+        case .gelu(let approx): return approx ? "F.gelu(\(x), approximate=\"tanh\")" : "F.gelu(\(x))"
+        case .silu: return "F.silu(\(x))"
+        }
+    }
+
+    /// The activation as a `torch.nn` module (`torch.nn.Identity()` for linear), for an
+    /// activation layer's slot in `Model.layers`.
+    public var torchModule: String {
+        let l = TorchCode.literal
+        switch self {
+        case .linear: return "torch.nn.Identity()"
+        case .relu: return "torch.nn.ReLU()"
+        case .sigmoid: return "torch.nn.Sigmoid()"
+        case .tanh: return "torch.nn.Tanh()"
+        case .leakyReLU(let a): return "torch.nn.LeakyReLU(\(l(a)))"
+        case .elu(let a): return "torch.nn.ELU(\(l(a)))"
+        case let .softplus(beta, threshold): return "torch.nn.Softplus(\(l(beta)), \(l(threshold)))"
+        case .gelu(let approx): return approx ? "torch.nn.GELU(approximate=\"tanh\")" : "torch.nn.GELU()"
+        case .silu: return "torch.nn.SiLU()"
+        }
+    }
+}

@@ -75,4 +75,9 @@ extension ActivationLayer {
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
         activation.onnx(input, name: name, in: graph)
     }
+
+    /// The activation's `torch.nn` module, called (`Activation.torchModule`).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: activation.torchModule, forward: activation == .linear ? [] : ["x = \(module)(x)"])
+    }
 }

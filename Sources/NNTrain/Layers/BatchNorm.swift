@@ -202,4 +202,13 @@ extension BatchNorm {
         let scaled = graph.add("Mul", [input, graph.constant(name + ".scale", dims: dims, a)], name: name)
         return graph.add("Add", [scaled, graph.constant(name + ".shift", dims: dims, b)], name: name)
     }
+
+    /// `torch.nn.BatchNorm1d/2d` (its tensors `weight`, `bias`, `running_mean`, `running_var`,
+    /// `num_batches_tracked`); forward is `F.batch_norm` on the running statistics (training False).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let type = outputShape.rank == 3 ? "BatchNorm2d" : "BatchNorm1d"
+        let m = "torch.nn.\(type)(\(channels), eps=\(TorchCode.literal(eps)), momentum=\(TorchCode.literal(momentum)), affine=\(gamma == nil ? "False" : "True"))"
+        let f = "x = F.batch_norm(x, \(module).running_mean, \(module).running_var, \(module).weight, \(module).bias, False, 0.0, \(module).eps)"
+        return TorchCode(module: m, forward: [f])
+    }
 }

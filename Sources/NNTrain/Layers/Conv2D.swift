@@ -259,4 +259,20 @@ extension Conv2D {
         ])
         return activation.onnx(y, name: name, in: graph)
     }
+
+    /// `torch.nn.Conv2d` (padding, stride, dilation as the layer has them) and the fused
+    /// activation; with weight norm a `Tensors` module and `F.conv2d` on g·v/‖v‖.
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let p = TorchCode.pair
+        let geometry = "\(p(stride)), \(p(padding)), \(p(dilation))"
+        guard gain != nil else {
+            let m = "torch.nn.Conv2d(\(inChannels), \(outChannels), \(p(kernel)), stride=\(p(stride)), padding=\(p(padding)), "
+                + "dilation=\(p(dilation)), bias=\(bias == nil ? "False" : "True"))"
+            return TorchCode(module: m, forward: ["x = " + activation.torch("\(module)(x)")])
+        }
+        let shapes = "weight_v=(\(outChannels), \(inChannels), \(kernel.0), \(kernel.1)), weight_g=(\(outChannels), 1, 1, 1)"
+            + (bias == nil ? "" : ", bias=(\(outChannels),)")
+        let y = "F.conv2d(x, weight_norm(\(module).weight_v, \(module).weight_g), \(bias == nil ? "None" : module + ".bias"), \(geometry))"
+        return TorchCode(module: "Tensors(\(shapes))", forward: ["x = " + activation.torch(y)], helpers: [.tensors, .weightNorm])
+    }
 }

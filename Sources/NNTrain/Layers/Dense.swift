@@ -232,4 +232,17 @@ extension Dense {
         let y = graph.add("Gemm", inputs, name: name, attributes: [("transB", .int(1))])
         return activation.onnx(y, name: name, in: graph)
     }
+
+    /// `torch.nn.Linear(in, out)` and the fused activation; with weight norm a `Tensors` module
+    /// (`weight_v` `[out, in]`, `weight_g` `[out, 1]`, `bias`) and `F.linear` on g·v/‖v‖.
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let b = bias == nil ? "False" : "True"
+        guard gain != nil else {
+            return TorchCode(module: "torch.nn.Linear(\(inFeatures), \(outFeatures), bias=\(b))",
+                             forward: ["x = " + activation.torch("\(module)(x)")])
+        }
+        let shapes = "weight_v=(\(outFeatures), \(inFeatures)), weight_g=(\(outFeatures), 1)" + (bias == nil ? "" : ", bias=(\(outFeatures),)")
+        let y = "F.linear(x, weight_norm(\(module).weight_v, \(module).weight_g), \(bias == nil ? "None" : module + ".bias"))"
+        return TorchCode(module: "Tensors(\(shapes))", forward: ["x = " + activation.torch(y)], helpers: [.tensors, .weightNorm])
+    }
 }

@@ -99,4 +99,9 @@ struct DropoutGradient: ParallelLoop {
 extension Dropout {
     /// Nothing: dropout is the identity in evaluation mode.
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String { input }
+
+    /// `torch.nn.Dropout(rate)` holds the slot; forward skips it (the identity in evaluation).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: "torch.nn.Dropout(\(TorchCode.literal(rate)))", forward: ["# \(name): dropout, the identity in evaluation"])
+    }
 }

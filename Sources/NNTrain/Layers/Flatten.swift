@@ -49,4 +49,9 @@ extension Flatten {
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
         graph.add("Flatten", [input], name: name, attributes: [("axis", .int(1))])
     }
+
+    /// `torch.nn.Flatten()`: [N, …] → [N, features].
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: "torch.nn.Flatten()", forward: ["x = x.flatten(1)"])
+    }
 }

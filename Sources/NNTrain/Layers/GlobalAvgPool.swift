@@ -74,4 +74,9 @@ extension GlobalAvgPool {
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
         graph.add("Flatten", [graph.add("GlobalAveragePool", [input], name: name)], name: name, attributes: [("axis", .int(1))])
     }
+
+    /// The mean over H and W: [N, C, H, W] → [N, C].
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: "torch.nn.AdaptiveAvgPool2d(1)", forward: ["x = x.mean(dim=(2, 3))"])
+    }
 }

@@ -66,6 +66,11 @@ public protocol Layer: AnyObject {
     /// layer's input shape) added to `graph`; returns the name of its output. Each layer's file
     /// writes its own; the default throws, naming the layer (`nntrain export` exits 2).
     func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String
+    /// The layer in evaluation mode as PyTorch code (`TorchCode`): the expression building its
+    /// module, which sits at `module` (`self.layers[3]`, `self.layers[3].layers[0]`), and the
+    /// lines of `forward` from `x` to `x`. Each layer's file writes its own; the default throws,
+    /// naming the layer (`nntrain export --format torch` exits 2).
+    func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode
 }
 
 extension Layer {
@@ -84,6 +89,9 @@ extension Layer {
     public func endStatisticsPass() {}
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
         throw ONNXExportError("layer \(name) (\(Self.self)) has no ONNX form; nntrain export cannot write this model")
+    }
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        throw TorchExportError("layer \(name) (\(Self.self)) has no PyTorch form; nntrain export --format torch cannot write this model")
     }
 
     /// This layer and every layer inside it, depth first.

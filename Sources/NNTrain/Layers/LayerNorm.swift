@@ -140,4 +140,10 @@ extension LayerNorm {
         let b = graph.constant(beta?.name ?? name + ".bias", dims: dims, beta?.value.scalars ?? [Float](repeating: 0, count: features))
         return graph.add("LayerNormalization", [input, g, b], name: name, attributes: [("axis", .int(1)), ("epsilon", .float(eps))])
     }
+
+    /// `torch.nn.LayerNorm(shape)` over every axis of an example (no tensors without `affine`).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let m = "torch.nn.LayerNorm(\(TorchCode.list(outputShape.dims)), eps=\(TorchCode.literal(eps)), elementwise_affine=\(gamma == nil ? "False" : "True"))"
+        return TorchCode(module: m, forward: ["x = \(module)(x)"])
+    }
 }

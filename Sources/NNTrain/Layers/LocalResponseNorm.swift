@@ -135,4 +135,12 @@ extension LocalResponseNorm {
         let y = graph.add("Mul", [x, p], name: name)
         return graph.add("Reshape", [y, graph.constant(name + ".out_shape", int64s: [-1] + outputShape.dims)], name: name)
     }
+
+    /// `F.local_response_norm` on `[N, C, S]` (torch's window is this layer's for every size).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let l = TorchCode.literal
+        let args = "\(size), \(l(alpha)), \(l(beta)), \(l(k))"
+        return TorchCode(module: "torch.nn.LocalResponseNorm(\(args))",
+                         forward: ["x = F.local_response_norm(x.reshape(x.shape[0], \(channels), -1), \(args)).reshape(x.shape)"])
+    }
 }

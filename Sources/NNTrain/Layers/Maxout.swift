@@ -131,4 +131,10 @@ extension Maxout {
         let grouped = graph.add("Reshape", [z, graph.constant(name + ".shape", int64s: [-1, units, pieces])], name: name)
         return graph.add("ReduceMax", [grouped], name: name, attributes: [("axes", .ints([2])), ("keepdims", .int(0))])
     }
+
+    /// `torch.nn.Linear(in, units·pieces)`, then the maximum over each unit's pieces.
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: "torch.nn.Linear(\(inFeatures), \(units * pieces))",
+                  forward: ["x = \(module)(x).reshape(-1, \(units), \(pieces)).amax(dim=2)"])
+    }
 }

@@ -113,4 +113,9 @@ extension PReLU {
         let dims = channels == 1 ? [1] : [channels] + [Int](repeating: 1, count: outputShape.rank - 1)
         return graph.add("PRelu", [input, graph.constant(slope.name, dims: dims, slope.value.scalars)], name: name)
     }
+
+    /// `torch.nn.PReLU(C)`: slopes `weight` `[C]` over axis 1 (or one shared slope `[1]`).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: "torch.nn.PReLU(\(channels))", forward: ["x = F.prelu(x, \(module).weight)"])
+    }
 }

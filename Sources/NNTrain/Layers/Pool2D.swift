@@ -204,4 +204,10 @@ extension Pool2D {
         graph.add(kind == .max ? "MaxPool" : "AveragePool", [input], name: name,
                   attributes: [("kernel_shape", .ints([kernel.0, kernel.1])), ("strides", .ints([stride.0, stride.1]))])
     }
+
+    /// `torch.nn.MaxPool2d` / `AvgPool2d` (kernel, stride; no padding, floor sizes).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let type = kind == .max ? "MaxPool2d" : "AvgPool2d"
+        return TorchCode(module: "torch.nn.\(type)(\(TorchCode.pair(kernel)), \(TorchCode.pair(stride)))", forward: ["x = \(module)(x)"])
+    }
 }

@@ -89,4 +89,10 @@ extension RReLU {
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
         graph.add("LeakyRelu", [input], name: name, attributes: [("alpha", .float((lower + upper) / 2))])
     }
+
+    /// Evaluation mode: leaky ReLU with the mean slope (lower + upper)/2, as float32.
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let l = TorchCode.literal
+        return TorchCode(module: "torch.nn.RReLU(\(l(lower)), \(l(upper)))", forward: ["x = F.leaky_relu(x, \(l((lower + upper) / 2)))"])
+    }
 }

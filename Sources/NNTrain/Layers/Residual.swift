@@ -139,4 +139,26 @@ extension Residual {
         let skip = try projection?.exportONNX(input, to: graph) ?? input
         return graph.add("Add", [h, skip], name: name)
     }
+
+    /// `Residual([inner modules], projection)`; forward keeps the input as the skip, runs the
+    /// inner lines, the projection's on the skip when there is one, and adds.
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let skip = "skip_" + name.split(separator: ".").filter { $0 != "layers" }.joined(separator: "_")
+        var modules: [String] = [], lines = ["\(skip) = x"]
+        var helpers: Set<TorchHelper> = [.residual]
+        for (i, l) in inner.enumerated() {
+            let code = try l.exportTorch("\(module).layers[\(i)]")
+            modules.append("        " + TorchCode.indent(code.module, "        ") + ",  # \(l.name)\n")
+            lines += code.forward
+            helpers.formUnion(code.helpers)
+        }
+        var m = "Residual(\n    [\n" + modules.joined() + "    ],\n"
+        if let projection {
+            let code = try projection.exportTorch("\(module).projection")
+            m += "    " + TorchCode.indent(code.module, "    ") + ",  # \(projection.name)\n"
+            lines += ["\(skip), x = x, \(skip)"] + code.forward
+            helpers.formUnion(code.helpers)
+        }
+        return TorchCode(module: m + ")", forward: lines + ["x = x + \(skip)"], helpers: helpers)
+    }
 }

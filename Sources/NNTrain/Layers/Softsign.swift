@@ -66,4 +66,9 @@ extension Softsign {
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
         graph.add("Softsign", [input], name: name)
     }
+
+    /// `torch.nn.Softsign()`: x / (1 + |x|).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        TorchCode(module: "torch.nn.Softsign()", forward: ["x = F.softsign(x)"])
+    }
 }
