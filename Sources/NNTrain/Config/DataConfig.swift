@@ -10,6 +10,9 @@ public enum DataSource: Sendable, Equatable {
     case csv(path: String, labelColumn: Int?, header: Bool?, delimiter: UInt8)
     /// CIFAR-10 binary batches: records of 1 label byte + 3,072 pixel bytes (3×32×32, RGB planes).
     case cifar10(files: [String])
+    /// A CSV file of labels and texts (RFC 4180 quoting), turned into numbers by `data.text`.
+    /// `labelColumn` nil: no labels (data to predict).
+    case text(path: String, labelColumn: Int?, textColumn: Int, header: Bool?, delimiter: UInt8)
     /// Another source's examples whose label is one of `classes` (nil: all), at most
     /// `perClassLimit` of each class (nil: all), chosen by a permutation seeded with `seed`
     /// and kept in file order (see `Dataset.filtered`).
@@ -20,7 +23,7 @@ public enum DataSource: Sendable, Equatable {
     static func read(_ r: ObjectReader, baseDirectory: String, labelsRequired: Bool = true) -> DataSource? {
         defer { r.finish() }
         guard r.isValid else { return nil }
-        guard let format = r.choice("format", ["idx", "csv", "cifar10"], default: nil) else { return nil }
+        guard let format = r.choice("format", ["idx", "csv", "cifar10", "text"], default: nil) else { return nil }
         // Keys of every format: which classes to keep and how many of each.
         var classes: [Int]? = nil
         if let items = r.array("classes") {
@@ -44,6 +47,25 @@ public enum DataSource: Sendable, Equatable {
     /// The format-specific keys of a source.
     static func readFormat(_ format: String, _ r: ObjectReader, baseDirectory: String, labelsRequired: Bool) -> DataSource? {
         switch format {
+        case "text":
+            let path = r.requiredString("path")
+            var label: Int? = nil
+            if !labelsRequired, case .null? = r.raw("label_column") { r.record("label_column", .null) } else {
+                label = r.int("label_column", default: 0, check: .closed(0, 65_535))
+            }
+            let text = r.int("text_column", default: label == nil ? 0 : 1, check: .closed(0, 65_535))
+            if let label, label == text { r.diagnostics.error(r.childPath("text_column"), "expected a column other than label_column (\(label))") }
+            var header: Bool? = nil
+            switch r.raw("header") {
+            case nil, .null?, .string("auto")?: r.record("header", .string("auto"))
+            case .bool(let b)?: header = b; r.record("header", .bool(b))
+            case let v?: r.diagnostics.error(r.childPath("header"), "expected true, false or \"auto\", got \(v.brief)")
+            }
+            let delim = r.string("delimiter", default: ",") ?? ","
+            if delim.utf8.count != 1 || delim == "\"" { r.diagnostics.error(r.childPath("delimiter"), "expected a single character other than a quote, got \(JSONValue.quote(delim))") }
+            guard let path else { return nil }
+            r.record("path", .string(resolvePath(path, baseDirectory)))
+            return .text(path: resolvePath(path, baseDirectory), labelColumn: label, textColumn: text, header: header, delimiter: delim.utf8.first ?? 44)
         case "cifar10":
             var files: [String] = []
             if case .array(let items)? = r.raw("files") {
@@ -108,6 +130,21 @@ public enum DataSource: Sendable, Equatable {
         return source
     }
 
+    /// The source without its `classes` / `per_class_limit` filter.
+    public var unfiltered: DataSource {
+        if case .filtered(let base, _, _, _) = self { return base.unfiltered }
+        return self
+    }
+
+    /// Whether this source holds texts (`data.text` turns them into numbers).
+    public var isText: Bool {
+        switch self {
+        case .text: return true
+        case .filtered(let base, _, _, _): return base.isText
+        default: return false
+        }
+    }
+
     /// The files this source reads.
     public var files: [String] {
         switch self {
@@ -115,6 +152,7 @@ public enum DataSource: Sendable, Equatable {
         case .csv(let p, _, _, _): return [p]
         case .cifar10(let f): return f
         case .filtered(let base, _, _, _): return base.files
+        case .text(let p, _, _, _, _): return [p]
         }
     }
 }
@@ -215,6 +253,8 @@ public struct DataConfig: Sendable, Equatable {
     public var balance: Balance = .none
     /// Random transformations of training images, applied in order after preprocessing.
     public var augment: [Augmentation] = []
+    /// How text sources become numbers; nil when no source is text.
+    public var text: TextConfig?
     public enum Balance: String, Sendable { case none, oversample, undersample }
 
     init(_ r: ObjectReader, baseDirectory: String) {
@@ -230,6 +270,9 @@ public struct DataConfig: Sendable, Equatable {
         validationSplit = r.double("validation_split", default: validation == nil ? 0.1 : 0, check: .halfOpen(0, 1))
         if validation != nil && validationSplit > 0 {
             r.diagnostics.error(r.childPath("validation_split"), "expected 0 when data.validation names a file, got \(validationSplit)")
+        }
+        if r.has("text") || [train, validation, test].contains(where: { $0?.isText == true }) {
+            text = TextConfig.read(r.object("text"))
         }
         splitSeed = UInt64(r.int("split_seed", default: 0, check: .closed(0, 9_007_199_254_740_991)))
         task = Task(rawValue: r.choice("task", ["classification", "regression"], default: "classification") ?? "") ?? .classification

@@ -3,7 +3,7 @@ import NNCore
 /// Examples of one file set, kept compact: IDX pixels stay bytes and are converted to floats
 /// per batch, together with preprocessing.
 public final class Dataset: @unchecked Sendable {
-    public enum Storage: Sendable {
+    public enum Storage: Sendable, Equatable {
         case bytes([UInt8])
         case floats([Float])
     }
@@ -24,9 +24,11 @@ public final class Dataset: @unchecked Sendable {
     public let origin: String
     /// Whether `targets` are labels read from the data (false: zeros, data to predict).
     public let hasLabels: Bool
+    /// A text source's examples before `encoded(with:config:)` turns them into features.
+    public let texts: [String]?
 
     public init(storage: Storage, storedScale: Float, count: Int, sampleShape: [Int], targets: [Float],
-                targetWidth: Int = 1, classCount: Int?, origin: String, hasLabels: Bool = true) {
+                targetWidth: Int = 1, classCount: Int?, origin: String, hasLabels: Bool = true, texts: [String]? = nil) {
         self.storage = storage
         self.storedScale = storedScale
         self.count = count
@@ -37,6 +39,7 @@ public final class Dataset: @unchecked Sendable {
         self.classCount = classCount
         self.origin = origin
         self.hasLabels = hasLabels
+        self.texts = texts
     }
 
     /// Raw (unpreprocessed) feature j of sample i, as the model would see it with no preprocessing.
@@ -91,6 +94,9 @@ public final class Dataset: @unchecked Sendable {
                            origin: imagesPath)
         case .cifar10(let files):
             return try CIFAR10.load(files, task: task)
+        case let .text(path, label, text, header, delimiter):
+            return try TextReader.load(path: path, labelColumn: label, textColumn: text, header: header, delimiter: delimiter,
+                                       task: task, maxClasses: maxClasses)
         case let .filtered(base, classes, limit, seed):
             return try load(base, task: task, maxClasses: maxClasses).filtered(classes: classes, perClassLimit: limit, seed: seed)
         case let .csv(path, column, header, delimiter):
@@ -140,7 +146,8 @@ extension Dataset {
         let t = indices.flatMap { targets[($0 * targetWidth)..<(($0 + 1) * targetWidth)] }
         let maxLabel = indices.map { Int(targets[$0 * targetWidth]) }.max() ?? 0
         return Dataset(storage: storage, storedScale: storedScale, count: indices.count, sampleShape: sampleShape, targets: t,
-                       targetWidth: targetWidth, classCount: maxLabel + 1, origin: origin, hasLabels: true)
+                       targetWidth: targetWidth, classCount: maxLabel + 1, origin: origin, hasLabels: true,
+                       texts: texts.map { all in indices.map { all[$0] } })
     }
 }
 

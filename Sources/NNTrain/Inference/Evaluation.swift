@@ -38,8 +38,7 @@ extension Experiment {
             throw .config(["\(first.directory)/config.json has no data.test; give the data to evaluate with --data '{\"format\": \"idx\", \"images\": …, \"labels\": …}'"])
         }
         setThreads(config: config, option: threads)
-        let dataset: Dataset
-        do { dataset = try Dataset.load(source, task: config.data.task) } catch { throw .data(error) }
+        let dataset = try first.dataset(source)
         guard dataset.hasLabels else {
             throw .config(["\(dataset.origin) has no labels to evaluate against; `nntrain predict` predicts without them"])
         }

@@ -35,7 +35,11 @@ public enum ONNXExport {
         let pre = trained.preprocessor
         let features = pre.scale.count
         let isCSV: Bool
-        if case .csv? = trained.config.data.train { isCSV = true } else { isCSV = false }
+        // CSV features, and a text run's encoded features (its vocabulary stays outside): float32.
+        switch trained.config.data.train?.unfiltered {
+        case .csv?, .text?: isCSV = true
+        default: isCSV = false
+        }
         let stored = isCSV ? [features] : storedImageShape(trained)
 
         // The preprocessing: stored value · scale + shift per feature, then the projection.

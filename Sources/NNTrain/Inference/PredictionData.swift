@@ -5,6 +5,8 @@ extension Prediction {
     ///
     /// TEXT is a JSON data source (as in a config; an IDX source may leave out `labels`, a CSV
     /// source may set `label_column` to null), or a file whose format its name tells:
+    /// - `….csv` of a run on text: its training file's label and text columns, or a file of one
+    ///   column (texts alone, no labels);
     /// - `….csv`: rows of numbers, a header row detected; with as many columns as the model has
     ///   input features the rows have no label; with one more, the label is in the column the
     ///   run's training CSV used (`label_column`, else column 0);
@@ -12,10 +14,7 @@ extension Prediction {
     /// - `….bin`: a CIFAR-10 binary batch (with its labels).
     /// Nil TEXT: the first run's test split. Anything else: `.config` saying what to give.
     public static func dataset(_ text: String?, for model: TrainedModel) throws(RunError) -> Dataset {
-        let task = model.config.data.task
-        func load(_ s: DataSource) throws(RunError) -> Dataset {
-            do { return try Dataset.load(s, task: task) } catch { throw .data(error) }
-        }
+        func load(_ s: DataSource) throws(RunError) -> Dataset { try model.dataset(s) }
         guard let text else {
             guard let test = model.config.data.test else {
                 throw .config(["\(model.directory)/config.json has no data.test: give the examples with --data FILE or --data '{\"format\": …}'"])
@@ -30,6 +29,13 @@ extension Prediction {
             return try load(source)
         }
         let name = text.split(separator: "/").last.map { $0.lowercased() } ?? ""
+        if name.hasSuffix(".csv"), case .text(_, let label, let textColumn, _, let delimiter)? = model.config.data.train.map(\.unfiltered) {
+            // A text run: the columns of its training file; only the text column: no labels.
+            let plain = try load(.text(path: text, labelColumn: nil, textColumn: 0, header: nil, delimiter: delimiter))
+            let rows = try? TextReader.records(Array(try FileIO.read(text, limit: DataLimits.maxBytes).prefix(1 << 20)), delimiter: delimiter, path: text)
+            guard let columns = rows?.first?.fields.count, columns > 1 else { return plain }
+            return try load(.text(path: text, labelColumn: label, textColumn: textColumn, header: nil, delimiter: delimiter))
+        }
         if name.hasSuffix(".csv") {
             let plain = try load(.csv(path: text, labelColumn: nil, header: nil, delimiter: 44))
             guard plain.featureCount == model.preprocessor.scale.count + 1 else { return plain }

@@ -33,7 +33,11 @@ public enum TorchExport {
         let pre = trained.preprocessor
         let features = pre.scale.count
         let isCSV: Bool
-        if case .csv? = trained.config.data.train { isCSV = true } else { isCSV = false }
+        // CSV features, and a text run's encoded features (its vocabulary stays outside): float32.
+        switch trained.config.data.train?.unfiltered {
+        case .csv?, .text?: isCSV = true
+        default: isCSV = false
+        }
         let stored = isCSV ? [features] : ONNXExport.storedImageShape(trained)
         let storedShape = "[N, " + stored.map(String.init).joined(separator: ", ") + "]"
         let k = trained.outputCount

@@ -12,6 +12,8 @@ public final class TrainedModel {
     /// Per-feature scale and shift (and PCA/ZCA projection) fitted on the training split.
     public let preprocessor: Preprocessor
     public let classWeights: [Float]?
+    /// The vocabulary of a run on text data (`vocabulary.json`), else nil.
+    public private(set) var vocabulary: Vocabulary? = nil
 
     init(directory: String, weightsPath: String, config: ExperimentConfig, model: Model, preprocessor: Preprocessor, classWeights: [Float]?) {
         self.directory = directory; self.weightsPath = weightsPath; self.config = config; self.model = model
@@ -92,8 +94,12 @@ public final class TrainedModel {
         if let w = preByName["class_weights"], w.count != outputs {
             throw .data(DataError(file: prePath, "has \(w.count) class weights, the model \(outputs) outputs"))
         }
-        return TrainedModel(directory: directory, weightsPath: weights, config: config, model: model, preprocessor: preprocessor,
+        let trained = TrainedModel(directory: directory, weightsPath: weights, config: config, model: model, preprocessor: preprocessor,
                             classWeights: preByName["class_weights"])
+        if config.data.text != nil {
+            do { trained.vocabulary = try Vocabulary.read(directory + "/vocabulary.json") } catch { throw .data(error) }
+        }
+        return trained
     }
 
     /// Checks that `config.json`'s `model` is the one the weights were trained with (the
@@ -108,6 +114,17 @@ public final class TrainedModel {
         let what = a.indices.first(where: { $0 < b.count && a[$0] != b[$0] }).map { "model.layers.\($0) differs" }
             ?? (a.count != b.count ? "model.layers has \(a.count) layers, the weights' model \(b.count)" : "model differs outside its layers")
         throw .data(DataError(file: weights, "was trained with another model than \(configPath) describes (\(what)): the config was edited after the run"))
+    }
+
+    /// The examples of `source`, text turned into numbers with the run's vocabulary.
+    public func dataset(_ source: DataSource) throws(RunError) -> Dataset {
+        let d: Dataset
+        do { d = try Dataset.load(source, task: config.data.task) } catch { throw .data(error) }
+        guard d.texts != nil else { return d }
+        guard let v = vocabulary, let text = config.data.text else {
+            throw .config(["\(d.origin) holds texts, but the run \(directory) was not trained on text"])
+        }
+        return d.encoded(with: v, config: text)
     }
 
     /// A trainer that evaluates this model on `dataset`, after checking that the data fits

@@ -51,66 +51,6 @@ public enum Experiment {
         return "warning: \(source) is above the \(Parallel.maxThreads) threads nntrain can use; clamped to \(Parallel.maxThreads)"
     }
 
-    /// Loads the splits named by `data` (train split into train/validation when asked).
-    public static func loadData(_ config: ExperimentConfig) throws(RunError) -> (train: DataSplit, validation: DataSplit?, test: DataSplit?) {
-        guard let trainSource = config.data.train else { throw .config(["$.data.train: missing"]) }
-        do throws(DataError) {
-            let trainSet = try Dataset.load(trainSource, task: config.data.task)
-            var train = DataSplit(all: trainSet)
-            var validation: DataSplit? = nil
-            if let v = config.data.validation {
-                validation = DataSplit(all: try Dataset.load(v, task: config.data.task))
-            } else if config.data.validationSplit > 0 {
-                let (t, v) = DataSplit.split(trainSet, validationFraction: config.data.validationSplit, seed: config.data.splitSeed)
-                train = t
-                validation = v
-            }
-            var test: DataSplit? = nil
-            if let s = config.data.test { test = DataSplit(all: try Dataset.load(s, task: config.data.task)) }
-            guard train.count > 0 else { throw DataError(file: trainSet.origin, "no training examples left after the validation split") }
-            train = train.balanced(config.data.balance, seed: config.seed)
-            for other in [validation, test].compactMap({ $0 }) where other.dataset !== trainSet {
-                if other.dataset.featureCount != trainSet.featureCount {
-                    throw DataError(file: other.dataset.origin, "examples have \(other.dataset.featureCount) features, the training data \(trainSet.featureCount)")
-                }
-                if let c = other.dataset.classCount, let tc = trainSet.classCount, c > tc {
-                    throw DataError(file: other.dataset.origin, "has label \(c - 1), but the training data has only classes 0..<\(tc)")
-                }
-            }
-            return (train, validation, test)
-        } catch {
-            throw .data(error)
-        }
-    }
-
-    /// Checks the data against the model: input size and number of outputs.
-    /// `features`: the input size after preprocessing (PCA changes it); default the data's.
-    public static func checkCompatibility(_ config: ExperimentConfig, plan: ModelPlan, data: Dataset, features: Int? = nil) throws(RunError) {
-        var errors: [String] = []
-        let inputCount = config.model.input.reduce(1, *)
-        let features = features ?? data.featureCount
-        if inputCount != features {
-            let expected = features == data.featureCount ? "\(data.sampleShape)" : "[\(features)]"
-            errors.append("$.model.input: \(config.model.input) has \(inputCount) features, but the data (\(data.origin)) gives \(features) after preprocessing; set model.input to \(expected)")
-        }
-        let outputs = plan.outputShape.reduce(1, *)
-        if !data.hasLabels {
-            // Data to predict: only the input has to fit.
-        } else if let classes = data.classCount {
-            if classes > outputs {
-                // A label the model cannot output: name the file and the first such example.
-                let first = data.targets.firstIndex { Int($0) >= outputs } ?? 0
-                // The labels file of the config's split these images come from, else the data.
-                let file = [config.data.train, config.data.test].lazy.compactMap { s -> String? in
-                    if case .idx(let images, let labels?)? = s, images == data.origin { return labels } else { return nil } }.first ?? data.origin
-                throw .data(DataError(file: file, "label \(Int(data.targets[first])) (example \(first)) is out of range for the model's \(outputs) outputs; the data has \(classes) classes, so the last layer needs \(classes) units (model.layers.\(config.model.layers.count - 1).units)"))
-            }
-        } else if outputs != data.targetWidth {
-            errors.append("$.model.layers.\(config.model.layers.count - 1): regression with \(data.targetWidth) target(s) needs \(data.targetWidth) output(s), the model gives \(outputs)")
-        }
-        if !errors.isEmpty { throw .config(errors) }
-    }
-
     /// Locks `directory` for this process (created if missing): a second writer exits 2 naming
     /// the holder, instead of mixing its files with the first one's.
     static func lockRunDirectory(_ directory: String) throws(RunError) -> FileLock {
@@ -247,6 +187,8 @@ public enum Experiment {
         var trainer: Trainer
         var preprocessor: Preprocessor
         var threads: Int
+        /// The vocabulary of text data (written to `vocabulary.json`), else nil.
+        var vocabulary: Vocabulary? = nil
     }
 
     /// Loads the data, fits preprocessing on the training split and builds model and trainer.
@@ -256,14 +198,14 @@ public enum Experiment {
         setBLASThreads(threads)
         Runtime.flushDenormals()
         let loadStart = Clock.now()
-        let loaded: (train: DataSplit, validation: DataSplit?, test: DataSplit?)
-        do { loaded = try loadData(config) } catch {
+        let loaded: (train: DataSplit, validation: DataSplit?, test: DataSplit?, vocabulary: Vocabulary?)
+        do { loaded = try loadDataAndVocabulary(config) } catch {
             // A signal while waiting on a FIFO or pipe is an interruption, not a data error.
             let signal = options.pendingSignal()
             if signal != 0 { throw .interrupted(signal: signal) }
             throw error
         }
-        let (train, validation, test) = loaded
+        let (train, validation, test, vocabulary) = loaded
         if let problem = config.validationProblem(trainExamples: train.dataset.count, validationExamples: validation?.count) {
             throw .config([problem])
         }
@@ -288,7 +230,7 @@ public enum Experiment {
         trainer.epochLimit = options.epochLimit
         trainer.dataReadAt = dataRead
         trainer.loss.classWeights = try classWeights(config, train: train, classes: model.outputShape.reduce(1, *))
-        return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads)
+        return Session(config: config, model: model, trainer: trainer, preprocessor: preprocessor, threads: threads, vocabulary: vocabulary)
     }
 
     /// The loss's class weights: given, or "balanced" (`balancedClassWeights`) over the training split.
@@ -310,6 +252,11 @@ public enum Experiment {
 
     /// Trains, then writes the weights and the summary; maps the stop reason to an error.
     static func finish(_ s: Session, files: RunFiles, options: Options) throws(RunError) -> Result {
+        if let v = s.vocabulary {
+            do { try FileIO.writeAtomically(files.directory + "/vocabulary.json", text: v.json.serialized(indent: 0) + "\n") } catch {
+                throw .io("cannot write the run directory: \(error)")
+            }
+        }
         options.onEvent(.started(epochs: s.config.training.epochs, stepsPerEpoch: s.trainer.stepsPerEpoch,
                                  parameters: s.model.store.count, threads: s.threads))
         let outcome = s.trainer.run(files: files)
