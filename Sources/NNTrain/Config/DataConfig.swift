@@ -55,17 +55,10 @@ public enum DataSource: Sendable, Equatable {
             }
             let text = r.int("text_column", default: label == nil ? 0 : 1, check: .closed(0, 65_535))
             if let label, label == text { r.diagnostics.error(r.childPath("text_column"), "expected a column other than label_column (\(label))") }
-            var header: Bool? = nil
-            switch r.raw("header") {
-            case nil, .null?, .string("auto")?: r.record("header", .string("auto"))
-            case .bool(let b)?: header = b; r.record("header", .bool(b))
-            case let v?: r.diagnostics.error(r.childPath("header"), "expected true, false or \"auto\", got \(v.brief)")
-            }
-            let delim = r.string("delimiter", default: ",") ?? ","
-            if delim.utf8.count != 1 || delim == "\"" { r.diagnostics.error(r.childPath("delimiter"), "expected a single character other than a quote, got \(JSONValue.quote(delim))") }
+            let (header, delimiter) = readRows(r, quoting: true)
             guard let path else { return nil }
             r.record("path", .string(resolvePath(path, baseDirectory)))
-            return .text(path: resolvePath(path, baseDirectory), labelColumn: label, textColumn: text, header: header, delimiter: delim.utf8.first ?? 44)
+            return .text(path: resolvePath(path, baseDirectory), labelColumn: label, textColumn: text, header: header, delimiter: delimiter)
         case "cifar10":
             var files: [String] = []
             if case .array(let items)? = r.raw("files") {
@@ -104,19 +97,27 @@ public enum DataSource: Sendable, Equatable {
             } else {
                 column = r.int("label_column", default: 0, check: .atLeast(-1))
             }
-            var header: Bool? = nil
-            // "auto" (what the resolved config records for an absent key) detects a header row.
-            switch r.raw("header") {
-            case nil, .null?, .string("auto")?: r.record("header", .string("auto"))
-            case .bool(let b)?: header = b; r.record("header", .bool(b))
-            case let v?: r.diagnostics.error(r.childPath("header"), "expected true, false or \"auto\", got \(v.brief)")
-            }
-            let delim = r.string("delimiter", default: ",") ?? ","
-            if delim.utf8.count != 1 { r.diagnostics.error(r.childPath("delimiter"), "expected a single character, got \(JSONValue.quote(delim))") }
+            let (header, delimiter) = readRows(r, quoting: false)
             guard let path else { return nil }
             r.record("path", .string(resolvePath(path, baseDirectory)))
-            return .csv(path: resolvePath(path, baseDirectory), labelColumn: column, header: header, delimiter: delim.utf8.first ?? 44)
+            return .csv(path: resolvePath(path, baseDirectory), labelColumn: column, header: header, delimiter: delimiter)
         }
+    }
+
+    /// `header` (true, false or "auto", what the resolved config records for an absent key:
+    /// detect a header row) and `delimiter` (one character; with `quoting`, not a quote).
+    static func readRows(_ r: ObjectReader, quoting: Bool) -> (header: Bool?, delimiter: UInt8) {
+        var header: Bool? = nil
+        switch r.raw("header") {
+        case nil, .null?, .string("auto")?: r.record("header", .string("auto"))
+        case .bool(let b)?: header = b; r.record("header", .bool(b))
+        case let v?: r.diagnostics.error(r.childPath("header"), "expected true, false or \"auto\", got \(v.brief)")
+        }
+        let delim = r.string("delimiter", default: ",") ?? ","
+        if delim.utf8.count != 1 || (quoting && delim == "\"") {
+            r.diagnostics.error(r.childPath("delimiter"), "expected a single character\(quoting ? " other than a quote" : ""), got \(JSONValue.quote(delim))")
+        }
+        return (header, delim.utf8.first ?? 44)
     }
 
     /// A source from JSON text (`nntrain eval --data`), with every problem listed.

@@ -34,12 +34,7 @@ public enum ONNXExport {
         let input = g.unique("input")
         let pre = trained.preprocessor
         let features = pre.scale.count
-        let isCSV: Bool
-        // CSV features, and a text run's encoded features (its vocabulary stays outside): float32.
-        switch trained.config.data.train?.unfiltered {
-        case .csv?, .text?: isCSV = true
-        default: isCSV = false
-        }
+        let isCSV = trained.takesFeatures
         let stored = isCSV ? [features] : storedImageShape(trained)
 
         // The preprocessing: stored value · scale + shift per feature, then the projection.

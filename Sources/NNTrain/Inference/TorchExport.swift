@@ -32,12 +32,7 @@ public enum TorchExport {
     public static func source(_ trained: TrainedModel) throws(RunError) -> (text: String, summary: Summary) {
         let pre = trained.preprocessor
         let features = pre.scale.count
-        let isCSV: Bool
-        // CSV features, and a text run's encoded features (its vocabulary stays outside): float32.
-        switch trained.config.data.train?.unfiltered {
-        case .csv?, .text?: isCSV = true
-        default: isCSV = false
-        }
+        let isCSV = trained.takesFeatures
         let stored = isCSV ? [features] : ONNXExport.storedImageShape(trained)
         let storedShape = "[N, " + stored.map(String.init).joined(separator: ", ") + "]"
         let k = trained.outputCount

@@ -25,6 +25,14 @@ public final class TrainedModel {
     /// Outputs per example: the classes of a classifier.
     public var outputCount: Int { model.outputShape.reduce(1, *) }
     public var isClassifier: Bool { config.data.task == .classification }
+    /// Whether the model's input is float features (CSV rows, a text run's encoded texts: its
+    /// vocabulary stays outside an export) rather than stored pixels.
+    public var takesFeatures: Bool {
+        switch config.data.train?.unfiltered {
+        case .csv?, .text?: return true
+        default: return false
+        }
+    }
     /// Whether the outputs are logits of a softmax (a cross-entropy classifier); else scores.
     public var hasSoftmax: Bool { isClassifier && config.loss.kind == .crossEntropy }
 
