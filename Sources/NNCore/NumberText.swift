@@ -70,7 +70,10 @@ public func formatSignificant(_ v: Double, _ digits: Int) -> String {
         return "\(trimZeros(fmt(m, max(0, digits - 1))))e\(e < 0 ? "-" : "")\(abs(e) < 10 ? "0" : "")\(abs(e))"
     }
     if e < -4 || e >= 15 {
-        let m = r / pow10(e)
+        var m = r / pow10(e)
+        // r / 10^e can come out as 9.9999… or 10.000… where r is a power of ten (1e299).
+        let unit = pow10(max(0, digits - 1))
+        if abs((m * unit).rounded()) >= 10 * unit { m /= 10; e += 1 }
         let ms = trimZeros(fmt(m, max(0, digits - 1)))
         return "\(ms)e\(e < 0 ? "-" : "")\(abs(e) < 10 ? "0" : "")\(abs(e))"
     }

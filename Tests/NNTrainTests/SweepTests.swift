@@ -635,4 +635,9 @@ private extension String {
     for v in [1e-320, -5e-324] { #expect(!formatSignificant(v, 3).contains("nan"), "\(v) → \(formatSignificant(v, 3))") }
     #expect(formatSignificant(1e-307, 3) == "1e-307" && formatSignificant(-1.7976931348623157e308, 3) == "-1.8e308")
     #expect(formatSignificant(.infinity, 3) == "inf" && formatSignificant(.nan, 3) == "nan" && formatSignificant(0.000123, 3) == "0.000123")
+    // Powers of ten print with a one-digit mantissa, never "10e298".
+    for e in [-300, -100, -20, -5, 16, 20, 100, 200, 299, 300, 308] {
+        let s = formatSignificant(pow(10, Double(e)), 3)
+        #expect(s.hasPrefix("1e") && Int(s.dropFirst(2)) == e, "1e\(e) → \(s)")
+    }
 }
