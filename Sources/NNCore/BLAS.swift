@@ -40,6 +40,22 @@ public func gemm(
     cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
 }
 
+/// C = alpha · op(A) · op(B) + beta · C on one thread with explicit leading dimensions (row
+/// strides), for products on strided rows: one time step of a `[batch, steps, features]` buffer
+/// (a recurrent layer's step, rows `lda = steps · features` apart). Never split over the pool.
+@inline(__always)
+public func gemmStrided(
+    transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if nn_thread_tag() == GEMMObserver.tag {
+        GEMMObserver.report(.init(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, direct: true))
+    }
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
 /// C = op(A)·B, or C += op(A)·B when `accumulate`, for one thread's small products (a
 /// convolution's chunks): nntrain's own AVX-512 kernel (Gemm.c: no packing, no zero fill; each
 /// element summed in order of k with fused multiply-adds) when `kernel` and the CPU has AVX-512,

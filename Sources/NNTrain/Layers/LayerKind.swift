@@ -131,7 +131,7 @@ public struct LayerSpec: Sendable, Equatable {
         FlattenSpec.self, DenseSpec.self, Conv2DSpec.self, Pool2DSpec.self, GlobalAvgPoolSpec.self, DropoutSpec.self,
         ActivationSpec.self, PReLUSpec.self, RReLUSpec.self, MaxoutSpec.self, BatchNormSpec.self, LayerNormSpec.self,
         LocalResponseNormSpec.self, ResidualSpec.self,
-        SoftsignSpec.self,
+        SoftsignSpec.self, EmbeddingSpec.self, RecurrentSpec.self, GlobalPool1DSpec.self,
     ]
 
     /// Every valid `"type"`: each kind's names in registry order, then the aliases.

@@ -1,16 +1,20 @@
 import NNCore
 
-/// `{"type": "layer_norm", "eps": 1e-5, "affine": true}`: layer normalisation over each
-/// sample's features, any input shape (`LayerNorm`). Parameters: 2 per value of the sample
-/// (γ, β) when affine.
+/// `{"type": "layer_norm", "eps": 1e-5, "affine": true, "normalized_shape": null}`: layer
+/// normalisation over the trailing axes `normalized_shape` of each sample (torch.nn.LayerNorm),
+/// any input shape (`LayerNorm`). Without it: the feature axis of a sequence `[T, F]` (each
+/// step on its own), the whole sample otherwise. Parameters: 2 per value of
+/// `normalized_shape` (γ, β) when affine.
 public struct LayerNormSpec: LayerKind {
     public var eps: Float
     public var affine: Bool
+    public var normalizedShape: [Int]?
     public var layerOptions: LayerOptions
 
-    public init(eps: Float = 1e-5, affine: Bool = true, options: LayerOptions = LayerOptions()) {
+    public init(eps: Float = 1e-5, affine: Bool = true, normalizedShape: [Int]? = nil, options: LayerOptions = LayerOptions()) {
         self.eps = eps
         self.affine = affine
+        self.normalizedShape = normalizedShape
         layerOptions = options
     }
 
@@ -19,28 +23,49 @@ public struct LayerNormSpec: LayerKind {
     public static func read(_ r: ObjectReader, type: String) -> LayerNormSpec {
         let eps = r.float("eps", default: 1e-5, check: .positive)
         let affine = r.bool("affine", default: true)
-        return LayerNormSpec(eps: eps, affine: affine, options: LayerOptions.read(r, hasInit: false, hasBias: false))
+        var normalized: [Int]?
+        if case .array? = r.raw("normalized_shape") {
+            normalized = r.ints("normalized_shape", default: nil, check: .closed(1, 16_777_216))
+            if normalized?.isEmpty == true { r.diagnostics.error(r.childPath("normalized_shape"), "expected 1 to 3 trailing dimensions of the input, got []") }
+        } else {
+            _ = r.optionalInt("normalized_shape", check: .closed(1, 16_777_216)).map { normalized = [$0] }
+        }
+        return LayerNormSpec(eps: eps, affine: affine, normalizedShape: normalized, options: LayerOptions.read(r, hasInit: false, hasBias: false))
     }
+
+    /// The axes normalised on a per-sample `shape`: `normalized_shape`, else the default.
+    func normalized(_ shape: [Int]) -> [Int] { normalizedShape ?? (shape.count == 2 ? [shape[1]] : shape) }
 
     public var options: LayerOptions? { layerOptions }
 
     public func plan(input shape: [Int], at site: LayerSite, in model: inout ModelPlan) -> LayerPlan? {
-        LayerPlan(output: shape, parameters: affine ? 2 * shape.reduce(1, *) : 0, description: "layer_norm (\(shape.reduce(1, *)) features)")
+        let axes = normalized(shape)
+        guard axes.count <= shape.count, Array(shape.suffix(axes.count)) == axes else {
+            model.errors.append(ConfigError(path: site.path + ".normalized_shape", message: "expected trailing dimensions of the input \(shape), got \(axes)"))
+            return nil
+        }
+        let n = axes.reduce(1, *)
+        let per = axes.count == shape.count ? "" : " per \(shape.dropLast(axes.count).map(String.init).joined(separator: "×")) positions"
+        return LayerPlan(output: shape, parameters: affine ? 2 * n : 0, description: "layer_norm (\(n) features\(per))")
     }
 
     public func make(input shape: [Int], at site: LayerSite, rng: inout Xoshiro256) -> any Layer {
-        LayerNorm(name: site.name, inputShape: shape, eps: eps, affine: affine)
+        LayerNorm(name: site.name, inputShape: shape, normalizedShape: normalized(shape), eps: eps, affine: affine)
     }
 }
 
-/// Layer normalisation (Ba et al. 2016; torch.nn.LayerNorm over the whole sample): per sample,
-/// x̂ = (x − μ)/√(σ² + eps) over its F features (biased variance), y = γ⊙x̂ + β with γ, β of
-/// the sample's shape. The same in training and evaluation.
+/// Layer normalisation (Ba et al. 2016; torch.nn.LayerNorm): per sample and position of the
+/// leading axes (a sequence's step), x̂ = (x − μ)/√(σ² + eps) over the F values of the
+/// normalised axes (biased variance), y = γ⊙x̂ + β with γ, β of the normalised shape. The
+/// same in training and evaluation.
 /// Backward: dx̂ = dy⊙γ; dx = (1/√(σ² + eps))/F · (F·dx̂ − Σdx̂ − x̂·Σ(dx̂⊙x̂)).
 public final class LayerNorm: Layer {
     public let name: String
     public let outputShape: Shape
+    /// Values normalised together, and groups of them per sample (a sequence's steps).
     public let features: Int
+    public let groups: Int
+    public let normalizedShape: [Int]
     public let eps: Float
     public let gamma: Parameter?
     public let beta: Parameter?
@@ -50,16 +75,19 @@ public final class LayerNorm: Layer {
     private var invStd: UnsafeMutablePointer<Float>?
     private var lastBatch = 0
 
-    public init(name: String, inputShape: [Int], eps: Float = 1e-5, affine: Bool = true) {
+    public init(name: String, inputShape: [Int], normalizedShape: [Int]? = nil, eps: Float = 1e-5, affine: Bool = true) {
         self.name = name
         outputShape = Shape(inputShape)
-        features = inputShape.reduce(1, *)
+        let axes = normalizedShape ?? inputShape
+        self.normalizedShape = axes
+        features = axes.reduce(1, *)
+        groups = inputShape.reduce(1, *) / features
         self.eps = eps
         if affine {
-            let g = Tensor(zeros: inputShape)
+            let g = Tensor(zeros: axes)
             g.fill(1)
             gamma = Parameter(name: name + ".weight", value: g, decays: false)
-            beta = Parameter(name: name + ".bias", value: Tensor(zeros: inputShape), decays: false)
+            beta = Parameter(name: name + ".bias", value: Tensor(zeros: axes), decays: false)
         } else {
             gamma = nil
             beta = nil
@@ -75,7 +103,7 @@ public final class LayerNorm: Layer {
         inputGrad = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         xhat = BatchBuffer(sampleShape: .sample(outputShape.dims), maxBatch: maxBatch)
         invStd?.deallocate()
-        invStd = .allocate(capacity: maxBatch)
+        invStd = .allocate(capacity: maxBatch * groups)
     }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
@@ -84,7 +112,7 @@ public final class LayerNorm: Layer {
         let y = output.view(batch: batch).reshaped(input.shape)
         let x = input.pointer, out = y.pointer, xh = xhat.view(batch: batch).pointer
         let g = gamma?.value.pointer, b = beta?.value.pointer
-        for s in 0..<batch {
+        for s in 0..<(batch * groups) {
             let row = x + s * features
             var sum = 0.0, sq = 0.0
             for j in 0..<features { let v = Double(row[j]); sum += v; sq += v * v }
@@ -102,19 +130,19 @@ public final class LayerNorm: Layer {
     }
 
     public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
-        let batch = lastBatch, n = Float(features)
-        let dy = outputGrad.pointer, xh = xhat.view(batch: batch).pointer, dx = inputGrad.view(batch: batch).pointer
+        let rows = lastBatch * groups, n = Float(features)
+        let dy = outputGrad.pointer, xh = xhat.view(batch: lastBatch).pointer, dx = inputGrad.view(batch: lastBatch).pointer
         let g = gamma?.value.pointer
         if let gamma, let beta {
             let dg = gamma.grad.pointer, db = beta.grad.pointer
             dg.update(repeating: 0, count: features)
             db.update(repeating: 0, count: features)
-            for s in 0..<batch {
+            for s in 0..<rows {
                 for j in 0..<features { dg[j] += dy[s * features + j] * xh[s * features + j]; db[j] += dy[s * features + j] }
             }
         }
         guard needsInputGradient else { return nil }
-        for s in 0..<batch {
+        for s in 0..<rows {
             var sumD: Float = 0, sumDX: Float = 0
             for j in 0..<features {
                 let d = dy[s * features + j] * (g?[j] ?? 1)
@@ -127,23 +155,24 @@ public final class LayerNorm: Layer {
                 dx[s * features + j] = k * (n * d - sumD - xh[s * features + j] * sumDX)
             }
         }
-        return inputGrad.view(batch: batch).reshaped(outputGrad.shape)
+        return inputGrad.view(batch: lastBatch).reshaped(outputGrad.shape)
     }
 }
 
 extension LayerNorm {
-    /// LayerNormalization over every axis but the batch (axis 1), γ and β of the layer's shape
-    /// (ones and zeros without `affine`).
+    /// LayerNormalization over the normalised trailing axes, γ and β of their shape (ones and
+    /// zeros without `affine`).
     public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
-        let dims = outputShape.dims
+        let dims = normalizedShape
+        let axis = 1 + outputShape.rank - dims.count
         let g = graph.constant(gamma?.name ?? name + ".weight", dims: dims, gamma?.value.scalars ?? [Float](repeating: 1, count: features))
         let b = graph.constant(beta?.name ?? name + ".bias", dims: dims, beta?.value.scalars ?? [Float](repeating: 0, count: features))
-        return graph.add("LayerNormalization", [input, g, b], name: name, attributes: [("axis", .int(1)), ("epsilon", .float(eps))])
+        return graph.add("LayerNormalization", [input, g, b], name: name, attributes: [("axis", .int(axis)), ("epsilon", .float(eps))])
     }
 
-    /// `torch.nn.LayerNorm(shape)` over every axis of an example (no tensors without `affine`).
+    /// `torch.nn.LayerNorm(normalized_shape)` (no tensors without `affine`).
     public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
-        let m = "torch.nn.LayerNorm(\(TorchCode.list(outputShape.dims)), eps=\(TorchCode.literal(eps)), elementwise_affine=\(gamma == nil ? "False" : "True"))"
+        let m = "torch.nn.LayerNorm(\(TorchCode.list(normalizedShape)), eps=\(TorchCode.literal(eps)), elementwise_affine=\(gamma == nil ? "False" : "True"))"
         return TorchCode(module: m, forward: ["x = \(module)(x)"])
     }
 }

@@ -1,0 +1,112 @@
+import CSupport
+import NNCore
+
+extension RecurrentUnit {
+    /// Backpropagation through time after a training forward on `input` `[B, T, F]` (as the
+    /// unit saw it, after dropout): `dY` is dL/d(h of each step) (row stride `outputStride`
+    /// per step; nil: none), `dFinal` dL/d(final state) (row stride `finalStride`; nil: none).
+    /// Writes the gradients of the four parameters and keeps the pre-activation gradients for
+    /// `inputGradient`.
+    func backward(_ dY: UnsafePointer<Float>?, outputStride: Int, dFinal: UnsafePointer<Float>?, finalStride: Int,
+                  input: UnsafePointer<Float>, batch: Int, lengths: UnsafePointer<Int32>?, recurrentDropout: Bool) {
+        let parts = Recurrent.parts(batch)
+        Parallel.forEach(parts: parts, RecurrentBackward(unit: self, batch: batch, parts: parts, lengths: lengths, dY: dY,
+                                                         outputStride: outputStride, dFinal: dFinal, finalStride: finalStride,
+                                                         masked: recurrentDropout))
+        let g = gateWidth, rows = batch * steps
+        let dG = gateGradPointer, dR = recurrentGradPointer
+        let states = recurrentDropout ? maskedStatePointer! : statePointer
+        // dW_ih = dGᵀ·x, dW_hh = dRᵀ·h_before over every step at once; the biases' column sums.
+        gemm(transposeA: true, m: g, n: features, k: rows, dG, input, weightIH.grad.pointer)
+        gemm(transposeA: true, m: g, n: hidden, k: rows, dR, states, weightHH.grad.pointer)
+        if let biasIH, let biasHH {
+            columnSums(dG, rows: rows, cols: g, into: biasIH.grad.pointer)
+            columnSums(dR, rows: rows, cols: g, into: biasHH.grad.pointer)
+        }
+    }
+
+    /// dL/d(input) `[B, T, F]` = dG·W_ih into `dx` (added to it when `accumulate`: the second
+    /// direction of a bidirectional layer).
+    func inputGradient(into dx: UnsafeMutablePointer<Float>, batch: Int, accumulate: Bool) {
+        gemm(m: batch * steps, n: features, k: gateWidth, gateGradPointer, weightIH.value.pointer, beta: accumulate ? 1 : 0, dx)
+    }
+
+    private func columnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(repeating: 0, count: cols)
+        for r in 0..<rows {
+            let row = m + r * cols
+            for j in 0..<cols { out[j] += row[j] }
+        }
+    }
+
+    /// Rows `rows` of backpropagation through time: the steps in the reverse of the forward's
+    /// order, each writing the step's gate gradients and carrying dL/dh (and dL/dc) back.
+    func backwardRows(_ rows: Range<Int>, lengths: UnsafePointer<Int32>?, dY: UnsafePointer<Float>?, outputStride: Int,
+                      dFinal: UnsafePointer<Float>?, finalStride: Int, masked: Bool) {
+        let h = hidden, g = gateWidth, T = steps
+        let dh = dhStatePointer, dc = dcStatePointer, prod = productPointer, dd = directPointer
+        let gp = gatePointer, dG = gateGradPointer, dR = recurrentGradPointer
+        let before = statePointer, cellBefore = cellBeforePointer, tanhC = tanhCellPointer, rec = recurrentPartPointer
+        let mask = recurrentMaskPointer, whh = weightHH.value.pointer
+        let b0 = rows.lowerBound, m = rows.count
+        for b in rows {
+            if let dFinal { (dh + b * h).update(from: dFinal + b * finalStride, count: h) } else { (dh + b * h).update(repeating: 0, count: h) }
+        }
+        dc.map { ($0 + b0 * h).update(repeating: 0, count: m * h) }
+        for s in 0..<T {
+            let t = reverse ? s : T - 1 - s
+            var anyValid = false
+            for b in rows {
+                let gi = (b * T + t) * g, at = (b * T + t) * h
+                guard t < (lengths.map { Int($0[b]) } ?? T) else {
+                    (dG + gi).update(repeating: 0, count: g)
+                    if dR != dG { (dR + gi).update(repeating: 0, count: g) }
+                    continue
+                }
+                anyValid = true
+                let dhb = dh + b * h
+                if let dY {
+                    let d = dY + (b * T + t) * outputStride
+                    for j in 0..<h { dhb[j] += d[j] }
+                }
+                switch cell {
+                case .lstm: nn_lstm_backward(gp + gi, cellBefore! + at, tanhC! + at, dhb, dc! + b * h, dG + gi, h)
+                case .gru: nn_gru_backward(gp + gi, rec! + gi, before + at, dhb, dG + gi, dR + gi, dd! + b * h, h)
+                case .rnnTanh, .rnnReLU: nn_rnn_backward(gp + gi, dhb, dG + gi, h, cell == .rnnReLU ? 1 : 0)
+                }
+            }
+            guard anyValid else { continue }
+            gemmStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, beta: 0, prod + b0 * h, ldc: h)
+            for b in rows where t < (lengths.map { Int($0[b]) } ?? T) {
+                let dhb = dh + b * h, p = prod + b * h
+                if masked, let mask {
+                    let mk = mask + b * h
+                    if let dd { for j in 0..<h { dhb[j] = p[j] * mk[j] + dd[b * h + j] } } else { for j in 0..<h { dhb[j] = p[j] * mk[j] } }
+                } else {
+                    if let dd { for j in 0..<h { dhb[j] = p[j] + dd[b * h + j] } } else { dhb.update(from: p, count: h) }
+                }
+            }
+        }
+    }
+}
+
+/// One part of the batch rows through every step, backward.
+struct RecurrentBackward: ParallelLoop {
+    unowned(unsafe) let unit: RecurrentUnit
+    let batch: Int, parts: Int
+    let lengths: UnsafePointer<Int32>?
+    let dY: UnsafePointer<Float>?
+    let outputStride: Int
+    let dFinal: UnsafePointer<Float>?
+    let finalStride: Int
+    let masked: Bool
+    func run(_ range: Range<Int>) {
+        for i in range {
+            let rows = recurrentRows(i, parts: parts, batch: batch)
+            if !rows.isEmpty {
+                unit.backwardRows(rows, lengths: lengths, dY: dY, outputStride: outputStride, dFinal: dFinal, finalStride: finalStride,
+                                  masked: masked)
+            }
+        }
+    }
+}

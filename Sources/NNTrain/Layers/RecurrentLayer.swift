@@ -1,0 +1,364 @@
+import CSupport
+import NNCore
+
+/// A stack of recurrent layers (RNN, LSTM or GRU; one or two directions) on batches
+/// `[B, T, F]`, with torch's parameters (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
+/// `bias_hh_l0`, `…_reverse`: `model.safetensors` loads into `torch.nn.LSTM(batch_first=True)`).
+///
+/// Forward, per layer and direction: the input projection of every step in one product
+/// (`[B·T, F] × W_ihᵀ`, the biases added first), then the steps in order, each one product of
+/// the state with W_hhᵀ into that step's gates (rows `T·G·H` apart) and one element-wise pass
+/// (Recurrent.c). The batch rows are split over the worker pool for the whole sequence, so the
+/// steps need no synchronisation. Backward through time walks the steps back, each one product
+/// with W_hh for dL/dh; the weight gradients are one product each over all steps. Every buffer
+/// is allocated once (`allocate`). A step past a sequence's length (`SequenceLengths`) leaves
+/// its state alone, outputs 0 and gets no gradient, as a packed sequence in torch.
+public final class Recurrent: SeededLayer, SequenceLengthReader {
+    public let name: String
+    public let spec: RecurrentSpec
+    public let steps: Int
+    public let features: Int
+    public let outputShape: Shape
+    public var rng: Xoshiro256
+    var inputLengths: (() -> SequenceLengths?)?
+    var keepsSteps: Bool { spec.returnSequences }
+    /// `units[l][d]`: layer l, direction d (1: reverse).
+    let units: [[RecurrentUnit]]
+    /// Per layer: its output `[B, T, D·H]`, its input after variational dropout, the dropout
+    /// mask `[B, F_l]`, dL/d(input).
+    private var outputs: [BatchBuffer] = []
+    private var droppedInputs: [BatchBuffer?] = []
+    private var inputMasks: [BatchBuffer?] = []
+    private var inputGrads: [BatchBuffer] = []
+    /// `[B, D·H]`: the final states (the output without `return_sequences`).
+    private var finalStates: BatchBuffer!
+    private var lastInput: Tensor?
+    private var lastBatch = 0
+    private var lastWasTraining = false
+
+    init(name: String, spec: RecurrentSpec, steps: Int, features: Int, rng weights: inout Xoshiro256, stream: Xoshiro256) {
+        self.name = name
+        self.spec = spec
+        self.steps = steps
+        self.features = features
+        rng = stream
+        let h = spec.hiddenSize
+        var units: [[RecurrentUnit]] = []
+        for l in 0..<spec.numLayers {
+            let f = l == 0 ? features : spec.directions * h
+            units.append((0..<spec.directions).map { d in
+                RecurrentUnit(prefix: name, layer: l, reverse: d == 1, cell: spec.cell, features: f, hidden: h, steps: steps,
+                              bias: spec.bias, options: spec.layerOptions, rng: &weights)
+            })
+        }
+        self.units = units
+        let out = spec.directions * h
+        outputShape = Shape(spec.returnSequences ? [steps, out] : [out])
+    }
+
+    public var parameters: [Parameter] { units.flatMap { $0.flatMap(\.parameters) } }
+
+    /// The dropout rate on layer l's inputs.
+    func inputRate(_ l: Int) -> Float { l == 0 ? spec.inputDropout : spec.dropout }
+
+    public func allocate(maxBatch: Int) {
+        let out = spec.directions * spec.hiddenSize
+        outputs = (0..<spec.numLayers).map { _ in BatchBuffer(sampleShape: .sample([steps, out]), maxBatch: maxBatch) }
+        droppedInputs = (0..<spec.numLayers).map { l in
+            inputRate(l) > 0 ? BatchBuffer(sampleShape: .sample([steps, l == 0 ? features : out]), maxBatch: maxBatch) : nil
+        }
+        inputMasks = (0..<spec.numLayers).map { l in
+            inputRate(l) > 0 ? BatchBuffer(sampleShape: .sample([l == 0 ? features : out]), maxBatch: maxBatch) : nil
+        }
+        inputGrads = (0..<spec.numLayers).map { l in BatchBuffer(sampleShape: .sample([steps, l == 0 ? features : out]), maxBatch: maxBatch) }
+        finalStates = BatchBuffer(sampleShape: .sample([out]), maxBatch: maxBatch)
+        for layer in units { for u in layer { u.allocate(maxBatch: maxBatch, recurrentDropout: spec.recurrentDropout > 0) } }
+    }
+
+    /// Fills `mask` `[batch, n]` with 0 or 1/(1 − rate) (keep with probability 1 − rate).
+    private func drawMask(_ mask: UnsafeMutablePointer<Float>, count: Int, rate: Float) {
+        let keep = 1 / (1 - rate)
+        for i in 0..<count { mask[i] = rng.nextUnitFloat() < rate ? 0 : keep }
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let batch = input.shape[0]
+        lastBatch = batch
+        lastInput = input
+        let training = mode == .training
+        lastWasTraining = training
+        let lengths = inputLengths?()
+        let h = spec.hiddenSize, out = spec.directions * h
+        var x = input.pointer
+        for l in 0..<spec.numLayers {
+            let f = l == 0 ? features : out
+            if training, let maskBuffer = inputMasks[l], let dropped = droppedInputs[l] {
+                let mask = maskBuffer.storage.base, xd = dropped.storage.base
+                drawMask(mask, count: batch * f, rate: inputRate(l))
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        let o = (b * steps + t) * f
+                        for j in 0..<f { xd[o + j] = x[o + j] * mask[b * f + j] }
+                    }
+                }
+                x = xd
+            }
+            let y = outputs[l].storage.base
+            for (d, unit) in units[l].enumerated() {
+                if training && spec.recurrentDropout > 0 {
+                    drawMask(unit.recurrentMask!.storage.base, count: batch * h, rate: spec.recurrentDropout)
+                }
+                unit.forward(x, batch: batch, lengths: lengths?.lengths, output: y + d * h, outputStride: out,
+                             recurrentDropout: training && spec.recurrentDropout > 0)
+            }
+            x = UnsafeMutablePointer(mutating: y)
+        }
+        if spec.returnSequences { return outputs[spec.numLayers - 1].view(batch: batch) }
+        let fs = finalStates.view(batch: batch)
+        for (d, unit) in units[spec.numLayers - 1].enumerated() {
+            for b in 0..<batch { (fs.pointer + b * out + d * h).update(from: unit.state + b * h, count: h) }
+        }
+        return fs
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        let batch = lastBatch, h = spec.hiddenSize, out = spec.directions * h
+        let lengths = inputLengths?()?.lengths
+        // dL/d(output sequence) of the layer being walked back, and dL/d(final state) of the top.
+        var dY: UnsafePointer<Float>? = spec.returnSequences ? UnsafePointer(outputGrad.pointer) : nil
+        let dFinal: UnsafePointer<Float>? = spec.returnSequences ? nil : UnsafePointer(outputGrad.pointer)
+        for l in stride(from: spec.numLayers - 1, through: 0, by: -1) {
+            let f = l == 0 ? features : out
+            let top = l == spec.numLayers - 1
+            var x: UnsafePointer<Float> = l == 0 ? UnsafePointer(lastInput!.pointer) : UnsafePointer(outputs[l - 1].storage.base)
+            let dropped = lastWasTraining && inputRate(l) > 0
+            if dropped { x = UnsafePointer(droppedInputs[l]!.storage.base) }
+            let needDX = l > 0 || needsInputGradient
+            let dx = inputGrads[l].storage.base
+            for (d, unit) in units[l].enumerated() {
+                unit.backward(dY.map { $0 + d * h }, outputStride: out, dFinal: top ? dFinal.map { $0 + d * h } : nil, finalStride: out,
+                              input: x, batch: batch, lengths: lengths, recurrentDropout: lastWasTraining && spec.recurrentDropout > 0)
+                if needDX { unit.inputGradient(into: dx, batch: batch, accumulate: d > 0) }
+            }
+            if !needDX { return nil }
+            if dropped {
+                let mask = inputMasks[l]!.storage.base
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        let o = (b * steps + t) * f
+                        for j in 0..<f { dx[o + j] *= mask[b * f + j] }
+                    }
+                }
+            }
+            dY = UnsafePointer(dx)
+        }
+        return inputGrads[0].view(batch: batch)
+    }
+}
+
+/// One layer and direction of a `Recurrent` stack: its four parameters, the tensors its
+/// backward pass needs, and the passes over a batch.
+final class RecurrentUnit {
+    let cell: RecurrentCell
+    let features: Int, hidden: Int, steps: Int
+    let reverse: Bool
+    let weightIH: Parameter, weightHH: Parameter
+    let biasIH: Parameter?, biasHH: Parameter?
+    var gateWidth: Int { cell.gates * hidden }
+
+    /// `[B, T, G·H]`: the pre-activations, then the activations of each step (LSTM, RNN: with
+    /// the recurrent product; GRU: without it).
+    var gates: BatchBuffer!
+    /// GRU: `[B, T, 3H]`, W_hh·h + b_hh of each step.
+    var recurrentPart: BatchBuffer?
+    /// `[B, T, H]`: the state entering each step, and (recurrent dropout) that state masked.
+    var statesBefore: BatchBuffer!
+    var maskedStates: BatchBuffer?
+    /// LSTM: `[B, T, H]` the cell state entering each step, and tanh of the cell state after it.
+    var cellsBefore: BatchBuffer?
+    var tanhCells: BatchBuffer?
+    /// `[B, H]`: h (and c) while walking the steps: after forward, the final state.
+    var hState: BatchBuffer!
+    var cState: BatchBuffer?
+    /// `[B, H]`: the recurrent dropout mask.
+    var recurrentMask: BatchBuffer?
+    /// Backward: dL/d(gate pre-activations) `[B, T, G·H]` (GRU: the input side; `recurrentGrads`
+    /// the W_hh side), dL/dh and dL/dc carried back, the product dG·W_hh, GRU's z⊙dh.
+    var gateGrads: BatchBuffer!
+    var recurrentGrads: BatchBuffer?
+    var dhState: BatchBuffer!
+    var dcState: BatchBuffer?
+    var product: BatchBuffer!
+    var direct: BatchBuffer?
+
+    init(prefix: String, layer: Int, reverse: Bool, cell: RecurrentCell, features: Int, hidden: Int, steps: Int, bias: Bool,
+         options: LayerOptions, rng: inout Xoshiro256) {
+        self.cell = cell
+        self.features = features
+        self.hidden = hidden
+        self.steps = steps
+        self.reverse = reverse
+        let g = cell.gates * hidden
+        let suffix = "_l\(layer)" + (reverse ? "_reverse" : "")
+        let bound = Float(1 / Double(hidden).squareRoot())
+        let wih = Tensor(zeros: [g, features]), whh = Tensor(zeros: [g, hidden])
+        let bih = Tensor(zeros: [g]), bhh = Tensor(zeros: [g])
+        if let initialization = options.initialization {
+            initialization.fill(wih, fanIn: features, fanOut: g, rng: &rng)
+            initialization.fill(whh, fanIn: hidden, fanOut: g, rng: &rng)
+            bih.fill(options.biasInit)
+            bhh.fill(options.biasInit)
+        } else {
+            // torch's default: every weight and bias U(−1/√H, 1/√H).
+            for t in [wih, whh] + (bias ? [bih, bhh] : []) {
+                for i in 0..<t.count { t.pointer[i] = rng.uniform(-bound, bound) }
+            }
+        }
+        weightIH = Parameter(name: "\(prefix).weight_ih\(suffix)", value: wih, decays: true, rows: g)
+        weightHH = Parameter(name: "\(prefix).weight_hh\(suffix)", value: whh, decays: true, rows: g)
+        biasIH = bias ? Parameter(name: "\(prefix).bias_ih\(suffix)", value: bih, decays: false) : nil
+        biasHH = bias ? Parameter(name: "\(prefix).bias_hh\(suffix)", value: bhh, decays: false) : nil
+    }
+
+    var parameters: [Parameter] { [weightIH, weightHH, biasIH, biasHH].compactMap { $0 } }
+
+    // The buffers' memory, for the passes (valid after `allocate`).
+    var gatePointer: UnsafeMutablePointer<Float> { gates.storage.base }
+    var gateGradPointer: UnsafeMutablePointer<Float> { gateGrads.storage.base }
+    /// The gradients of the W_hh side: GRU's own, the gates' for LSTM and RNN.
+    var recurrentGradPointer: UnsafeMutablePointer<Float> { recurrentGrads?.storage.base ?? gateGrads.storage.base }
+    var recurrentPartPointer: UnsafeMutablePointer<Float>? { recurrentPart?.storage.base }
+    var statePointer: UnsafeMutablePointer<Float> { statesBefore.storage.base }
+    var maskedStatePointer: UnsafeMutablePointer<Float>? { maskedStates?.storage.base }
+    var cellBeforePointer: UnsafeMutablePointer<Float>? { cellsBefore?.storage.base }
+    var tanhCellPointer: UnsafeMutablePointer<Float>? { tanhCells?.storage.base }
+    var recurrentMaskPointer: UnsafeMutablePointer<Float>? { recurrentMask?.storage.base }
+    var dhStatePointer: UnsafeMutablePointer<Float> { dhState.storage.base }
+    var dcStatePointer: UnsafeMutablePointer<Float>? { dcState?.storage.base }
+    var productPointer: UnsafeMutablePointer<Float> { product.storage.base }
+    var directPointer: UnsafeMutablePointer<Float>? { direct?.storage.base }
+
+    /// The state after the last forward (`[B, H]`).
+    var state: UnsafeMutablePointer<Float> { hState.storage.base }
+
+    func allocate(maxBatch: Int, recurrentDropout: Bool) {
+        let g = gateWidth
+        func buffer(_ dims: [Int]) -> BatchBuffer { BatchBuffer(sampleShape: .sample(dims), maxBatch: maxBatch) }
+        gates = buffer([steps, g])
+        gateGrads = buffer([steps, g])
+        statesBefore = buffer([steps, hidden])
+        hState = buffer([hidden])
+        dhState = buffer([hidden])
+        product = buffer([hidden])
+        maskedStates = recurrentDropout ? buffer([steps, hidden]) : nil
+        recurrentMask = recurrentDropout ? buffer([hidden]) : nil
+        if cell == .lstm {
+            cellsBefore = buffer([steps, hidden])
+            tanhCells = buffer([steps, hidden])
+            cState = buffer([hidden])
+            dcState = buffer([hidden])
+        }
+        if cell == .gru {
+            recurrentPart = buffer([steps, g])
+            recurrentGrads = buffer([steps, g])
+            direct = buffer([hidden])
+        }
+    }
+
+    /// Runs the sequence `x` `[B, T, F]`; writes h of each step to `output` (row stride
+    /// `outputStride` per step, 0 past a sequence's length) and leaves the final state in `state`.
+    func forward(_ x: UnsafePointer<Float>, batch: Int, lengths: UnsafePointer<Int32>?, output: UnsafeMutablePointer<Float>,
+                 outputStride: Int, recurrentDropout: Bool) {
+        let g = gateWidth, rows = batch * steps
+        let gp = gates.storage.base
+        // The input projection of every step, the biases first (LSTM, RNN: both; GRU: b_ih).
+        if let biasIH, let biasHH {
+            let b = gp
+            let bi = biasIH.value.pointer, bh = biasHH.value.pointer
+            if cell == .gru {
+                for j in 0..<g { b[j] = bi[j] }
+            } else {
+                for j in 0..<g { b[j] = bi[j] + bh[j] }
+            }
+            for r in 1..<max(rows, 1) { (gp + r * g).update(from: b, count: g) }
+        }
+        gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, beta: biasIH == nil ? 0 : 1, gp)
+        let parts = Recurrent.parts(batch)
+        Parallel.forEach(parts: parts, RecurrentForward(unit: self, batch: batch, parts: parts, lengths: lengths, output: output,
+                                                        outputStride: outputStride, masked: recurrentDropout))
+    }
+
+    /// Rows `rows` of the forward pass over every step.
+    func forwardRows(_ rows: Range<Int>, lengths: UnsafePointer<Int32>?, output: UnsafeMutablePointer<Float>, outputStride: Int,
+                     masked: Bool) {
+        let h = hidden, g = gateWidth, T = steps
+        let hs = hState.storage.base, cs = cState?.storage.base
+        let gp = gates.storage.base, before = statesBefore.storage.base
+        let maskedBefore = maskedStates?.storage.base, mask = recurrentMask?.storage.base
+        let cellBefore = cellsBefore?.storage.base, tanhC = tanhCells?.storage.base
+        let rec = recurrentPart?.storage.base
+        let whh = weightHH.value.pointer, bhh = biasHH?.value.pointer
+        let b0 = rows.lowerBound, m = rows.count
+        (hs + b0 * h).update(repeating: 0, count: m * h)
+        cs.map { ($0 + b0 * h).update(repeating: 0, count: m * h) }
+        let hIn = masked ? maskedBefore! : before
+        for s in 0..<T {
+            let t = reverse ? T - 1 - s : s
+            var anyValid = false
+            for b in rows {
+                let at = (b * T + t) * h
+                (before + at).update(from: hs + b * h, count: h)
+                if masked { for j in 0..<h { maskedBefore![at + j] = hs[b * h + j] * mask![b * h + j] } }
+                if let cs { (cellBefore! + at).update(from: cs + b * h, count: h) }
+                if t < (lengths.map { Int($0[b]) } ?? T) { anyValid = true }
+            }
+            if anyValid {
+                if let rec {
+                    gemmStrided(transposeB: true, m: m, n: g, k: h, hIn + (b0 * T + t) * h, lda: T * h, whh, ldb: h,
+                                beta: 0, rec + (b0 * T + t) * g, ldc: T * g)
+                } else {
+                    gemmStrided(transposeB: true, m: m, n: g, k: h, hIn + (b0 * T + t) * h, lda: T * h, whh, ldb: h,
+                                beta: 1, gp + (b0 * T + t) * g, ldc: T * g)
+                }
+            }
+            for b in rows {
+                let y = output + (b * T + t) * outputStride
+                guard t < (lengths.map { Int($0[b]) } ?? T) else { y.update(repeating: 0, count: h); continue }
+                let gr = gp + (b * T + t) * g, at = (b * T + t) * h
+                switch cell {
+                case .lstm: nn_lstm_forward(gr, cellBefore! + at, cs! + b * h, tanhC! + at, hs + b * h, h)
+                case .gru: nn_gru_forward(gr, rec! + (b * T + t) * g, bhh, before + at, hs + b * h, h)
+                case .rnnTanh, .rnnReLU: nn_rnn_forward(gr, hs + b * h, h, cell == .rnnReLU ? 1 : 0)
+                }
+                y.update(from: hs + b * h, count: h)
+            }
+        }
+    }
+}
+
+extension Recurrent {
+    /// How many parts the batch rows are split into (at least 8 rows a part).
+    static func parts(_ batch: Int) -> Int { max(1, min(Parallel.threads, batch / 8)) }
+}
+
+/// The rows of part `i` of `parts` over `batch` rows.
+func recurrentRows(_ i: Int, parts: Int, batch: Int) -> Range<Int> {
+    let per = (batch + parts - 1) / parts
+    return min(batch, i * per)..<min(batch, (i + 1) * per)
+}
+
+/// One part of the batch rows through every step, forward.
+struct RecurrentForward: ParallelLoop {
+    unowned(unsafe) let unit: RecurrentUnit
+    let batch: Int, parts: Int
+    let lengths: UnsafePointer<Int32>?
+    let output: UnsafeMutablePointer<Float>
+    let outputStride: Int
+    let masked: Bool
+    func run(_ range: Range<Int>) {
+        for i in range {
+            let rows = recurrentRows(i, parts: parts, batch: batch)
+            if !rows.isEmpty { unit.forwardRows(rows, lengths: lengths, output: output, outputStride: outputStride, masked: masked) }
+        }
+    }
+}
