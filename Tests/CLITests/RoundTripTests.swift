@@ -93,6 +93,11 @@ enum RoundTrip {
              "model.input=[5]", #"data.preprocess=[{"type": "standardize"}, {"type": "pca", "components": 5, "whiten": true, "eps": 1e-4}]"#],
             [#"model.layers=[{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 4}]"#,
              #"data.preprocess=[{"type": "zca", "eps": 0.1}]"#, "data.balance=undersample", "data.split_seed=123"],
+            // Row-sequential images: 8 steps of 8 pixels through every recurrent key.
+            ["model.input=[8, 8]",
+             #"model.layers=[{"type": "lstm", "hidden_size": 4, "num_layers": 2, "bidirectional": true, "return_sequences": true, "bias": true, "dropout": 0.1, "recurrent_dropout": 0.1, "input_dropout": 0.1, "init": null, "bias_init": 0, "freeze": false, "lr_mult": 1}, {"type": "layer_norm", "normalized_shape": [8]}, {"type": "rnn", "hidden_size": 3, "nonlinearity": "relu", "return_sequences": true}, {"type": "global_max_pool1d"}, {"type": "dense", "units": 4}]"#],
+            ["model.input=[8, 8]",
+             #"model.layers=[{"type": "gru", "hidden_size": 4, "return_sequences": true}, {"type": "global_average_pool1d"}, {"type": "dense", "units": 4}]"#],
             [csv("header.csv", ""), "data.test=null", "model.input=[6]", #"data.preprocess=[{"type": "pca", "variance": 1.0}]"#,
              #"model.layers=[{"type": "dense", "units": 3, "init": {"type": "he_normal", "mode": "fan_in", "negative_slope": 0.01}}]"#],
         ]

@@ -3,11 +3,12 @@ import NNCore
 import Testing
 
 /// The registry lists the types in the order error messages show them (unchanged from the
-/// enum it replaced, softsign added after residual).
+/// enum it replaced, softsign added after residual, then the sequence layers).
 @Test func layerTypesKeepTheirOrder() {
     #expect(LayerSpec.types == ["flatten", "dense", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool", "dropout",
                                 "activation", "prelu", "rrelu", "maxout", "batch_norm", "layer_norm", "local_response_norm",
-                                "residual", "softsign", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu",
+                                "residual", "softsign", "embedding", "rnn", "lstm", "gru", "global_average_pool1d",
+                                "global_max_pool1d", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu",
                                 "silu", "swish"])
     for t in LayerSpec.types { #expect(LayerSpec.kind(named: t) != nil, "\(t)") }
     #expect(LayerSpec.kind(named: "linear") == nil && LayerSpec.kind(named: "Dense") == nil)

@@ -1,4 +1,3 @@
-import CSupport
 import Foundation
 import NNCore
 import NNTestSupport
@@ -161,8 +160,8 @@ func paddedStepsChangeNothing(_ cell: RecurrentCell) {
 @Test func recurrentCellsExpIsAccurate() {
     let xs: [Float] = stride(from: -20, through: 20, by: 0.037).map { Float($0) }
     var s = [Float](repeating: 0, count: xs.count), t = [Float](repeating: 0, count: xs.count)
-    nn_rnn_sigmoid(xs, &s, xs.count)
-    nn_rnn_tanh(xs, &t, xs.count)
+    RecurrentKernels.sigmoid(xs, &s, count: xs.count)
+    RecurrentKernels.tanh(xs, &t, count: xs.count)
     for (i, x) in xs.enumerated() {
         let sig = 1 / (1 + exp(-Double(x)))
         #expect(abs(Double(s[i]) - sig) <= 4e-7 * sig, "sigmoid(\(x))")

@@ -20,6 +20,9 @@ private func textFile(_ name: String, _ text: String) throws -> String {
     // Without a label column: texts only, no labels; a header named "text" is skipped.
     let u = try Dataset.load(.text(path: try textFile("unlabeled", "text\nhello there\n"), labelColumn: nil, textColumn: 0, header: nil, delimiter: 44), task: .classification)
     #expect(u.texts == ["hello there"] && !u.hasLabels)
+    // A blank line is no example; a quoted empty field alone on a line is an empty text.
+    let e = try Dataset.load(.text(path: try textFile("empty", "text\none\n\n\"\"\n  \nthree\n\"\""), labelColumn: nil, textColumn: 0, header: nil, delimiter: 44), task: .classification)
+    #expect(e.texts == ["one", "", "three", ""])
     // A label that is not a class index, too few columns, an unclosed quote: data errors naming the line.
     for (bad, what) in [("1,ok\nx,bad\n", "line 2"), ("1,ok\n3\n", "line 2"), ("1,\"open\n", "not closed"), ("1.5,half\n", "class index")] {
         do {

@@ -52,8 +52,10 @@ enum TextReader {
         var quoted = false, wasQuoted = false, line = 1, start = 1, i = 0
         func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); wasQuoted = false }
         func endRecord() {
+            // A blank line is no record; `""` alone on a line is one empty text.
+            let quotedField = wasQuoted
             endField()
-            if !(fields.count == 1 && fields[0].trimmed.isEmpty) { out.append((fields, start)) }
+            if !(fields.count == 1 && !quotedField && fields[0].trimmed.isEmpty) { out.append((fields, start)) }
             fields = []
         }
         while i < bytes.count {
@@ -79,7 +81,7 @@ enum TextReader {
             i += 1
         }
         if quoted { throw DataError(file: path, "line \(start): a quoted field is not closed before the end of the file") }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        if !field.isEmpty || !fields.isEmpty || wasQuoted { endRecord() }
         return out
     }
 }

@@ -94,6 +94,161 @@ public struct RecurrentSpec: LayerKind {
     }
 }
 
+/// A stack of recurrent layers (RNN, LSTM or GRU; one or two directions) on batches
+/// `[B, T, F]`, with torch's parameters (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
+/// `bias_hh_l0`, `…_reverse`: `model.safetensors` loads into `torch.nn.LSTM(batch_first=True)`).
+///
+/// Forward, per layer and direction: the input projection of every step in one product
+/// (`[B·T, F] × W_ihᵀ`, the biases added first), then the steps in order, each one product of
+/// the state with W_hhᵀ into that step's gates (rows `T·G·H` apart) and one element-wise pass
+/// (Recurrent.c). The batch rows are split over the worker pool for the whole sequence, so the
+/// steps need no synchronisation. Backward through time walks the steps back, each one product
+/// with W_hh for dL/dh; the weight gradients are one product each over all steps. Every buffer
+/// is allocated once (`allocate`). A step past a sequence's length (`SequenceLengths`) leaves
+/// its state alone, outputs 0 and gets no gradient, as a packed sequence in torch.
+public final class Recurrent: SeededLayer, SequenceLengthReader {
+    public let name: String
+    public let spec: RecurrentSpec
+    public let steps: Int
+    public let features: Int
+    public let outputShape: Shape
+    public var rng: Xoshiro256
+    var inputLengths: (() -> SequenceLengths?)?
+    var keepsSteps: Bool { spec.returnSequences }
+    /// `units[l][d]`: layer l, direction d (1: reverse).
+    let units: [[RecurrentUnit]]
+    /// Per layer: its output `[B, T, D·H]`, its input after variational dropout, the dropout
+    /// mask `[B, F_l]`, dL/d(input).
+    private var outputs: [BatchBuffer] = []
+    private var droppedInputs: [BatchBuffer?] = []
+    private var inputMasks: [BatchBuffer?] = []
+    private var inputGrads: [BatchBuffer] = []
+    /// `[B, D·H]`: the final states (the output without `return_sequences`).
+    private var finalStates: BatchBuffer!
+    private var lastInput: Tensor?
+    private var lastBatch = 0
+    private var lastWasTraining = false
+
+    init(name: String, spec: RecurrentSpec, steps: Int, features: Int, rng weights: inout Xoshiro256, stream: Xoshiro256) {
+        self.name = name
+        self.spec = spec
+        self.steps = steps
+        self.features = features
+        rng = stream
+        let h = spec.hiddenSize
+        var units: [[RecurrentUnit]] = []
+        for l in 0..<spec.numLayers {
+            let f = l == 0 ? features : spec.directions * h
+            units.append((0..<spec.directions).map { d in
+                RecurrentUnit(prefix: name, layer: l, reverse: d == 1, cell: spec.cell, features: f, hidden: h, steps: steps,
+                              bias: spec.bias, options: spec.layerOptions, rng: &weights)
+            })
+        }
+        self.units = units
+        let out = spec.directions * h
+        outputShape = Shape(spec.returnSequences ? [steps, out] : [out])
+    }
+
+    public var parameters: [Parameter] { units.flatMap { $0.flatMap(\.parameters) } }
+
+    /// The dropout rate on layer l's inputs.
+    func inputRate(_ l: Int) -> Float { l == 0 ? spec.inputDropout : spec.dropout }
+
+    public func allocate(maxBatch: Int) {
+        let out = spec.directions * spec.hiddenSize
+        outputs = (0..<spec.numLayers).map { _ in BatchBuffer(sampleShape: .sample([steps, out]), maxBatch: maxBatch) }
+        droppedInputs = (0..<spec.numLayers).map { l in
+            inputRate(l) > 0 ? BatchBuffer(sampleShape: .sample([steps, l == 0 ? features : out]), maxBatch: maxBatch) : nil
+        }
+        inputMasks = (0..<spec.numLayers).map { l in
+            inputRate(l) > 0 ? BatchBuffer(sampleShape: .sample([l == 0 ? features : out]), maxBatch: maxBatch) : nil
+        }
+        inputGrads = (0..<spec.numLayers).map { l in BatchBuffer(sampleShape: .sample([steps, l == 0 ? features : out]), maxBatch: maxBatch) }
+        finalStates = BatchBuffer(sampleShape: .sample([out]), maxBatch: maxBatch)
+        for layer in units { for u in layer { u.allocate(maxBatch: maxBatch, recurrentDropout: spec.recurrentDropout > 0) } }
+    }
+
+    /// Fills `mask` `[batch, n]` with 0 or 1/(1 − rate) (keep with probability 1 − rate).
+    private func drawMask(_ mask: UnsafeMutablePointer<Float>, count: Int, rate: Float) {
+        let keep = 1 / (1 - rate)
+        for i in 0..<count { mask[i] = rng.nextUnitFloat() < rate ? 0 : keep }
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let batch = input.shape[0]
+        lastBatch = batch
+        lastInput = input
+        let training = mode == .training
+        lastWasTraining = training
+        let lengths = inputLengths?()
+        let h = spec.hiddenSize, out = spec.directions * h
+        var x = input.pointer
+        for l in 0..<spec.numLayers {
+            let f = l == 0 ? features : out
+            if training, let maskBuffer = inputMasks[l], let dropped = droppedInputs[l] {
+                let mask = maskBuffer.storage.base, xd = dropped.storage.base
+                drawMask(mask, count: batch * f, rate: inputRate(l))
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        let o = (b * steps + t) * f
+                        for j in 0..<f { xd[o + j] = x[o + j] * mask[b * f + j] }
+                    }
+                }
+                x = xd
+            }
+            let y = outputs[l].storage.base
+            for (d, unit) in units[l].enumerated() {
+                if training && spec.recurrentDropout > 0 {
+                    drawMask(unit.recurrentMask!.storage.base, count: batch * h, rate: spec.recurrentDropout)
+                }
+                unit.forward(x, batch: batch, lengths: lengths?.lengths, output: y + d * h, outputStride: out,
+                             recurrentDropout: training && spec.recurrentDropout > 0)
+            }
+            x = UnsafeMutablePointer(mutating: y)
+        }
+        if spec.returnSequences { return outputs[spec.numLayers - 1].view(batch: batch) }
+        let fs = finalStates.view(batch: batch)
+        for (d, unit) in units[spec.numLayers - 1].enumerated() {
+            for b in 0..<batch { (fs.pointer + b * out + d * h).update(from: unit.state + b * h, count: h) }
+        }
+        return fs
+    }
+
+    public func backward(_ outputGrad: Tensor, needsInputGradient: Bool) -> Tensor? {
+        let batch = lastBatch, h = spec.hiddenSize, out = spec.directions * h
+        let lengths = inputLengths?()?.lengths
+        // dL/d(output sequence) of the layer being walked back, and dL/d(final state) of the top.
+        var dY: UnsafePointer<Float>? = spec.returnSequences ? UnsafePointer(outputGrad.pointer) : nil
+        let dFinal: UnsafePointer<Float>? = spec.returnSequences ? nil : UnsafePointer(outputGrad.pointer)
+        for l in stride(from: spec.numLayers - 1, through: 0, by: -1) {
+            let f = l == 0 ? features : out
+            let top = l == spec.numLayers - 1
+            var x: UnsafePointer<Float> = l == 0 ? UnsafePointer(lastInput!.pointer) : UnsafePointer(outputs[l - 1].storage.base)
+            let dropped = lastWasTraining && inputRate(l) > 0
+            if dropped { x = UnsafePointer(droppedInputs[l]!.storage.base) }
+            let needDX = l > 0 || needsInputGradient
+            let dx = inputGrads[l].storage.base
+            for (d, unit) in units[l].enumerated() {
+                unit.backward(dY.map { $0 + d * h }, outputStride: out, dFinal: top ? dFinal.map { $0 + d * h } : nil, finalStride: out,
+                              input: x, batch: batch, lengths: lengths, recurrentDropout: lastWasTraining && spec.recurrentDropout > 0)
+                if needDX { unit.inputGradient(into: dx, batch: batch, accumulate: d > 0) }
+            }
+            if !needDX { return nil }
+            if dropped {
+                let mask = inputMasks[l]!.storage.base
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        let o = (b * steps + t) * f
+                        for j in 0..<f { dx[o + j] *= mask[b * f + j] }
+                    }
+                }
+            }
+            dY = UnsafePointer(dx)
+        }
+        return inputGrads[0].view(batch: batch)
+    }
+}
+
 /// The cell of a recurrent layer, with torch's gate order.
 public enum RecurrentCell: String, Sendable, Equatable {
     /// h = tanh(W_ih x + b_ih + W_hh h + b_hh) (Elman).

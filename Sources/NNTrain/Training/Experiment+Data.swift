@@ -65,6 +65,7 @@ extension Experiment {
             let expected = features == data.featureCount ? "\(data.sampleShape)" : "[\(features)]"
             errors.append("$.model.input: \(config.model.input) has \(inputCount) features, but the data (\(data.origin)) gives \(features) after preprocessing; set model.input to \(expected)")
         }
+        if inputCount == features { try checkTokenIDs(config, data) }
         let outputs = plan.outputShape.reduce(1, *)
         if !data.hasLabels {
             // Data to predict: only the input has to fit.
@@ -81,5 +82,24 @@ extension Experiment {
             errors.append("$.model.layers.\(config.model.layers.count - 1): regression with \(data.targetWidth) target(s) needs \(data.targetWidth) output(s), the model gives \(outputs)")
         }
         if !errors.isEmpty { throw .config(errors) }
+    }
+
+    /// A model that starts with an embedding reads token ids: no preprocessing, and every value
+    /// of `data` a whole number in 0..<num_embeddings (the first one that is not is named).
+    public static func checkTokenIDs(_ config: ExperimentConfig, _ data: Dataset) throws(RunError) {
+        guard let embedding = config.model.layers.first?.kind as? EmbeddingSpec else { return }
+        if !config.data.preprocess.isEmpty {
+            throw .config(["$.data.preprocess: the model starts with an embedding, which reads token ids as they are; remove the preprocessing steps"])
+        }
+        let n = Float(embedding.numEmbeddings)
+        for i in 0..<data.count {
+            for j in 0..<data.featureCount {
+                let v = data.value(i, j)
+                guard v >= 0, v < n, v == v.rounded() else {
+                    let hint = config.data.text != nil ? "; set num_embeddings to data.text.max_size (\(config.data.text?.maxSize ?? 0)) or more" : "; the data must hold token ids (data.text.representation \"sequence\")"
+                    throw .data(DataError(file: data.origin, "example \(i), step \(j): \(formatSignificant(Double(v), 6)) is not a token id in 0..<\(embedding.numEmbeddings) for model.layers.0 (embedding)\(hint)"))
+                }
+            }
+        }
     }
 }

@@ -216,6 +216,7 @@ public enum Experiment {
             throw .data(DataError(file: train.dataset.origin, problem))
         }
         try checkCompatibility(config, plan: plan, data: train.dataset, features: preprocessor.outputCount)
+        for other in [validation, test].compactMap({ $0?.dataset }) where other !== train.dataset { try checkTokenIDs(config, other) }
         options.onEvent(.dataLoaded(train: train.count, validation: validation?.count ?? 0, test: test?.count ?? 0,
                                     classes: train.dataset.classCount, seconds: Clock.now() - loadStart))
         let model = Model(config: config.model, seed: config.seed, penalizeAll: config.regularization.penalizeBiases)

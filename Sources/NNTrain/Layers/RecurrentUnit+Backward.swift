@@ -1,4 +1,3 @@
-import CSupport
 import NNCore
 
 extension RecurrentUnit {
@@ -70,9 +69,9 @@ extension RecurrentUnit {
                     for j in 0..<h { dhb[j] += d[j] }
                 }
                 switch cell {
-                case .lstm: nn_lstm_backward(gp + gi, cellBefore! + at, tanhC! + at, dhb, dc! + b * h, dG + gi, h)
-                case .gru: nn_gru_backward(gp + gi, rec! + gi, before + at, dhb, dG + gi, dR + gi, dd! + b * h, h)
-                case .rnnTanh, .rnnReLU: nn_rnn_backward(gp + gi, dhb, dG + gi, h, cell == .rnnReLU ? 1 : 0)
+                case .lstm: RecurrentKernels.lstmBackward(gp + gi, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, dh: dhb, dc: dc! + b * h, dg: dG + gi, hidden: h)
+                case .gru: RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dgi: dG + gi, drec: dR + gi, direct: dd! + b * h, hidden: h)
+                case .rnnTanh, .rnnReLU: RecurrentKernels.rnnBackward(gp + gi, dh: dhb, da: dG + gi, hidden: h, relu: cell == .rnnReLU)
                 }
             }
             guard anyValid else { continue }
