@@ -32,12 +32,14 @@ public enum TextAugmentation: Sendable, Equatable {
             r.record("wordnet", .string(path))
             return path
         }
+        // Read as a double so that the resolved config shows the default 0.1 as 0.1.
+        func p(_ def: Double) -> Float { Float(r.double("p", default: def, check: .closed(0, 1))) }
         switch type {
-        case "random_deletion": return .randomDeletion(p: r.float("p", default: 0.1, check: .closed(0, 1)))
-        case "random_swap": return .randomSwap(p: r.float("p", default: 0.1, check: .closed(0, 1)))
-        case "random_insertion": return .randomInsertion(p: r.float("p", default: 0.1, check: .closed(0, 1)), wordnet: wordnet())
-        case "synonym_replacement": return .synonymReplacement(p: r.float("p", default: 0.1, check: .closed(0, 1)), wordnet: wordnet())
-        default: return .sentenceShuffle(p: r.float("p", default: 0.5, check: .closed(0, 1)))
+        case "random_deletion": return .randomDeletion(p: p(0.1))
+        case "random_swap": return .randomSwap(p: p(0.1))
+        case "random_insertion": return .randomInsertion(p: p(0.1), wordnet: wordnet())
+        case "synonym_replacement": return .synonymReplacement(p: p(0.1), wordnet: wordnet())
+        default: return .sentenceShuffle(p: p(0.5))
         }
     }
 
