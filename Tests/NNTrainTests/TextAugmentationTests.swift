@@ -265,7 +265,8 @@ func augmenterReencodesTheFullTokenList(representation: String) throws {
     let vocab = try #require(d.vocabulary)
     let ds = d.train.dataset
     let f = ds.featureCount
-    let identity = try #require(try TextAugmenter.make(config, vocabulary: vocab, dataset: ds))
+    let text = try #require(config.data.text)
+    let identity = try #require(try TextAugmenter.make(config.data.augment, text: text, vocabulary: vocab, dataset: ds))
     // p = 0: the rows are the dataset's own features.
     let rows = TensorStorage(capacity: 64 * f)
     var rng = Xoshiro256(seed: 1, stream: .augmentation)

@@ -27,12 +27,12 @@ public struct TextAugmenter {
         self.tokenIDs = tokenIDs
     }
 
-    /// The augmenter of `config`'s text operations for `dataset` (encoded with `keepTokenIDs`),
-    /// or nil without any. Reads each WordNet directory named once (a data error if missing or
-    /// malformed).
-    public static func make(_ config: ExperimentConfig, vocabulary: Vocabulary, dataset: Dataset) throws(DataError) -> TextAugmenter? {
-        let operations = config.data.augment.compactMap(\.textOperation)
-        guard !operations.isEmpty, let text = config.data.text, let ids = dataset.tokenIDs else { return nil }
+    /// The augmenter of the text operations of `augment` for `dataset` (encoded with
+    /// `keepTokenIDs`), or nil without any. Reads each WordNet directory named once (a data
+    /// error if missing or malformed).
+    public static func make(_ augment: [Augmentation], text: TextConfig, vocabulary: Vocabulary, dataset: Dataset) throws(DataError) -> TextAugmenter? {
+        let operations = augment.compactMap(\.textOperation)
+        guard !operations.isEmpty, let ids = dataset.tokenIDs else { return nil }
         var tables: [String: SynonymTable] = [:]
         for dir in operations.compactMap(\.wordnet) where tables[dir] == nil {
             tables[dir] = SynonymTable(synsets: try WordNet.synsets(directory: dir), vocabulary: vocabulary, lowercase: text.lowercase)

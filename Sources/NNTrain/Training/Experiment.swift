@@ -223,8 +223,10 @@ public enum Experiment {
             for line in try Pretrained.load(into: model, config: config).messages { options.onEvent(.message(line)) }
         }
         var textAugmenter: TextAugmenter? = nil
-        if let vocabulary {
-            do { textAugmenter = try TextAugmenter.make(config, vocabulary: vocabulary, dataset: train.dataset) } catch { throw .data(error) }
+        if let vocabulary, let text = config.data.text {
+            do { textAugmenter = try TextAugmenter.make(config.data.augment, text: text, vocabulary: vocabulary, dataset: train.dataset) } catch {
+                throw .data(error)
+            }
             for (dir, table) in textAugmenter?.tables.sorted(by: { $0.key < $1.key }) ?? [] {
                 options.onEvent(.message("WordNet \(dir): \(table.coveredCount) of the \(vocabulary.tokens.count) vocabulary entries have synonyms"))
             }
