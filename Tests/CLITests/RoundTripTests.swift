@@ -49,11 +49,20 @@ enum RoundTrip {
             for _ in 0..<3072 { cifar.append(UInt8(255 * uniform())) }
         }
         write(cifar, d + "/cifar.bin")
+        // Text: 60 short texts of 3 classes, some of two sentences, with words the WordNet
+        // fixture (Tests/NNTrainTests/Fixtures/wordnet) has synonyms for.
+        let topics = ["the big car and the auto", "a large dog can talk", "speak quickly . the feline sat"]
+        var text = "label,text\n"
+        for i in 0..<60 { text += "\(i % 3),\"\(topics[i % 3]) \(i % 7 == 0 ? "! rapidly" : "near") \(i)\"\n" }
+        write(Array(text.utf8), d + "/text.csv")
         return d
     }()
 
     static func be(_ n: Int) -> [UInt8] { [UInt8(n >> 24 & 255), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)] }
     static func write(_ bytes: [UInt8], _ path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+
+    /// The committed WordNet fixture (a few synsets in the wndb format).
+    static let wordnet = root + "Tests/NNTrainTests/Fixtures/wordnet"
 
     static var idxTrain: String { #"{"format": "idx", "images": "\#(data)/train-images.idx", "labels": "\#(data)/train-labels.idx"}"# }
     static var idxTest: String { #"{"format": "idx", "images": "\#(data)/test-images.idx", "labels": "\#(data)/test-labels.idx"}"# }
@@ -98,6 +107,10 @@ enum RoundTrip {
              #"model.layers=[{"type": "lstm", "hidden_size": 4, "num_layers": 2, "bidirectional": true, "return_sequences": true, "bias": true, "dropout": 0.1, "recurrent_dropout": 0.1, "input_dropout": 0.1, "init": null, "bias_init": 0, "freeze": false, "lr_mult": 1}, {"type": "layer_norm", "normalized_shape": [8]}, {"type": "rnn", "hidden_size": 3, "nonlinearity": "relu", "return_sequences": true}, {"type": "global_max_pool1d"}, {"type": "dense", "units": 4}]"#],
             ["model.input=[8, 8]",
              #"model.layers=[{"type": "gru", "hidden_size": 4, "return_sequences": true}, {"type": "global_average_pool1d"}, {"type": "dense", "units": 4}]"#],
+            [#"data.train={"format": "text", "path": "\#(data)/text.csv", "label_column": 0, "text_column": 1, "header": "auto", "delimiter": ","}"#,
+             "data.test=null", "model.input=[40]", flat6,
+             #"data.text={"tokenize": "words", "lowercase": true, "min_count": 1, "max_size": 40, "representation": "bag_of_words", "binary": false, "max_length": 16}"#,
+             #"data.augment=[{"type": "sentence_shuffle", "p": 0.5}, {"type": "synonym_replacement", "p": 0.2, "wordnet": "\#(wordnet)"}, {"type": "random_insertion", "p": 0.1, "wordnet": "\#(wordnet)"}, {"type": "random_swap", "p": 0.1}, {"type": "random_deletion", "p": 0.1}]"#],
             [csv("header.csv", ""), "data.test=null", "model.input=[6]", #"data.preprocess=[{"type": "pca", "variance": 1.0}]"#,
              #"model.layers=[{"type": "dense", "units": 3, "init": {"type": "he_normal", "mode": "fan_in", "negative_slope": 0.01}}]"#],
         ]

@@ -48,3 +48,44 @@ private func item0(_ v: JSONValue?) -> JSONValue? {
     if case .array(let a)? = v { return a.first }
     return nil
 }
+
+/// Text augmentation end to end on the shipped WordNet subset: training batches change (the
+/// loss curve differs from the same run without it), evaluation does not (eval reproduces the
+/// test figures with no augmentation); a missing WordNet directory is a data error (exit 3).
+@Test func wordnetBagOfWordsWithTextAugmentation() throws {
+    let plain = tempDir("text-noaug"), augmented = tempDir("text-aug")
+    let sets = ["--quiet", "--threads", "1", "--set", "training.epochs=2"]
+    #expect(try nntrain(["run", "configs/wordnet-bow.json", "--out", plain] + sets).status == 0)
+    let r = try nntrain(["run", "configs/wordnet-bow.json", "--out", augmented, "--set",
+                         #"data.augment=[{"type": "random_deletion", "p": 0.2}, {"type": "random_swap", "p": 0.1}]"#] + sets)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(try read(plain + "/steps.csv") != read(augmented + "/steps.csv"))
+    let summary = try JSONValue.parse(try FileIO.read(augmented + "/summary.json"))
+    let accuracy = summary["test_accuracy"]?.doubleValue ?? 0
+    #expect(accuracy > 0.4, "test accuracy \(accuracy) after 2 epochs")
+    let e = try JSONValue.parse(try nntrain(["eval", augmented, "--json"]).stdout)
+    #expect(e["accuracy"] == summary["test_accuracy"] && e["loss"] == summary["test_loss"])
+    // The resolved config lists the augmentations with their defaults.
+    let config = try JSONValue.parse(try FileIO.read(augmented + "/config.json"))
+    #expect(config["data"]?["augment"]?.serialized(indent: 0) == #"[{"type":"random_deletion","p":0.2},{"type":"random_swap","p":0.1}]"#)
+    // WordNet missing: exit 3 before training, naming the directory and how to install it.
+    let missing = try nntrain(["run", "configs/wordnet-bow.json", "--out", tempDir("text-aug-nownet"), "--set",
+                               #"data.augment=[{"type": "synonym_replacement", "wordnet": "/nonexistent/wordnet"}]"#] + sets)
+    #expect(missing.status == 3 && missing.stderr.contains("/nonexistent/wordnet: WordNet not found")
+            && missing.stderr.contains("apt-get install wordnet-base"), "\(missing.stderr)")
+    // validate accepts the keys and rejects a bad probability (exit 2).
+    #expect(try nntrain(["validate", "configs/wordnet-bow.json", "--set", #"data.augment=[{"type": "sentence_shuffle", "p": 0.3}]"#]).status == 0)
+    let bad = try nntrain(["validate", "configs/wordnet-bow.json", "--set", #"data.augment=[{"type": "random_insertion", "p": -1}]"#])
+    #expect(bad.status == 2 && bad.stderr.contains("$.data.augment.0.p: expected number in 0...1, got -1"), "\(bad.stderr)")
+}
+
+/// Synonym replacement with the installed WordNet 3.0 (skipped, visibly, without it).
+@Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/wordnet/data.noun"), "WordNet 3.0 is not installed at /usr/share/wordnet (apt-get install wordnet-base)"))
+func wordnetBagOfWordsWithInstalledSynonyms() throws {
+    let dir = tempDir("text-aug-wordnet")
+    let r = try nntrain(["run", "configs/wordnet-bow.json", "--out", dir, "--threads", "1", "--set", "training.epochs=2", "--set",
+                         #"data.augment=[{"type": "synonym_replacement", "p": 0.1}, {"type": "random_insertion", "p": 0.1}]"#])
+    #expect(r.status == 0, "\(r.stderr)")
+    // How much of the vocabulary WordNet covers is reported.
+    #expect(r.stderr.contains("WordNet /usr/share/wordnet: ") && r.stderr.contains(" of the 2000 vocabulary entries have synonyms"), "\(r.stderr)")
+}

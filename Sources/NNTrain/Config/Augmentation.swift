@@ -19,13 +19,17 @@ public enum Augmentation: Sendable, Equatable {
     /// AlexNet's colour augmentation: add Σᵢ αᵢλᵢpᵢ to every pixel, αᵢ ~ N(0, std²), (λᵢ, pᵢ) the
     /// principal components of the training split's RGB values.
     case fancyPCA(std: Float)
+    /// A text operation (`TextAugmentation`), applied to token ids before encoding.
+    case text(TextAugmentation)
 
-    static let types = ["horizontal_flip", "vertical_flip", "random_crop", "rotation", "scale", "translate",
-                        "gaussian_noise", "cutout", "fancy_pca"]
+    static let imageTypes = ["horizontal_flip", "vertical_flip", "random_crop", "rotation", "scale", "translate",
+                             "gaussian_noise", "cutout", "fancy_pca"]
+    static let types = imageTypes + TextAugmentation.types
 
-    static func read(_ r: ObjectReader) -> Augmentation? {
+    static func read(_ r: ObjectReader, baseDirectory: String) -> Augmentation? {
         defer { r.finish() }
         guard let type = r.choice("type", types, default: nil) else { return nil }
+        if TextAugmentation.types.contains(type) { return .text(TextAugmentation.read(r, type: type, baseDirectory: baseDirectory)) }
         func range(_ key: String, _ def: [Double], check: NumberCheck) -> (Float, Float) {
             if case .number(let d)? = r.raw(key) {
                 // One number m stands for [-m, m]: both ends must pass the range check.
@@ -61,8 +65,14 @@ public enum Augmentation: Sendable, Equatable {
     /// True for the transformations that need an image `[C, H, W]`.
     var needsImage: Bool {
         switch self {
-        case .gaussianNoise: return false
+        case .gaussianNoise, .text: return false
         default: return true
         }
+    }
+
+    /// The text operation, or nil for one on numbers (an image or feature transformation).
+    public var textOperation: TextAugmentation? {
+        if case .text(let t) = self { return t }
+        return nil
     }
 }

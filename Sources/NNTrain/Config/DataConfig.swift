@@ -252,7 +252,8 @@ public struct DataConfig: Sendable, Equatable {
     /// Class rebalancing of the training split: oversample every class to the largest count,
     /// or undersample to the smallest (seeded).
     public var balance: Balance = .none
-    /// Random transformations of training images, applied in order after preprocessing.
+    /// Random transformations of training batches, in order: of images and features after
+    /// preprocessing, of texts' token ids before encoding (`TextAugmentation`).
     public var augment: [Augmentation] = []
     /// How text sources become numbers; nil when no source is text.
     public var text: TextConfig?
@@ -297,7 +298,7 @@ public struct DataConfig: Sendable, Equatable {
         for (p, v) in r.array("augment") ?? [] {
             let a = ObjectReader(path: p, value: v, diagnostics: r.diagnostics)
             augmentReaders.append(a)
-            if a.isValid, let op = Augmentation.read(a) { augment.append(op) }
+            if a.isValid, let op = Augmentation.read(a, baseDirectory: baseDirectory) { augment.append(op) }
         }
         r.recordArray("augment", augmentReaders)
         r.finish()

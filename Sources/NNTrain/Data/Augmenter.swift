@@ -81,6 +81,8 @@ public struct Augmenter {
                         for ch in 0..<3 { shift[ch] += a * pcs.values[i] * pcs.vectors[i * 3 + ch] }
                     }
                     Augmenter.addPerChannel(sample, height * width, shift)
+                case .text:
+                    continue  // applied to token ids before encoding (TextAugmenter)
                 }
             }
         }

@@ -26,9 +26,13 @@ public final class Dataset: @unchecked Sendable {
     public let hasLabels: Bool
     /// A text source's examples before `encoded(with:config:)` turns them into features.
     public let texts: [String]?
+    /// An encoded text dataset's token ids per example, all of them (before a sequence is cut
+    /// to `max_length`), kept for the text augmentations; nil otherwise.
+    public let tokenIDs: [[Int32]]?
 
     public init(storage: Storage, storedScale: Float, count: Int, sampleShape: [Int], targets: [Float],
-                targetWidth: Int = 1, classCount: Int?, origin: String, hasLabels: Bool = true, texts: [String]? = nil) {
+                targetWidth: Int = 1, classCount: Int?, origin: String, hasLabels: Bool = true, texts: [String]? = nil,
+                tokenIDs: [[Int32]]? = nil) {
         self.storage = storage
         self.storedScale = storedScale
         self.count = count
@@ -40,6 +44,7 @@ public final class Dataset: @unchecked Sendable {
         self.origin = origin
         self.hasLabels = hasLabels
         self.texts = texts
+        self.tokenIDs = tokenIDs
     }
 
     /// Raw (unpreprocessed) feature j of sample i, as the model would see it with no preprocessing.

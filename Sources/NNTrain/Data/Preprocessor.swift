@@ -208,7 +208,7 @@ public struct Preprocessor: Sendable, Equatable {
     public func fill(_ input: Tensor, targets: UnsafeMutablePointer<Float>, from split: DataSplit,
                      order: [Int32]? = nil, start: Int, batch: Int, scratch: TensorStorage? = nil) {
         let ds = split.dataset
-        let f = ds.featureCount, tw = ds.targetWidth
+        let f = ds.featureCount
         if let projection {
             guard let scratch else { preconditionFailure("Preprocessor.fill: a projection needs a scratch buffer") }
             var affine = self
@@ -246,10 +246,44 @@ public struct Preprocessor: Sendable, Equatable {
                 }
             }
         }
-        ds.targets.withUnsafeBufferPointer { t in
+        fillTargets(targets, from: split, order: order, start: start, batch: batch)
+    }
+
+    /// Writes the targets of `split` examples `[start, start + batch)` (in the order of
+    /// `order`, or the split's own order) into `targets`.
+    public func fillTargets(_ targets: UnsafeMutablePointer<Float>, from split: DataSplit, order: [Int32]? = nil, start: Int, batch: Int) {
+        let idx = order ?? split.indices, tw = split.dataset.targetWidth
+        split.dataset.targets.withUnsafeBufferPointer { t in
             for r in 0..<batch {
                 let i = Int(idx[start + r])
                 for k in 0..<tw { targets[r * tw + k] = t[i * tw + k] }
+            }
+        }
+    }
+
+    /// Preprocesses `batch` raw feature rows (values as stored, such as a text augmentation's
+    /// encoding) into `input`, as `fill` does a dataset's; `scratch` as there (it must not be
+    /// `rows`).
+    public func fill(_ input: Tensor, rawRows rows: UnsafePointer<Float>, batch: Int, scratch: TensorStorage? = nil) {
+        let f = scale.count
+        let out: UnsafeMutablePointer<Float>
+        if projection != nil {
+            guard let scratch else { preconditionFailure("Preprocessor.fill: a projection needs a scratch buffer") }
+            out = scratch.base
+        } else {
+            out = input.pointer
+        }
+        scale.withUnsafeBufferPointer { a in
+            shift.withUnsafeBufferPointer { b in
+                for r in 0..<batch {
+                    let row = rows + r * f, o = out + r * f
+                    for j in 0..<f { o[j] = row[j] * a[j] + b[j] }
+                }
+            }
+        }
+        if let projection {
+            projection.withUnsafeBufferPointer { p in
+                gemm(transposeB: true, m: batch, n: outputCount, k: f, out, p.baseAddress!, input.pointer)
             }
         }
     }

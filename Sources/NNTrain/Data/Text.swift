@@ -158,20 +158,35 @@ public struct Vocabulary: Sendable, Equatable {
 
 extension Dataset {
     /// The examples of a text dataset as numbers (see `TextConfig`); labels and order kept.
-    public func encoded(with vocabulary: Vocabulary, config: TextConfig) -> Dataset {
+    /// `keepTokenIDs`: keep every example's token ids too (`tokenIDs`, for the text augmentations).
+    public func encoded(with vocabulary: Vocabulary, config: TextConfig, keepTokenIDs: Bool = false) -> Dataset {
         let width = config.featureCount
         var values = [Float](repeating: 0, count: count * width)
-        for (i, text) in (texts ?? []).enumerated() {
-            let ids = Tokenizer.tokens(text, config).map(vocabulary.id)
-            if config.representation == .sequence {
-                for (j, id) in ids.prefix(width).enumerated() { values[i * width + j] = Float(id) }
-            } else {
-                for id in ids where id > 0 && id < width {
-                    values[i * width + id] = config.binary ? 1 : values[i * width + id] + 1
-                }
+        var kept: [[Int32]] = []
+        values.withUnsafeMutableBufferPointer { v in
+            for (i, text) in (texts ?? []).enumerated() {
+                let ids = Tokenizer.tokens(text, config).map { Int32(vocabulary.id($0)) }
+                Vocabulary.encode(ids, config: config, into: v.baseAddress! + i * width)
+                if keepTokenIDs { kept.append(ids) }
             }
         }
         return Dataset(storage: .floats(values), storedScale: 1, count: count, sampleShape: [width], targets: targets,
-                       targetWidth: targetWidth, classCount: classCount, origin: origin, hasLabels: hasLabels)
+                       targetWidth: targetWidth, classCount: classCount, origin: origin, hasLabels: hasLabels,
+                       tokenIDs: keepTokenIDs ? kept : nil)
+    }
+}
+
+extension Vocabulary {
+    /// Writes the features of one example's token ids into `row` (`config.featureCount`
+    /// values, zeroed first): a sequence keeps the first `max_length` ids, padded with 0; a bag
+    /// of words counts each id in 1..<max_size (1 with `binary`), `<pad>` never.
+    public static func encode(_ ids: [Int32], config: TextConfig, into row: UnsafeMutablePointer<Float>) {
+        let width = config.featureCount
+        row.update(repeating: 0, count: width)
+        if config.representation == .sequence {
+            for (j, id) in ids.prefix(width).enumerated() { row[j] = Float(id) }
+        } else {
+            for id in ids where id > 0 && Int(id) < width { row[Int(id)] = config.binary ? 1 : row[Int(id)] + 1 }
+        }
     }
 }

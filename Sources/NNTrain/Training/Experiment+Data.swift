@@ -27,7 +27,9 @@ extension Experiment {
             if let text = config.data.text, let texts = trainSet.texts {
                 let indices = split.map { $0.0.indices.map(Int.init) } ?? Array(texts.indices)
                 vocabulary = Vocabulary.fit(indices.map { texts[$0] }, text)
-                trainSet = encode(trainSet)
+                // The text augmentations start from each training example's token ids.
+                let augmented = config.data.augment.contains { $0.textOperation != nil }
+                trainSet = vocabulary.map { trainSet.encoded(with: $0, config: text, keepTokenIDs: augmented) } ?? trainSet
             }
             var train = DataSplit(all: trainSet)
             var validation: DataSplit? = nil

@@ -223,8 +223,17 @@ public enum Experiment {
         if config.model.from != nil {
             for line in try Pretrained.load(into: model, config: config).messages { options.onEvent(.message(line)) }
         }
+        var textAugmenter: TextAugmenter? = nil
+        if let vocabulary, let text = config.data.text {
+            do { textAugmenter = try TextAugmenter.make(config.data.augment, text: text, vocabulary: vocabulary, dataset: train.dataset) } catch {
+                throw .data(error)
+            }
+            for (dir, table) in textAugmenter?.tables.sorted(by: { $0.key < $1.key }) ?? [] {
+                options.onEvent(.message("WordNet \(dir): \(table.coveredCount) of the \(vocabulary.tokens.count) vocabulary entries have synonyms"))
+            }
+        }
         let trainer = Trainer(config: config, model: model, train: train, validation: validation, test: test,
-                              preprocessor: preprocessor)
+                              preprocessor: preprocessor, textAugmenter: textAugmenter)
         trainer.onEvent = options.onEvent
         trainer.pendingSignal = options.pendingSignal
         trainer.threads = threads

@@ -58,7 +58,8 @@ public struct ExperimentConfig: Sendable {
         if let es = training.earlyStopping, es.monitor.needsValidation, data.validation == nil, data.validationSplit == 0 {
             diag.error("$.training.early_stopping.monitor", "\(es.monitor) needs validation data: set data.validation_split > 0 or data.validation")
         }
-        if data.augment.contains(where: \.needsImage) && model.input.count != 3 {
+        checkTextAugmentations(data, diag: diag)
+        if data.augment.contains(where: \.needsImage) && model.input.count != 3 && data.train?.isText != true {
             diag.error("$.data.augment", "image augmentations need model.input [channels, height, width], got \(model.input)")
         }
         if data.augment.contains(where: { if case .fancyPCA = $0 { return true }; return false }), model.input.count == 3, model.input[0] != 3 {
@@ -93,6 +94,26 @@ public struct ExperimentConfig: Sendable {
     /// The schedule of learning rates this config trains with.
     public func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
         LearningRateSchedule(config: schedule, baseLR: optimizer.lr, epochs: training.epochs, stepsPerEpoch: stepsPerEpoch)
+    }
+}
+
+/// Text augmentations need a text training source with word tokens; a text source takes no
+/// image augmentation, and no number augmentation of token ids (a sequence).
+func checkTextAugmentations(_ data: DataConfig, diag: Diagnostics) {
+    let isText = data.train?.isText == true
+    for (i, op) in data.augment.enumerated() {
+        let path = "$.data.augment.\(i)"
+        if op.textOperation != nil {
+            if !isText {
+                diag.error(path, "text augmentations need a text training source (data.train {\"format\": \"text\", …})")
+            } else if data.text?.tokenize == .chars {
+                diag.error(path, "text augmentations change words: they need data.text.tokenize \"words\", got \"chars\"")
+            }
+        } else if isText && op.needsImage {
+            diag.error(path, "image augmentations need images; a text source takes \(TextAugmentation.types.joined(separator: ", "))")
+        } else if isText && data.text?.representation == .sequence {
+            diag.error(path, "gaussian_noise would change token ids (data.text.representation \"sequence\"); a text source takes \(TextAugmentation.types.joined(separator: ", "))")
+        }
     }
 }
 

@@ -92,8 +92,7 @@ extension Trainer {
         let start = state.stepInEpoch * batchSize
         guard let prefetcher else {
             let x = input.view(batch: b)
-            preprocessor.fill(x, targets: targets.base, from: train, order: order, start: start, batch: b, scratch: scratch)
-            augmenter?.apply(x, batch: b, rng: &augmentRNG)
+            fillBatch(x, targets: targets.base, start: start, batch: b, scratch: scratch)
             return (x, targets.base)
         }
         let slot = prefetcher.take(step: state.globalStep, start: start, batch: b)

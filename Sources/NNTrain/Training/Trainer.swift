@@ -42,8 +42,11 @@ public final class Trainer {
     let outputGrad: BatchBuffer
     var order: [Int32]
     var shuffleRNG: Xoshiro256
-    /// `data.augment`, with its own random stream.
+    /// `data.augment`'s operations on numbers (images, features), with its own random stream.
     var augmenter: Augmenter?
+    /// `data.augment`'s text operations (same stream), and room for a batch of their raw rows.
+    let textAugmenter: TextAugmenter?
+    let textRows: TensorStorage?
     var augmentRNG: Xoshiro256
     /// The augmentation stream as it was before the batch now pending in the prefetcher.
     var augmentRNGBeforePending: Xoshiro256?
@@ -55,7 +58,7 @@ public final class Trainer {
     public internal(set) var state = TrainerState()
 
     public init(config: ExperimentConfig, model: Model, train: DataSplit, validation: DataSplit?, test: DataSplit?,
-                preprocessor: Preprocessor) {
+                preprocessor: Preprocessor, textAugmenter: TextAugmenter? = nil) {
         self.config = config
         self.model = model
         self.train = train
@@ -78,10 +81,15 @@ public final class Trainer {
         order = train.indices
         shuffleRNG = Xoshiro256(seed: config.seed, stream: .shuffle)
         augmentRNG = Xoshiro256(seed: config.seed, stream: .augmentation)
-        if !config.data.augment.isEmpty {
-            var a = Augmenter(operations: config.data.augment, sampleShape: model.inputShape)
+        self.textAugmenter = textAugmenter
+        textRows = textAugmenter == nil ? nil : TensorStorage(capacity: maxBatch * train.dataset.featureCount)
+        let numeric = config.data.augment.filter { $0.textOperation == nil }
+        if !numeric.isEmpty {
+            var a = Augmenter(operations: numeric, sampleShape: model.inputShape)
             a.fitColors(on: train, preprocessor: preprocessor)
             augmenter = a
+        }
+        if augmenter != nil || textAugmenter != nil {
             if config.training.prefetch {
                 let maxBatch = max(batchSize, evalBatch)
                 let slots = (0..<2).map { _ in
@@ -100,8 +108,19 @@ public final class Trainer {
     /// never both at once).
     private func prepare(_ slot: BatchPrefetcher.Slot, start: Int, batch b: Int) {
         augmentRNGBeforePending = augmentRNG
-        let x = slot.input.view(batch: b)
-        preprocessor.fill(x, targets: slot.targets.base, from: train, order: order, start: start, batch: b, scratch: slot.scratch)
+        fillBatch(slot.input.view(batch: b), targets: slot.targets.base, start: start, batch: b, scratch: slot.scratch)
+    }
+
+    /// The training batch of `b` examples at `start` of the epoch order in `x` and `targets`:
+    /// text augmentation (token ids, then encoding), preprocessing, augmentation of numbers.
+    func fillBatch(_ x: Tensor, targets: UnsafeMutablePointer<Float>, start: Int, batch b: Int, scratch: TensorStorage?) {
+        if let textAugmenter, let textRows {
+            textAugmenter.encode(order[start..<(start + b)], into: textRows.base, rng: &augmentRNG)
+            preprocessor.fill(x, rawRows: textRows.base, batch: b, scratch: scratch)
+            preprocessor.fillTargets(targets, from: train, order: order, start: start, batch: b)
+        } else {
+            preprocessor.fill(x, targets: targets, from: train, order: order, start: start, batch: b, scratch: scratch)
+        }
         augmenter?.apply(x, batch: b, rng: &augmentRNG)
     }
 
