@@ -75,6 +75,19 @@ public func gemmDirect(
                 a, Int32(transposeA ? m : k), b, Int32(n), accumulate ? 1 : 0, c, Int32(n))
 }
 
+/// C = A·B, or C += A·B when `accumulate`, with explicit row strides, on nntrain's own AVX-512
+/// kernel (each element summed in order of k); false, computing nothing, on CPUs without it
+/// (`DirectGEMM.isAvailable`). One thread's product: a recurrent layer's step.
+@inline(__always)
+@discardableResult
+public func gemmDirectStrided(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                              accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+    if nn_thread_tag() == GEMMObserver.tag {
+        GEMMObserver.report(.init(transposeA: false, transposeB: false, m: m, n: n, k: k, direct: true))
+    }
+    return nn_gemm_direct(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate ? 1 : 0) != 0
+}
+
 /// Whether `gemmDirect` can run nntrain's own kernel on this CPU (AVX-512).
 public enum DirectGEMM {
     public static let isAvailable = nn_gemm_direct_available() != 0

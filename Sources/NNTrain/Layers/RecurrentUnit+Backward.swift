@@ -75,7 +75,9 @@ extension RecurrentUnit {
                 }
             }
             guard anyValid else { continue }
-            gemmStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, beta: 0, prod + b0 * h, ldc: h)
+            if !gemmDirectStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, accumulate: false, prod + b0 * h, ldc: h) {
+                gemmStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, beta: 0, prod + b0 * h, ldc: h)
+            }
             for b in rows where t < (lengths.map { Int($0[b]) } ?? T) {
                 let dhb = dh + b * h, p = prod + b * h
                 if masked, let mask {

@@ -24,6 +24,8 @@ final class RecurrentUnit {
     /// `[B, H]`: h (and c) while walking the steps: after forward, the final state.
     var hState: BatchBuffer!
     var cState: BatchBuffer?
+    /// W_hhᵀ `[H, G·H]` for the steps' products on nntrain's own kernel (AVX-512 CPUs).
+    var transposedHH: TensorStorage?
     /// `[B, H]`: the recurrent dropout mask.
     var recurrentMask: BatchBuffer?
     /// Backward: dL/d(gate pre-activations) `[B, T, G·H]` (GRU: the input side; `recurrentGrads`
@@ -95,6 +97,7 @@ final class RecurrentUnit {
         dhState = buffer([hidden])
         product = buffer([hidden])
         maskedStates = recurrentDropout ? buffer([steps, hidden]) : nil
+        transposedHH = DirectGEMM.isAvailable ? TensorStorage(capacity: g * hidden) : nil
         recurrentMask = recurrentDropout ? buffer([hidden]) : nil
         if cell == .lstm {
             cellsBefore = buffer([steps, hidden])
@@ -127,6 +130,7 @@ final class RecurrentUnit {
             for r in 1..<max(rows, 1) { (gp + r * g).update(from: b, count: g) }
         }
         gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, beta: biasIH == nil ? 0 : 1, gp)
+        if let t = transposedHH { transpose(weightHH.value.pointer, rows: g, cols: hidden, t.base) }
         let parts = Recurrent.parts(batch)
         Parallel.forEach(parts: parts, RecurrentForward(unit: self, batch: batch, parts: parts, lengths: lengths, output: output,
                                                         outputStride: outputStride, masked: recurrentDropout))
@@ -156,7 +160,12 @@ final class RecurrentUnit {
                 if let cs { (cellBefore! + at).update(from: cs + b * h, count: h) }
                 if t < (lengths.map { Int($0[b]) } ?? T) { anyValid = true }
             }
-            if anyValid {
+            if anyValid, let wt = transposedHH?.base {
+                // h·W_hhᵀ on nntrain's kernel: into GRU's own buffer, onto the LSTM/RNN gates.
+                let out = rec ?? gp
+                gemmDirectStrided(m: m, n: g, k: h, hIn + (b0 * T + t) * h, lda: T * h, wt, ldb: g, accumulate: rec == nil,
+                                  out + (b0 * T + t) * g, ldc: T * g)
+            } else if anyValid {
                 if let rec {
                     gemmStrided(transposeB: true, m: m, n: g, k: h, hIn + (b0 * T + t) * h, lda: T * h, whh, ldb: h,
                                 beta: 0, rec + (b0 * T + t) * g, ldc: T * g)
