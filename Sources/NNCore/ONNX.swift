@@ -6,7 +6,7 @@
 /// Field numbers, from onnx.proto: ModelProto ir_version 1, producer_name 2, producer_version 3,
 /// graph 7, opset_import 8; OperatorSetIdProto domain 1, version 2; GraphProto node 1, name 2,
 /// initializer 5, input 11, output 12; NodeProto input 1, output 2, name 3, op_type 4,
-/// attribute 5; AttributeProto name 1, f 2, i 3, floats 7, ints 8, type 20; TensorProto dims 1,
+/// attribute 5; AttributeProto name 1, f 2, i 3, s 4, floats 7, ints 8, strings 9, type 20; TensorProto dims 1,
 /// data_type 2, name 8, raw_data 9; ValueInfoProto name 1, type 2; TypeProto tensor_type 1;
 /// TypeProto.Tensor elem_type 1, shape 2; TensorShapeProto dim 1; Dimension dim_value 1,
 /// dim_param 2. Repeated scalars are written unpacked, as proto2 declares them.
@@ -22,20 +22,25 @@ public enum ONNX {
         case symbol(String)
     }
 
-    /// An attribute value (AttributeProto.AttributeType FLOAT 1, INT 2, FLOATS 6, INTS 7).
+    /// An attribute value (AttributeProto.AttributeType FLOAT 1, INT 2, STRING 3, FLOATS 6,
+    /// INTS 7, STRINGS 8).
     public enum AttributeValue: Sendable, Equatable {
         case float(Float)
         case int(Int)
+        case string(String)
         case floats([Float])
         case ints([Int])
+        case strings([String])
 
         /// AttributeProto.AttributeType.
         var typeCode: Int64 {
             switch self {
             case .float: return 1
             case .int: return 2
+            case .string: return 3
             case .floats: return 6
             case .ints: return 7
+            case .strings: return 8
             }
         }
     }
@@ -47,8 +52,10 @@ public enum ONNX {
         switch value {
         case .float(let f): Protobuf.appendFloat(2, f, to: &out)
         case .int(let i): Protobuf.appendInt64(3, Int64(i), to: &out)
+        case .string(let t): Protobuf.appendBytes(4, Array(t.utf8), to: &out)
         case .floats(let fs): for f in fs { Protobuf.appendFloat(7, f, to: &out) }
         case .ints(let xs): for x in xs { Protobuf.appendInt64(8, Int64(x), to: &out) }
+        case .strings(let ts): for t in ts { Protobuf.appendBytes(9, Array(t.utf8), to: &out) }
         }
         Protobuf.appendInt64(20, value.typeCode, to: &out)
         return out

@@ -87,3 +87,45 @@ private func messages(_ m: [UInt8], _ field: Int) -> [[UInt8]] {
     let unwritable = try nntrain(["export", exportRun, "--format", "onnx", "--out", "/nonexistent-dir/m.onnx"])
     #expect(unwritable.status == 1 && unwritable.stderr.contains("/nonexistent-dir/m.onnx"), "\(unwritable.stderr)")
 }
+
+/// A text run of token ids (`representation: "sequence"`; TorchExportCLITests trains the same).
+func trainTextSequenceRun(_ name: String) throws -> String {
+    let dir = tempDir(name)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let data = root + "data/wordnet-subset/"
+    let config = """
+        {"name": "\(name)", "seed": 5,
+         "data": {"train": {"format": "text", "path": "\(data)train.csv"}, "test": {"format": "text", "path": "\(data)test.csv"},
+                  "text": {"min_count": 2, "max_size": 500, "representation": "sequence", "max_length": 16}},
+         "model": {"input": [16], "layers": [
+           {"type": "embedding", "num_embeddings": 500, "embedding_dim": 8, "padding_idx": 0},
+           {"type": "gru", "hidden_size": 6, "bidirectional": true, "return_sequences": true},
+           {"type": "global_average_pool1d"},
+           {"type": "dense", "units": 8}]},
+         "loss": {"type": "cross_entropy"}, "optimizer": {"type": "adam", "lr": 0.001},
+         "training": {"epochs": 1, "batch_size": 64}}
+        """
+    try FileIO.writeAtomically(dir + "/config.json", text: config)
+    let r = try nntrain(["run", dir + "/config.json", "--out", dir + "/run", "--quiet"])
+    #expect(r.status == 0, "\(r.stderr)")
+    return dir + "/run"
+}
+
+/// The sequence layers: float ids in, Gather on the embedding, the lengths computed from the ids
+/// and fed to the GRU op (`sequence_lens`) and to the pooling's mask.
+@Test func exportWritesTheSequenceLayersOfATextRun() throws {
+    let run = try trainTextSequenceRun("export-text")
+    let r = try nntrain(["export", run, "--format", "onnx"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("input \"input\" float32 [N, 16] → \"logits\" float32 [N, 8]"), "\(r.stdout)")
+    let graph = try #require(message(try FileIO.read(run + "/model.onnx"), 7))
+    let nodes = messages(graph, 1)
+    let ops = nodes.flatMap { strings($0, 4) }
+    for op in ["Gather", "GRU", "ReduceMax", "ReduceSum", "Less", "Gemm"] { #expect(ops.contains(op), "no \(op) in \(ops)") }
+    let gru = try #require(nodes.first { strings($0, 4) == ["GRU"] })
+    let inputs = strings(gru, 1)
+    #expect(inputs.count == 5 && inputs[1] == "layers.1.W_l0" && inputs[3] == "layers.1.B_l0", "\(inputs)")
+    #expect(nodes.contains { strings($0, 2) == ["sequence_lengths"] && strings($0, 4) == ["ReduceMax"] })
+    let initializers = messages(graph, 5).flatMap { strings($0, 8) }
+    #expect(initializers.contains("layers.0.weight") && initializers.contains("layers.1.R_l0"), "\(initializers)")
+}

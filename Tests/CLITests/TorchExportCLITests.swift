@@ -178,3 +178,23 @@ func torchExportWritesEveryLayerType(index: Int) throws {
     let missing = try nntrain(["export", run, "--format", "torch"])
     #expect(missing.status == 3 && missing.stderr.contains(run + "/model.safetensors"), "\(missing.stderr)")
 }
+
+/// The sequence layers of a text run: nn.Embedding on the ids as int64, the lengths computed in
+/// forward, nn.GRU(batch_first) on the packed sequence, the pooling over the valid steps.
+@Test func torchExportWritesTheSequenceLayersOfATextRun() throws {
+    let text = try exportTorch(try trainTextSequenceRun("torch-text"))
+    for line in [
+        "torch.nn.Embedding(500, 8, padding_idx=0),  # layers.0",
+        "torch.nn.GRU(8, 6, num_layers=1, bias=True, batch_first=True, bidirectional=True),  # layers.1",
+        "torch.nn.Identity(),  # layers.2",
+        "x = torch.where((x >= 0) & (x < 500) & (x == x.floor()), x, 1.0).long()",
+        "lengths = ((x != 0) * torch.arange(1, 17, device=x.device)).amax(1)",
+        "x = self.layers[0](x)",
+        "x = torch.nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)",
+        "x, state = self.layers[1](x)",
+        "x = torch.nn.utils.rnn.pad_packed_sequence(x, batch_first=True, total_length=16)[0]",
+        "x = (x * (torch.arange(16, device=x.device) < lengths[:, None])[:, :, None]).sum(dim=1) * (1 / lengths.clamp(min=1))[:, None]",
+    ] {
+        #expect(text.contains(line), "model.py lacks: \(line)")
+    }
+}

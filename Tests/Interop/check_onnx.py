@@ -5,7 +5,9 @@ Usage: check_onnx.py NNTRAIN_BIN WORK_DIR
 Trains the runs of interop_runs.py: configs/quickstart.json (2 epochs), configs/fashion-cnn.json
 on the shipped subset (1 epoch) and one small config per group of layers (1 epoch on
 data/fashion-mnist-subset; every layer type of the registry is covered, checked against the list
-`nntrain validate` gives), plus a PCA-preprocessed run and a CSV run. Each run is exported with
+`nntrain validate` gives; the recurrent layers on image rows and on token ids of
+data/wordnet-subset, whose inputs are the ids from the run's vocabulary.json), plus a
+PCA-preprocessed run and a CSV run. Each run is exported with
 --probabilities, checked with onnx.checker.check_model(full_check=True), run with ONNX Runtime
 on its test data, stored values as the data files hold them, and compared with
 `nntrain predict RUN --probabilities` to 1e-5 (absolute). Prints one line per run with the
@@ -34,6 +36,8 @@ def check(binary, work, name, args, inputs):
     onnx.checker.check_model(model, full_check=True)
     assert model.ir_version == 8 and model.opset_import[0].version == 17, (model.ir_version, model.opset_import)
     assert [i.name for i in model.graph.input] == ["input"] and [o.name for o in model.graph.output] == ["probabilities"]
+    if callable(inputs):  # a text run's token ids, from the run's vocabulary
+        inputs = inputs(rundir)
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     got = session.run(["probabilities"], {"input": inputs})[0]
     want = predicted(binary, rundir, work, name)

@@ -7,8 +7,8 @@ installed for you (the wheel is about 3 GB); point `make test-interop TORCH_PYTH
 that has torch, numpy and safetensors.
 
 Otherwise it trains the runs of interop_runs.py (those check_onnx.py exports: the quickstart,
-fashion-cnn, one small model per group of layers covering every layer type, a PCA run and a CSV
-run), writes each run's model.py, imports it, and checks that `Model().state_dict()` has
+fashion-cnn, one small model per group of layers covering every layer type, the recurrent runs
+on image rows and token ids, a PCA run and a CSV run), writes each run's model.py, imports it, and checks that `Model().state_dict()` has
 exactly model.safetensors' names, shapes and dtypes, that `load(run_dir)` (strict=True) gives a
 model in eval mode, and that softmax(model(x)) on the test data, stored values as the data
 files hold them, equals `nntrain predict RUN --probabilities` to 1e-5 (absolute). Prints one
@@ -58,6 +58,8 @@ def main():
 
         model = module.load(rundir)
         assert not model.training, "load() returns the model in eval mode"
+        if callable(inputs):  # a text run's token ids, from the run's vocabulary
+            inputs = inputs(rundir)
         x = torch.from_numpy(np.array(inputs))  # a writable copy
         with torch.no_grad():
             got = torch.softmax(model(x), dim=-1).double().numpy()

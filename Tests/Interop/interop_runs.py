@@ -3,8 +3,11 @@
 `cases(binary, work)` yields (name, `nntrain run` arguments, test inputs as the data files store
 them): configs/quickstart.json (2 epochs), configs/fashion-cnn.json on the shipped subset
 (1 epoch), one small config per group of layers (1 epoch on data/fashion-mnist-subset; every
-layer type of the registry is covered, checked against the list `nntrain validate` gives), a
-PCA-whitened run and a CSV run. `predicted(binary, rundir, work, name)` is
+layer type of the registry is covered, checked against the list `nntrain validate` gives), the
+recurrent layers on the images' rows as sequences (model.input [28, 28]) and on token ids of
+data/wordnet-subset (`representation: "sequence"`, an embedding with padding_idx, so lengths;
+test texts include an empty one, of length 0, and ones longer than max_length), a PCA-whitened
+run and a CSV run. `predicted(binary, rundir, work, name)` is
 `nntrain predict RUN --probabilities` as a float64 array.
 """
 
@@ -21,6 +24,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUBSET = os.path.join(ROOT, "data", "fashion-mnist-subset")
 TRAIN = {"format": "idx", "images": f"{SUBSET}/train-images-idx3-ubyte.gz", "labels": f"{SUBSET}/train-labels-idx1-ubyte.gz"}
+TEXT = os.path.join(ROOT, "data", "wordnet-subset")
 TEST = {"format": "idx", "images": f"{SUBSET}/t10k-images-idx3-ubyte.gz", "labels": f"{SUBSET}/t10k-labels-idx1-ubyte.gz"}
 
 
@@ -104,6 +108,61 @@ LAYER_CONFIGS = {
 }
 
 
+def rnn(kind, hidden, **kw):
+    return {"type": kind, "hidden_size": hidden, **kw}
+
+
+# The recurrent layers on the images' 28 rows as steps of 28 features (no lengths: every step valid).
+SEQUENCE_CONFIGS = {
+    "rows-lstm": [
+        rnn("lstm", 12, num_layers=2, bidirectional=True, return_sequences=True, dropout=0.2, recurrent_dropout=0.1),
+        {"type": "layer_norm"},
+        {"type": "global_max_pool1d"},
+        dense(10),
+    ],
+    "rows-gru-rnn": [
+        rnn("rnn", 12, nonlinearity="relu", bias=False, bidirectional=True, return_sequences=True),
+        rnn("gru", 12, input_dropout=0.1),
+        dense(10),
+    ],
+    "rows-rnn-pool": [
+        rnn("rnn", 12, num_layers=2, return_sequences=True),
+        {"type": "global_average_pool1d"},
+        dense(10),
+    ],
+}
+
+# Token ids of data/wordnet-subset (max_length 32; padding_idx 0 gives lengths to the layers after).
+TEXT_LENGTH, TEXT_VOCABULARY = 32, 2000
+TEXT_CONFIGS = {
+    "text-gru": [
+        {"type": "embedding", "num_embeddings": TEXT_VOCABULARY, "embedding_dim": 16, "padding_idx": 0},
+        rnn("gru", 12, bidirectional=True, return_sequences=True),
+        {"type": "global_average_pool1d"},
+        dense(8),
+    ],
+    "text-lstm": [
+        {"type": "embedding", "num_embeddings": TEXT_VOCABULARY, "embedding_dim": 16, "padding_idx": 0},
+        rnn("lstm", 12, num_layers=2, bidirectional=True),
+        dense(8),
+    ],
+    "text-rnn": [
+        {"type": "embedding", "num_embeddings": TEXT_VOCABULARY, "embedding_dim": 16, "padding_idx": 0},
+        rnn("rnn", 12, nonlinearity="relu", bias=False, num_layers=2, bidirectional=True, return_sequences=True),
+        {"type": "layer_norm"},
+        {"type": "dropout", "rate": 0.1},
+        {"type": "global_max_pool1d"},
+        dense(8),
+    ],
+    "text-unpadded": [
+        {"type": "embedding", "num_embeddings": TEXT_VOCABULARY, "embedding_dim": 8},
+        rnn("gru", 12, bias=False, return_sequences=True),
+        {"type": "global_max_pool1d"},
+        dense(8),
+    ],
+}
+
+
 def config(name, layers, **extra):
     c = {
         "name": name, "seed": 7,
@@ -145,6 +204,34 @@ def idx_images(path):
     return x.reshape(dims[0], 1, *dims[1:]) if rank == 3 else x
 
 
+def tokens(text):
+    """nntrain's word tokens (Tokenizer, lowercase): runs of letters and digits, each other
+    non-space character alone. ASCII only: Swift's Character classes are not Python's beyond it."""
+    assert text.isascii(), text
+    out, word = [], ""
+    for c in text.lower():
+        if c.isalnum():
+            word += c
+            continue
+        if word:
+            out.append(word)
+            word = ""
+        if not c.isspace():
+            out.append(c)
+    return out + ([word] if word else [])
+
+
+def token_ids(rundir, texts):
+    """The texts as the run encodes them: float32 [N, TEXT_LENGTH] ids from its vocabulary.json, 0-padded."""
+    with open(os.path.join(rundir, "vocabulary.json")) as f:
+        ids = {t: i for i, t in enumerate(json.load(f)["tokens"])}
+    x = np.zeros((len(texts), TEXT_LENGTH), dtype=np.float32)
+    for i, text in enumerate(texts):
+        row = [ids.get(t, 1) for t in tokens(text)][:TEXT_LENGTH]
+        x[i, :len(row)] = row
+    return x
+
+
 def predicted(binary, rundir, work, name):
     """`nntrain predict rundir --probabilities` as float64 [examples, classes]."""
     pred = os.path.join(work, name + ".csv")
@@ -168,7 +255,8 @@ def cases(binary, work):
     m = re.search(r"expected one of ([^\n]*), got", p.stdout + p.stderr)
     assert m, p.stdout + p.stderr
     known = set(m.group(1).split(", "))
-    covered = set().union(*(types_in(l) for l in LAYER_CONFIGS.values()))
+    groups = {**LAYER_CONFIGS, **SEQUENCE_CONFIGS, **TEXT_CONFIGS}
+    covered = set().union(*(types_in(l) for l in groups.values()))
     missing = known - covered
     if missing:
         sys.exit(f"FAIL: no config covers the layer types {sorted(missing)}")
@@ -181,6 +269,29 @@ def cases(binary, work):
         with open(path, "w") as f:
             json.dump(config(f"layers-{name}", layers), f, indent=1)
         yield f"layers-{name}", [path], images
+
+    for name, layers in SEQUENCE_CONFIGS.items():
+        path = os.path.join(work, f"{name}.json")
+        with open(path, "w") as f:
+            json.dump(config(name, layers, model={"input": [28, 28]}), f, indent=1)
+        yield name, [path], images
+
+    # Text as token ids: the test texts plus an empty one (length 0) and a long one; the
+    # inputs are the ids as nntrain encodes them (float32 [N, max_length]).
+    test_csv = os.path.join(work, "wordnet-test.csv")
+    with open(os.path.join(TEXT, "test.csv")) as f:
+        rows = list(csv.reader(f))[1:]
+    rows += [["0", ""], ["1", "!!"], ["2", " ".join(["word"] * 50)]]
+    with open(test_csv, "w", newline="") as f:
+        csv.writer(f).writerows([["label", "text"]] + rows)
+    for name, layers in TEXT_CONFIGS.items():
+        path = os.path.join(work, f"{name}.json")
+        text = {"tokenize": "words", "min_count": 2, "max_size": TEXT_VOCABULARY, "representation": "sequence", "max_length": TEXT_LENGTH}
+        data = {"train": {"format": "text", "path": os.path.join(TEXT, "train.csv")}, "test": {"format": "text", "path": test_csv},
+                "text": text, "preprocess": []}
+        with open(path, "w") as f:
+            json.dump(config(name, layers, data=data, model={"input": [TEXT_LENGTH]}, optimizer={"lr": 0.005}), f, indent=1)
+        yield name, [path], lambda rundir: token_ids(rundir, [r[1] for r in rows])
 
     # PCA (whitened) after standardising: the projection as a MatMul, model.input [k].
     path = os.path.join(work, "pca.json")

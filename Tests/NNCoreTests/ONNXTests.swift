@@ -34,6 +34,11 @@ import Testing
     #expect(Array(leaky.suffix(alpha.count + 2)) == [0x2A, UInt8(alpha.count)] + alpha)
     // INTS: one unpacked varint per value under field 8 (key 0x40), type INTS 7; INT: field 3.
     #expect(ONNX.attribute("axes", .ints([2, 3])) == [0x0A, 4] + Array("axes".utf8) + [0x40, 2, 0x40, 3, 0xA0, 0x01, 0x07])
+    // STRING: the bytes under field 4 (key 0x22), type 3; STRINGS: one field 9 (key 0x4a) each, type 8
+    // (a recurrent op's direction and activations).
+    #expect(ONNX.attribute("direction", .string("forward")) == [0x0A, 9] + Array("direction".utf8) + [0x22, 7] + Array("forward".utf8) + [0xA0, 0x01, 0x03])
+    #expect(ONNX.attribute("activations", .strings(["Relu", "Tanh"]))
+            == [0x0A, 11] + Array("activations".utf8) + [0x4A, 4] + Array("Relu".utf8) + [0x4A, 4] + Array("Tanh".utf8) + [0xA0, 0x01, 0x08])
     #expect(ONNX.attribute("axis", .int(-1)) == [0x0A, 4] + Array("axis".utf8) + [0x18] + [UInt8](repeating: 0xFF, count: 9) + [0x01, 0xA0, 0x01, 0x02])
 }
 

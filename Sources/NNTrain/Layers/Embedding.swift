@@ -66,6 +66,7 @@ public final class Embedding: Layer, SequenceLengthWriter {
     private var ids: UnsafeMutablePointer<Int32>?
     private var lastBatch = 0
     public private(set) var sequenceLengths: SequenceLengths?
+    var writesLengths: Bool { paddingIndex != nil }
 
     public init(name: String, steps: Int, numEmbeddings: Int, embeddingDim: Int, paddingIndex: Int?, initialization: InitSpec,
                 rng: inout Xoshiro256) {
@@ -128,5 +129,47 @@ public final class Embedding: Layer, SequenceLengthWriter {
             for j in 0..<embeddingDim { row[j] += g[j] }
         }
         return nil
+    }
+}
+
+extension Embedding {
+    /// Gather on the weight `[num_embeddings, embedding_dim]` at the ids cast to int64, a value
+    /// that is no id (not a whole number in 0..<num_embeddings) read as `<unk>` as in `row(_:)`.
+    /// With `padding_idx`, also the lengths `SequenceMasks.onnxLengths`, float `[N]`:
+    /// ReduceMax over t of (t + 1)·(id_t ≠ padding_idx), 0 for a sequence of padding alone.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        let g = graph
+        let fallback: Float = numEmbeddings > 1 ? 1 : 0
+        let whole = g.add("Equal", [input, g.add("Floor", [input], name: name)], name: name)
+        let nonNegative = g.add("GreaterOrEqual", [input, g.constant(name + ".zero", dims: [], [0])], name: name)
+        let below = g.add("Less", [input, g.constant(name + ".num_embeddings", dims: [], [Float(numEmbeddings)])], name: name)
+        let valid = g.add("And", [g.add("And", [nonNegative, below], name: name), whole], name: name)
+        let rows = g.add("Where", [valid, input, g.constant(name + ".unknown", dims: [], [fallback])], name: name)
+        let ids = g.add("Cast", [rows], name: name, attributes: [("to", .int(ONNX.DataType.int64.rawValue))])
+        let w = g.constant(weight.name, dims: [numEmbeddings, embeddingDim], weight.value.scalars)
+        let y = g.add("Gather", [w, ids], name: name, attributes: [("axis", .int(0))])
+        if let p = paddingIndex {
+            let padding = g.add("Equal", [rows, g.constant(name + ".padding_idx", dims: [], [Float(p)])], name: name)
+            let real = g.add("Cast", [g.add("Not", [padding], name: name)], name: name, attributes: [("to", .int(ONNX.DataType.float.rawValue))])
+            let ends = g.constant(name + ".step_ends", dims: [steps], (1...steps).map(Float.init))
+            let lengths = g.add("ReduceMax", [g.add("Mul", [real, ends], name: name)], name: name,
+                                attributes: [("axes", .ints([1])), ("keepdims", .int(0))])
+            _ = g.rename(lengths, to: SequenceMasks.onnxLengths)
+        }
+        return y
+    }
+
+    /// `torch.nn.Embedding(n, d, padding_idx=…)` on the ids as int64 (`<unk>` for a value that
+    /// is no id); with `padding_idx`, first the lengths (`SequenceMasks.torchLengths`).
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        let fallback = numEmbeddings > 1 ? 1 : 0
+        var lines = ["x = torch.where((x >= 0) & (x < \(numEmbeddings)) & (x == x.floor()), x, \(fallback).0).long()  # ids; <unk> for any other value"]
+        var m = "torch.nn.Embedding(\(numEmbeddings), \(embeddingDim)"
+        if let p = paddingIndex {
+            m += ", padding_idx=\(p)"
+            lines.append("\(SequenceMasks.torchLengths) = ((x != \(p)) * torch.arange(1, \(steps + 1), device=x.device)).amax(1)  # 1 + the last step whose id is not padding")
+        }
+        lines.append("x = \(module)(x)")
+        return TorchCode(module: m + ")", forward: lines)
     }
 }

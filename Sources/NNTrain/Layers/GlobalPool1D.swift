@@ -111,3 +111,41 @@ public final class GlobalPool1D: Layer, SequenceLengthReader {
         return dx
     }
 }
+
+extension GlobalPool1D {
+    /// ReduceMean/ReduceMax over the steps; with lengths, the sum of the valid steps times
+    /// 1/max(length, 1), or the maximum of the valid steps (the others −∞) and 0 for length 0.
+    public func exportONNX(_ input: String, to graph: ONNXGraph) throws(ONNXExportError) -> String {
+        let g = graph
+        guard inputLengths != nil else {
+            return g.add(max ? "ReduceMax" : "ReduceMean", [input], name: name, attributes: [("axes", .ints([1])), ("keepdims", .int(0))])
+        }
+        let valid = g.add("Unsqueeze", [SequenceMasks.onnxValidSteps(steps, name: name, in: g), g.constant(name + ".feature_axis", int64s: [2])],
+                          name: name)  // [N, T, 1]
+        let column = SequenceMasks.onnxLengthColumn(name: name, in: g)
+        if max {
+            let filled = g.add("Where", [valid, input, g.constant(name + ".minus_infinity", dims: [], [-.infinity])], name: name)
+            let y = g.add("ReduceMax", [filled], name: name, attributes: [("axes", .ints([1])), ("keepdims", .int(0))])
+            let some = g.add("Greater", [column, g.constant(name + ".zero", dims: [], [0])], name: name)
+            return g.add("Where", [some, y, g.constant(name + ".empty", dims: [], [0])], name: name)
+        }
+        let kept = g.add("Mul", [input, g.add("Cast", [valid], name: name, attributes: [("to", .int(ONNX.DataType.float.rawValue))])], name: name)
+        let sum = g.add("ReduceSum", [kept, g.constant(name + ".step_axis", int64s: [1])], name: name, attributes: [("keepdims", .int(0))])
+        let count = g.add("Max", [column, g.constant(name + ".one", dims: [], [1])], name: name)
+        return g.add("Mul", [sum, g.add("Reciprocal", [count], name: name)], name: name)
+    }
+
+    /// The mean or maximum over dim 1; with lengths, over the valid steps (0 for length 0).
+    /// The module is an Identity: the work is in `forward`.
+    public func exportTorch(_ module: String) throws(TorchExportError) -> TorchCode {
+        guard inputLengths != nil else {
+            return TorchCode(module: "torch.nn.Identity()", forward: [max ? "x = x.amax(dim=1)" : "x = x.mean(dim=1)"])
+        }
+        let valid = SequenceMasks.torchValidSteps(steps) + "[:, :, None]"
+        let lengths = SequenceMasks.torchLengths
+        let line = max
+            ? "x = x.masked_fill(~\(valid), float(\"-inf\")).amax(dim=1).masked_fill(\(lengths)[:, None] == 0, 0.0)"
+            : "x = (x * \(valid)).sum(dim=1) * (1 / \(lengths).clamp(min=1))[:, None]"
+        return TorchCode(module: "torch.nn.Identity()", forward: [line + "  # over the valid steps"])
+    }
+}

@@ -29,6 +29,9 @@ public final class SequenceLengths {
 protocol SequenceLengthWriter: Layer {
     /// Valid after `allocate`; written by each forward.
     var sequenceLengths: SequenceLengths? { get }
+    /// Whether it writes lengths at all (an embedding: with `padding_idx`); known before
+    /// `allocate`, so the readers of a model that has none get no lengths (and export none).
+    var writesLengths: Bool { get }
 }
 
 /// A layer that reads the valid lengths of its input sequences (recurrent layers, pooling over
@@ -58,12 +61,43 @@ enum SequenceMasks {
                 if !reader.keepsSteps { source = nil }
             }
             if let writer = layer as? any SequenceLengthWriter {
-                source = writer
+                source = writer.writesLengths ? writer : nil
                 steps = writer.outputShape.dims.first ?? 0
                 continue
             }
             let dims = layer.outputShape.dims
             if dims.count != 2 || dims[0] != steps { source = nil }
         }
+    }
+}
+
+extension SequenceMasks {
+    /// The ONNX value, float `[N]`, holding each sequence's valid length: an exported embedding
+    /// with `padding_idx` computes it from the ids (`Embedding.exportONNX`), and the exported
+    /// readers after it (`inputLengths` set) use it.
+    static let onnxLengths = "sequence_lengths"
+
+    /// `[N, 1]`: the lengths as a column, to broadcast against the steps.
+    static func onnxLengthColumn(name: String, in graph: ONNXGraph) -> String {
+        graph.add("Reshape", [onnxLengths, graph.constant(name + ".column", int64s: [-1, 1])], name: name)
+    }
+
+    /// `[T]` float: the step indices 0..<T.
+    static func onnxPositions(_ steps: Int, name: String, in graph: ONNXGraph) -> String {
+        graph.constant(name + ".positions", dims: [steps], (0..<steps).map(Float.init))
+    }
+
+    /// `[N, T]` bool: whether step t of sequence n is valid (t < length).
+    static func onnxValidSteps(_ steps: Int, name: String, in graph: ONNXGraph) -> String {
+        graph.add("Less", [onnxPositions(steps, name: name, in: graph), onnxLengthColumn(name: name, in: graph)], name: name)
+    }
+
+    /// The variable of the exported `Model.forward`, int64 `[N]`, holding the lengths (set by
+    /// the embedding's lines, read by the readers').
+    static let torchLengths = "lengths"
+
+    /// `[N, T]` bool, in Python: whether step t of sequence n is valid.
+    static func torchValidSteps(_ steps: Int) -> String {
+        "(torch.arange(\(steps), device=x.device) < \(torchLengths)[:, None])"
     }
 }
