@@ -6,6 +6,11 @@
 #        with flush-to-zero; nntrain's GEMM-bound limit (`nntrain bench`: the step's sgemm calls
 #        replayed alone) and the fraction of it the real run reaches; peak RSS of both.
 #   CNN  configs/fashion-cnn.json without augmentation: one epoch at 1 and 2 threads, eager Adam.
+#   LSTM configs/fashion-lstm.json (row-sequential Fashion-MNIST, LSTM(128) → dense 10, Adam,
+#        batch 128, clipping at norm 1): one epoch at 1 and 2 threads against bench/torch_lstm.py
+#        (nn.LSTM, eager Adam and Adam(fused=True) with flush-to-zero), REPEATS_LSTM rounds
+#        (default 3; BENCH_LSTM=0 skips it), and the test accuracy of both after the config's 5
+#        epochs (LSTM_ACCURACY=0 skips that).
 #   EVAL forward passes in batches of 1000 over the 60,000 images of the training file (nntrain eval / torch no_grad).
 #   ACC  test accuracy of configs/fashion-mlp.json (10 epochs) against its PyTorch transcription
 #        (bench/torch_accuracy.py), ACCURACY_SEEDS seeds (default 3; BENCH_ACCURACY=0 skips it).
@@ -104,6 +109,29 @@ if [ "$BENCH_CNN" = 1 ]; then
     done
   done
 fi
+REPEATS_LSTM=${REPEATS_LSTM:-3}
+if [ "${BENCH_LSTM:-1}" = 1 ]; then
+  for ((r = 1; r <= REPEATS_LSTM; r++)); do
+    for t in 1 2; do
+      echo "LSTM round $r/$REPEATS_LSTM, $t thread(s) (about 10 s a run)" >&2
+      if ((r % 2)); then
+        add "lstm nntrain $t" "$(nntrain_train configs/fashion-lstm.json "$t")"
+        [ $have_torch = 0 ] || { add "lstm torch $t" "$(torch_run torch_lstm.py --threads "$t")"
+                                 add "lstm torchfused $t" "$(torch_run torch_lstm.py --threads "$t" --fused)"; }
+      else
+        [ $have_torch = 0 ] || { add "lstm torchfused $t" "$(torch_run torch_lstm.py --threads "$t" --fused)"
+                                 add "lstm torch $t" "$(torch_run torch_lstm.py --threads "$t")"; }
+        add "lstm nntrain $t" "$(nntrain_train configs/fashion-lstm.json "$t")"
+      fi
+    done
+  done
+  if [ $have_torch = 1 ] && [ "${LSTM_ACCURACY:-1}" = 1 ]; then
+    echo "LSTM accuracy: configs/fashion-lstm.json and its PyTorch transcription, 5 epochs each" >&2
+    "$BIN" run configs/fashion-lstm.json --quiet --force --out "$OUT/lacc" --threads 2 >/dev/null
+    add "lacc nntrain" "$(json '["test_accuracy"]' < "$OUT/lacc/summary.json")"
+    add "lacc torch" "$("$PYTHON" bench/torch_lstm.py --accuracy --seed 1 --threads 2 | json '["test_accuracy"]')"
+  fi
+fi
 # Same accuracy: configs/fashion-mlp.json in full (10 epochs, early stopping) and its PyTorch
 # transcription (bench/torch_accuracy.py), ACCURACY_SEEDS seeds each, test accuracy.
 ACCURACY_SEEDS=${ACCURACY_SEEDS:-3}
@@ -137,7 +165,7 @@ fi
 [ -f bench/results.csv ] || echo "$header" > bench/results.csv
 
 echo
-echo "Training throughput, samples/s: median [min–max] of $REPEATS (CNN: $REPEATS_CNN)"
+echo "Training throughput, samples/s: median [min–max] of $REPEATS (CNN: $REPEATS_CNN, LSTM: $REPEATS_LSTM)"
 echo "×eager, ×fused: nntrain ÷ PyTorch per round (the same round's runs), median [min–max]"
 printf "%-5s %-3s %-22s %-22s %-22s %-17s %-17s %-22s %-8s\n" model thr nntrain "pytorch eager" "pytorch fused+FTZ" "×eager" "×fused" "GEMM-bound limit" "reached"
 rounds() {  # "a1 a2 …" "b1 b2 …" -> "a1/b1 a2/b2 …"
@@ -145,7 +173,7 @@ rounds() {  # "a1 a2 …" "b1 b2 …" -> "a1/b1 a2/b2 …"
 }
 pcell() { [ "$1" = "n/a" ] && echo "n/a" || echo "$1 [$2–$3]"; }
 declare -A OFMED  # ratios of the medians, printed after the table
-for model in mlp cnn eval; do
+for model in mlp cnn lstm eval; do
   for t in 1 2; do
     [ -n "${S["$model nntrain $t"]:-}" ] || continue
     read -r n _ _ <<<"$(med "$model nntrain $t")"
@@ -159,15 +187,15 @@ for model in mlp cnn eval; do
     read -r reached _ _ <<<"$(summary %.2f "${S["$model reached $t"]:-}")"
     printf "%-5s %-3s %-22s %-22s %-22s %-17s %-17s %-22s %-8s\n" "$model" "$t" "$(cell "$model nntrain $t")" "$(cell "$model torch $t")" \
       "$(cell "$model torchfused $t")" "$(pcell "$pe" "$pelo" "$pehi")" "$(pcell "$pf" "$pflo" "$pfhi")" "$(cell "$model limit $t")" "$reached"
-    echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$([ $model = cnn ] && echo $REPEATS_CNN || echo $REPEATS),$pe,$pf" >> bench/results.csv
+    echo "$date,$cpu,$(nproc),$blas,$torchv,$model,$t,$n,$te,$tf,$re,$rf,$lim,$reached,$(case $model in cnn) echo $REPEATS_CNN;; lstm) echo $REPEATS_LSTM;; *) echo $REPEATS;; esac),$pe,$pf" >> bench/results.csv
   done
 done
 echo "(eval: forward passes in batches of 1000 over the 60,000 images of the training file, samples/s)"
-[ $have_torch = 1 ] && echo "ratios of the medians (× eager / × fused): $(for k in "mlp 1" "mlp 2" "cnn 1" "cnn 2" "eval 1" "eval 2"; do
+[ $have_torch = 1 ] && echo "ratios of the medians (× eager / × fused): $(for k in "mlp 1" "mlp 2" "cnn 1" "cnn 2" "lstm 1" "lstm 2" "eval 1" "eval 2"; do
   [ -n "${OFMED[$k]:-}" ] && printf "%s %s; " "$k" "${OFMED[$k]}"; done)"
 echo "per round, in order (odd rounds nntrain first, even rounds PyTorch first; a limit far above its run"
 echo "marks a phase change of the machine between the two):"
-for model in mlp cnn eval; do
+for model in mlp cnn lstm eval; do
   for t in 1 2; do
     [ -n "${S["$model nntrain $t"]:-}" ] || continue
     line="  $model $t: nntrain ${S["$model nntrain $t"]}"
@@ -188,6 +216,11 @@ if [ -n "${S["acc nntrain"]:-}" ]; then
   read -r at atlo athi <<<"$(meanrange "${S["acc torch"]}")"
   echo "test accuracy of configs/fashion-mlp.json, mean [min–max] of $ACCURACY_SEEDS seeds: nntrain $an [$anlo–$anhi], PyTorch $at [$atlo–$athi]; difference $(awk -v a="$an" -v b="$at" 'BEGIN {printf "%+.2f", (a - b) * 100}') points"
   echo "$date,$cpu,$(nproc),$blas,$torchv,test_accuracy,2,$an,$at,,,,,,$ACCURACY_SEEDS,," >> bench/results.csv
+fi
+if [ -n "${S["lacc nntrain"]:-}" ]; then
+  an=$(echo ${S["lacc nntrain"]}); at=$(echo ${S["lacc torch"]})
+  echo "test accuracy of configs/fashion-lstm.json (5 epochs): nntrain $an, PyTorch $at; difference $(awk -v a="$an" -v b="$at" 'BEGIN {printf "%+.2f", (a - b) * 100}') points"
+  echo "$date,$cpu,$(nproc),$blas,$torchv,lstm_test_accuracy,2,$an,$at,,,,,,1,," >> bench/results.csv
 fi
 echo "$date,$cpu,$(nproc),$blas,$torchv,rss_mb,2,$((rss_nntrain / 1024)),$rss_torch,,,,,,1,," >> bench/results.csv
 echo "$date,$cpu,$(nproc),$blas,$torchv,first_step_ms,1,$fs,,,,,,,5,," >> bench/results.csv
