@@ -16,7 +16,7 @@ import json
 
 import torch
 
-from fashion_data import _load
+from fashion_data import held_out_split
 
 
 def main():
@@ -27,16 +27,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    x = _load("train-images-idx3-ubyte.gz", 16).float().reshape(-1, 784)
-    y = _load("train-labels-idx1-ubyte.gz", 8).long()
-    xt = _load("t10k-images-idx3-ubyte.gz", 16).float().reshape(-1, 784)
-    yt = _load("t10k-labels-idx1-ubyte.gz", 8).long()
-    perm = torch.randperm(x.shape[0])
-    nv = x.shape[0] // 10
-    xv, yv, x, y = x[perm[:nv]], y[perm[:nv]], x[perm[nv:]], y[perm[nv:]]
-    mean, std = x.mean(0), x.std(0, unbiased=False)
-    std = torch.where(std > 0, std, torch.ones_like(std))
-    x, xv, xt = (x - mean) / std, (xv - mean) / std, (xt - mean) / std
+    x, y, xv, yv, xt, yt = held_out_split()
 
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Dropout(0.2),
                                 torch.nn.Linear(512, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from fashion_data import _load, training_set
+from fashion_data import held_out_split, training_set
 
 
 class Model(torch.nn.Module):
@@ -67,16 +67,8 @@ def main():
         print(json.dumps({"samples_per_second": x.shape[0] / seconds, "seconds": seconds, "final_loss": loss,
                           "torch": torch.__version__}))
         return
-    x = _load("train-images-idx3-ubyte.gz", 16).float().reshape(-1, 784)
-    y = _load("train-labels-idx1-ubyte.gz", 8).long()
-    xt = _load("t10k-images-idx3-ubyte.gz", 16).float().reshape(-1, 784)
-    yt = _load("t10k-labels-idx1-ubyte.gz", 8).long()
-    perm = torch.randperm(x.shape[0])
-    nv = x.shape[0] // 10
-    x, y = x[perm[nv:]], y[perm[nv:]]
-    mean, std = x.mean(0), x.std(0, unbiased=False)
-    std = torch.where(std > 0, std, torch.ones_like(std))
-    x, xt = ((x - mean) / std).reshape(-1, 28, 28), ((xt - mean) / std).reshape(-1, 28, 28)
+    x, y, _, _, xt, yt = held_out_split()
+    x, xt = x.reshape(-1, 28, 28), xt.reshape(-1, 28, 28)
     for _ in range(args.epochs):
         epoch(model, opt, x, y)
     model.eval()
