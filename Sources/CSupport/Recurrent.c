@@ -47,13 +47,27 @@ void nn_rnn_tanh(const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] = rnn_tanh(x[i]);
 }
 
-/* LSTM step, one row: g = [i f g o] pre-activations (4h) become the activations; c = f⊙c_prev
-   + i⊙g, tanh_c = tanh(c), h = o⊙tanh_c. */
+/* LSTM step, one row: g = [i f g o] pre-activations (4h, + bias when not NULL) become the
+   activations; c = f⊙c_prev + i⊙g, tanh_c = tanh(c), h = o⊙tanh_c. The gates are taken in
+   pairs sharing one division: σ(a) = (1 + e⁻ᵇ)/((1 + e⁻ᵃ)(1 + e⁻ᵇ)), tanh likewise, with the
+   pre-activations clamped to ±40 (where σ and tanh are 1 or 0 to float precision) so that the
+   product cannot overflow. */
+static inline float clamp40(float x) {
+    x = x < -40.0f ? -40.0f : x;
+    return x > 40.0f ? 40.0f : x;
+}
+
 NN_RNN_CLONES
-void nn_lstm_forward(float *g, const float *c_prev, float *c, float *tanh_c, float *h, long hidden) {
+void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, long hidden) {
     for (long j = 0; j < hidden; j++) {
-        float i = rnn_sigmoid(g[j]), f = rnn_sigmoid(g[hidden + j]);
-        float u = rnn_tanh(g[2 * hidden + j]), o = rnn_sigmoid(g[3 * hidden + j]);
+        float pi = g[j], pf = g[hidden + j], pg = g[2 * hidden + j], po = g[3 * hidden + j];
+        if (bias) { pi += bias[j]; pf += bias[hidden + j]; pg += bias[2 * hidden + j]; po += bias[3 * hidden + j]; }
+        float ai = 1.0f + rnn_exp(-clamp40(pi)), af = 1.0f + rnn_exp(-clamp40(pf));
+        float r1 = 1.0f / (ai * af);
+        float i = r1 * af, f = r1 * ai;
+        float ag = 1.0f + rnn_exp(clamp40(2.0f * pg)), ao = 1.0f + rnn_exp(-clamp40(po));
+        float r2 = 1.0f / (ag * ao);
+        float u = 1.0f - 2.0f * (r2 * ao), o = r2 * ag;
         float cj = f * c_prev[j] + i * u;
         float t = rnn_tanh(cj);
         g[j] = i; g[hidden + j] = f; g[2 * hidden + j] = u; g[3 * hidden + j] = o;
@@ -78,11 +92,12 @@ void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, 
     }
 }
 
-/* GRU step, one row (torch.nn.GRU): gi = W_i x + b_i (3h: r z n) becomes [r z n]; rec = W_h h
-   (3h) gets b_h added and is kept; n = tanh(gi_n + r⊙rec_n), h = (1 − z)⊙n + z⊙h_prev. */
+/* GRU step, one row (torch.nn.GRU): gi = W_i x (3h: r z n) gets b_i added and becomes [r z n];
+   rec = W_h h (3h) gets b_h added and is kept; n = tanh(gi_n + r⊙rec_n), h = (1 − z)⊙n + z⊙h_prev. */
 NN_RNN_CLONES
-void nn_gru_forward(float *gi, float *rec, const float *bias_hh, const float *h_prev, float *h, long hidden) {
+void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, long hidden) {
     for (long j = 0; j < hidden; j++) {
+        if (bias_ih) { gi[j] += bias_ih[j]; gi[hidden + j] += bias_ih[hidden + j]; gi[2 * hidden + j] += bias_ih[2 * hidden + j]; }
         float rr = rec[j] + (bias_hh ? bias_hh[j] : 0.0f);
         float rz = rec[hidden + j] + (bias_hh ? bias_hh[hidden + j] : 0.0f);
         float rn = rec[2 * hidden + j] + (bias_hh ? bias_hh[2 * hidden + j] : 0.0f);
@@ -110,11 +125,13 @@ void nn_gru_backward(const float *a, const float *rec, const float *h_prev, cons
     }
 }
 
-/* Elman RNN step, one row: a (pre-activation) becomes h = tanh(a) or relu(a), copied to h. */
+/* Elman RNN step, one row: a (pre-activation, + bias when not NULL) becomes h = tanh(a) or
+   relu(a), copied to h. */
 NN_RNN_CLONES
-void nn_rnn_forward(float *a, float *h, long hidden, int relu) {
+void nn_rnn_forward(float *a, const float *bias, float *h, long hidden, int relu) {
     for (long j = 0; j < hidden; j++) {
-        float v = relu ? (a[j] > 0.0f ? a[j] : 0.0f) : rnn_tanh(a[j]);
+        float p = bias ? a[j] + bias[j] : a[j];
+        float v = relu ? (p > 0.0f ? p : 0.0f) : rnn_tanh(p);
         a[j] = v; h[j] = v;
     }
 }

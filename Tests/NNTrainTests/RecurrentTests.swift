@@ -284,3 +284,29 @@ func recurrentLayerMatchesTorch(_ name: String) throws {
     }
     for p in layer.parameters { close(p.value.scalars, floats(c["final_params"]![torchName(p)]), "final \(p.name)") }
 }
+
+/// The batch rows split over two threads (each part walking its rows through every step, the
+/// bias gradients summed per part) give what one thread gives.
+@Test(arguments: [RecurrentCell.lstm, .gru, .rnnTanh])
+func recurrentLayerOnTwoThreadsMatchesOne(_ cell: RecurrentCell) {
+    let spec = RecurrentSpec(cell: cell, hiddenSize: 8, bidirectional: true, returnSequences: true)
+    let x = randomTensor([40, 5, 3], seed: 21), dy = randomTensor([40, 5, 16], seed: 22)
+    let lengths = fixedLengths((0..<40).map { $0 % 6 }, steps: 5)
+    Parallel.setThreads(max(2, Parallel.threads))
+    func run(parts: Int) -> [[Float]] {
+        let layer = makeRecurrent(spec, steps: 5, features: 3)
+        for u in layer.units.joined() { u.maxParts = parts }
+        layer.inputLengths = { lengths }
+        layer.allocate(maxBatch: 40)
+        _ = ParameterStore(layer.parameters)
+        let y = layer.forward(x, mode: .training).scalars
+        let dx = layer.backward(Tensor(shape: dy.shape.dims, scalars: dy.scalars), needsInputGradient: true)!.scalars
+        return [y, dx] + layer.parameters.map(\.grad.scalars)
+    }
+    #expect(Recurrent.parts(40) >= 2)
+    let one = run(parts: 1), two = run(parts: 2)
+    for (a, b) in zip(one, two) {
+        #expect(a.count == b.count)
+        for (u, v) in zip(a, b) where abs(u - v) > 1e-5 * max(1, abs(u)) { Issue.record("\(u) vs \(v)"); break }
+    }
+}

@@ -148,17 +148,17 @@ void nn_wino_filter_grad(const float *dut, long O, long C, float *dw);
 /// y = σ(x) and y = tanh(x) with the cells' exp (for tests and the pooled passes).
 void nn_rnn_sigmoid(const float *x, float *y, long n);
 void nn_rnn_tanh(const float *x, float *y, long n);
-/// LSTM: g [i f g o] pre-activations → activations; c, tanh(c), h of the step.
-void nn_lstm_forward(float *g, const float *c_prev, float *c, float *tanh_c, float *h, long hidden);
+/// LSTM: g [i f g o] pre-activations (+ bias, may be NULL) → activations; c, tanh(c), h of the step.
+void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, long hidden);
 /// LSTM backward: pre-activation gradients dg (4h); dc: dL/dc from the step after in, dL/dc_prev out.
 void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, float *dc, float *dg, long hidden);
-/// GRU: gi [r z n] (W_i x + b_i) → activations; rec (W_h h) += b_h; h of the step.
-void nn_gru_forward(float *gi, float *rec, const float *bias_hh, const float *h_prev, float *h, long hidden);
+/// GRU: gi [r z n] (W_i x) += b_i → activations; rec (W_h h) += b_h; h of the step (biases may be NULL).
+void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, long hidden);
 /// GRU backward: dgi, drec (3h each) and z⊙dh in dh_direct.
 void nn_gru_backward(const float *a, const float *rec, const float *h_prev, const float *dh, float *dgi, float *drec,
                      float *dh_direct, long hidden);
-/// Elman RNN: a → h = tanh(a) or relu(a) (in a and h); backward da.
-void nn_rnn_forward(float *a, float *h, long hidden, int relu);
+/// Elman RNN: a (+ bias, may be NULL) → h = tanh(a) or relu(a) (in a and h); backward da.
+void nn_rnn_forward(float *a, const float *bias, float *h, long hidden, int relu);
 void nn_rnn_backward(const float *h, const float *dh, float *da, long hidden, int relu);
 
 /// Sends `sig` to `pid`; 0 on success.

@@ -8,7 +8,7 @@ extension RecurrentUnit {
     /// `inputGradient`.
     func backward(_ dY: UnsafePointer<Float>?, outputStride: Int, dFinal: UnsafePointer<Float>?, finalStride: Int,
                   input: UnsafePointer<Float>, batch: Int, lengths: UnsafePointer<Int32>?, recurrentDropout: Bool) {
-        let parts = Recurrent.parts(batch)
+        let parts = min(Recurrent.parts(batch), maxParts)
         Parallel.forEach(parts: parts, RecurrentBackward(unit: self, batch: batch, parts: parts, lengths: lengths, dY: dY,
                                                          outputStride: outputStride, dFinal: dFinal, finalStride: finalStride,
                                                          masked: recurrentDropout))
@@ -18,9 +18,18 @@ extension RecurrentUnit {
         // dW_ih = dGᵀ·x, dW_hh = dRᵀ·h_before over every step at once; the biases' column sums.
         gemm(transposeA: true, m: g, n: features, k: rows, dG, input, weightIH.grad.pointer)
         gemm(transposeA: true, m: g, n: hidden, k: rows, dR, states, weightHH.grad.pointer)
-        if let biasIH, let biasHH {
-            columnSums(dG, rows: rows, cols: g, into: biasIH.grad.pointer)
-            columnSums(dR, rows: rows, cols: g, into: biasHH.grad.pointer)
+        if let biasIH, let biasHH, let sums = biasGradParts?.base {
+            // The parts' sums (taken while each row's gradients were in cache), in part order.
+            let dbi = biasIH.grad.pointer, dbh = biasHH.grad.pointer
+            dbi.update(from: sums, count: g)
+            for p in 1..<parts { let s = sums + p * g; for j in 0..<g { dbi[j] += s[j] } }
+            if cell == .gru {
+                let r = sums + Parallel.maxThreads * g
+                dbh.update(from: r, count: g)
+                for p in 1..<parts { let s = r + p * g; for j in 0..<g { dbh[j] += s[j] } }
+            } else {
+                dbh.update(from: dbi, count: g)
+            }
         }
     }
 
@@ -30,17 +39,9 @@ extension RecurrentUnit {
         gemm(m: batch * steps, n: features, k: gateWidth, gateGradPointer, weightIH.value.pointer, beta: accumulate ? 1 : 0, dx)
     }
 
-    private func columnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
-        out.update(repeating: 0, count: cols)
-        for r in 0..<rows {
-            let row = m + r * cols
-            for j in 0..<cols { out[j] += row[j] }
-        }
-    }
-
     /// Rows `rows` of backpropagation through time: the steps in the reverse of the forward's
     /// order, each writing the step's gate gradients and carrying dL/dh (and dL/dc) back.
-    func backwardRows(_ rows: Range<Int>, lengths: UnsafePointer<Int32>?, dY: UnsafePointer<Float>?, outputStride: Int,
+    func backwardRows(_ rows: Range<Int>, part: Int, lengths: UnsafePointer<Int32>?, dY: UnsafePointer<Float>?, outputStride: Int,
                       dFinal: UnsafePointer<Float>?, finalStride: Int, masked: Bool) {
         let h = hidden, g = gateWidth, T = steps
         let dh = dhStatePointer, dc = dcStatePointer, prod = productPointer, dd = directPointer
@@ -48,6 +49,10 @@ extension RecurrentUnit {
         let before = statePointer, cellBefore = cellBeforePointer, tanhC = tanhCellPointer, rec = recurrentPartPointer
         let mask = recurrentMaskPointer, whh = weightHH.value.pointer
         let b0 = rows.lowerBound, m = rows.count
+        let biasSums = biasGradParts.map { $0.base + part * g }
+        let recurrentSums = cell == .gru ? biasGradParts.map { $0.base + (Parallel.maxThreads + part) * g } : nil
+        biasSums?.update(repeating: 0, count: g)
+        recurrentSums?.update(repeating: 0, count: g)
         for b in rows {
             if let dFinal { (dh + b * h).update(from: dFinal + b * finalStride, count: h) } else { (dh + b * h).update(repeating: 0, count: h) }
         }
@@ -73,6 +78,8 @@ extension RecurrentUnit {
                 case .gru: RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dgi: dG + gi, drec: dR + gi, direct: dd! + b * h, hidden: h)
                 case .rnnTanh, .rnnReLU: RecurrentKernels.rnnBackward(gp + gi, dh: dhb, da: dG + gi, hidden: h, relu: cell == .rnnReLU)
                 }
+                if let biasSums { let d = dG + gi; for j in 0..<g { biasSums[j] += d[j] } }
+                if let recurrentSums { let d = dR + gi; for j in 0..<g { recurrentSums[j] += d[j] } }
             }
             guard anyValid else { continue }
             if !gemmDirectStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, accumulate: false, prod + b0 * h, ldc: h) {
@@ -105,7 +112,7 @@ struct RecurrentBackward: ParallelLoop {
         for i in range {
             let rows = recurrentRows(i, parts: parts, batch: batch)
             if !rows.isEmpty {
-                unit.backwardRows(rows, lengths: lengths, dY: dY, outputStride: outputStride, dFinal: dFinal, finalStride: finalStride,
+                unit.backwardRows(rows, part: i, lengths: lengths, dY: dY, outputStride: outputStride, dFinal: dFinal, finalStride: finalStride,
                                   masked: masked)
             }
         }

@@ -26,6 +26,13 @@ final class RecurrentUnit {
     var cState: BatchBuffer?
     /// W_hhᵀ `[H, G·H]` for the steps' products on nntrain's own kernel (AVX-512 CPUs).
     var transposedHH: TensorStorage?
+    /// At most this many parts of the batch rows (tests compare one part with several).
+    var maxParts = Int.max
+    /// LSTM, RNN: b_ih + b_hh, added by the cell pass.
+    var combinedBias: TensorStorage?
+    /// Backward: each part's sums of the bias gradients over its rows, `[2][Parallel.maxThreads][G·H]`
+    /// (the W_ih side, then GRU's W_hh side), summed in part order after the pass.
+    var biasGradParts: TensorStorage?
     /// `[B, H]`: the recurrent dropout mask.
     var recurrentMask: BatchBuffer?
     /// Backward: dL/d(gate pre-activations) `[B, T, G·H]` (GRU: the input side; `recurrentGrads`
@@ -98,6 +105,8 @@ final class RecurrentUnit {
         product = buffer([hidden])
         maskedStates = recurrentDropout ? buffer([steps, hidden]) : nil
         transposedHH = DirectGEMM.isAvailable ? TensorStorage(capacity: g * hidden) : nil
+        combinedBias = biasIH != nil && cell != .gru ? TensorStorage(capacity: g) : nil
+        biasGradParts = biasIH != nil ? TensorStorage(capacity: 2 * Parallel.maxThreads * g) : nil
         recurrentMask = recurrentDropout ? buffer([hidden]) : nil
         if cell == .lstm {
             cellsBefore = buffer([steps, hidden])
@@ -118,20 +127,14 @@ final class RecurrentUnit {
                  outputStride: Int, recurrentDropout: Bool) {
         let g = gateWidth, rows = batch * steps
         let gp = gates.storage.base
-        // The input projection of every step, the biases first (LSTM, RNN: both; GRU: b_ih).
-        if let biasIH, let biasHH {
-            let b = gp
+        // The input projection of every step; the cell pass adds the biases (LSTM, RNN: b_ih + b_hh).
+        if let biasIH, let biasHH, let b = combinedBias?.base {
             let bi = biasIH.value.pointer, bh = biasHH.value.pointer
-            if cell == .gru {
-                for j in 0..<g { b[j] = bi[j] }
-            } else {
-                for j in 0..<g { b[j] = bi[j] + bh[j] }
-            }
-            for r in 1..<max(rows, 1) { (gp + r * g).update(from: b, count: g) }
+            for j in 0..<g { b[j] = bi[j] + bh[j] }
         }
-        gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, beta: biasIH == nil ? 0 : 1, gp)
+        gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, gp)
         if let t = transposedHH { transpose(weightHH.value.pointer, rows: g, cols: hidden, t.base) }
-        let parts = Recurrent.parts(batch)
+        let parts = min(Recurrent.parts(batch), maxParts)
         Parallel.forEach(parts: parts, RecurrentForward(unit: self, batch: batch, parts: parts, lengths: lengths, output: output,
                                                         outputStride: outputStride, masked: recurrentDropout))
     }
@@ -145,7 +148,8 @@ final class RecurrentUnit {
         let maskedBefore = maskedStates?.storage.base, mask = recurrentMask?.storage.base
         let cellBefore = cellsBefore?.storage.base, tanhC = tanhCells?.storage.base
         let rec = recurrentPart?.storage.base
-        let whh = weightHH.value.pointer, bhh = biasHH?.value.pointer
+        let whh = weightHH.value.pointer, bhh = biasHH?.value.pointer, bih = biasIH?.value.pointer
+        let bias = combinedBias.map { UnsafePointer($0.base) }
         let b0 = rows.lowerBound, m = rows.count
         (hs + b0 * h).update(repeating: 0, count: m * h)
         cs.map { ($0 + b0 * h).update(repeating: 0, count: m * h) }
@@ -179,9 +183,9 @@ final class RecurrentUnit {
                 guard t < (lengths.map { Int($0[b]) } ?? T) else { y.update(repeating: 0, count: h); continue }
                 let gr = gp + (b * T + t) * g, at = (b * T + t) * h
                 switch cell {
-                case .lstm: RecurrentKernels.lstmForward(gr, cellBefore: cellBefore! + at, cell: cs! + b * h, tanhCell: tanhC! + at, h: hs + b * h, hidden: h)
-                case .gru: RecurrentKernels.gruForward(gr, recurrent: rec! + (b * T + t) * g, biasHH: bhh, hBefore: before + at, h: hs + b * h, hidden: h)
-                case .rnnTanh, .rnnReLU: RecurrentKernels.rnnForward(gr, h: hs + b * h, hidden: h, relu: cell == .rnnReLU)
+                case .lstm: RecurrentKernels.lstmForward(gr, bias: bias, cellBefore: cellBefore! + at, cell: cs! + b * h, tanhCell: tanhC! + at, h: hs + b * h, hidden: h)
+                case .gru: RecurrentKernels.gruForward(gr, biasIH: bih, recurrent: rec! + (b * T + t) * g, biasHH: bhh, hBefore: before + at, h: hs + b * h, hidden: h)
+                case .rnnTanh, .rnnReLU: RecurrentKernels.rnnForward(gr, bias: bias, h: hs + b * h, hidden: h, relu: cell == .rnnReLU)
                 }
                 y.update(from: hs + b * h, count: h)
             }
