@@ -310,3 +310,27 @@ func recurrentLayerOnTwoThreadsMatchesOne(_ cell: RecurrentCell) {
         for (u, v) in zip(a, b) where abs(u - v) > 1e-5 * max(1, abs(u)) { Issue.record("\(u) vs \(v)"); break }
     }
 }
+
+/// The step products on sgemm (CPUs without AVX-512) give what nntrain's own kernel gives.
+@Test(arguments: [RecurrentCell.lstm, .gru, .rnnReLU])
+func recurrentStepsOnSgemmMatchTheOwnKernel(_ cell: RecurrentCell) {
+    let spec = RecurrentSpec(cell: cell, hiddenSize: 6, numLayers: 2, bidirectional: true, recurrentDropout: 0.3)
+    let x = randomTensor([12, 4, 5], seed: 31), dy = randomTensor([12, 12], seed: 32)
+    let lengths = fixedLengths((0..<12).map { $0 % 5 }, steps: 4)
+    func run(ownKernel: Bool) -> [[Float]] {
+        let layer = makeRecurrent(spec, steps: 4, features: 5)
+        for u in layer.units.joined() { u.ownKernel = ownKernel }
+        layer.inputLengths = { lengths }
+        layer.allocate(maxBatch: 12)
+        _ = ParameterStore(layer.parameters)
+        let y = layer.forward(x, mode: .training).scalars
+        let dx = layer.backward(Tensor(shape: dy.shape.dims, scalars: dy.scalars), needsInputGradient: true)!.scalars
+        return [y, dx] + layer.parameters.map(\.grad.scalars)
+    }
+    let own = run(ownKernel: true), blas = run(ownKernel: false)
+    #expect(own.filter { $0.allSatisfy { $0 == 0 } }.count <= 2, "\(own.map { $0.filter { $0 != 0 }.count })")
+    for (a, b) in zip(own, blas) {
+        #expect(a.count == b.count)
+        for (u, v) in zip(a, b) where abs(u - v) > 1e-5 * max(1, abs(u)) { Issue.record("\(u) vs \(v)"); break }
+    }
+}

@@ -82,7 +82,8 @@ extension RecurrentUnit {
                 if let recurrentSums { let d = dR + gi; for j in 0..<g { recurrentSums[j] += d[j] } }
             }
             guard anyValid else { continue }
-            if !gemmDirectStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, accumulate: false, prod + b0 * h, ldc: h) {
+            if !ownKernel
+                || !gemmDirectStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, accumulate: false, prod + b0 * h, ldc: h) {
                 gemmStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, beta: 0, prod + b0 * h, ldc: h)
             }
             for b in rows where t < (lengths.map { Int($0[b]) } ?? T) {

@@ -28,6 +28,8 @@ final class RecurrentUnit {
     var transposedHH: TensorStorage?
     /// At most this many parts of the batch rows (tests compare one part with several).
     var maxParts = Int.max
+    /// The step products on nntrain's own kernel (AVX-512 CPUs), else sgemm (tests compare them).
+    var ownKernel = DirectGEMM.isAvailable
     /// LSTM, RNN: b_ih + b_hh, added by the cell pass.
     var combinedBias: TensorStorage?
     /// Backward: each part's sums of the bias gradients over its rows, `[2][Parallel.maxThreads][G·H]`
@@ -105,6 +107,7 @@ final class RecurrentUnit {
         product = buffer([hidden])
         maskedStates = recurrentDropout ? buffer([steps, hidden]) : nil
         transposedHH = DirectGEMM.isAvailable ? TensorStorage(capacity: g * hidden) : nil
+        ownKernel = ownKernel && DirectGEMM.isAvailable
         combinedBias = biasIH != nil && cell != .gru ? TensorStorage(capacity: g) : nil
         biasGradParts = biasIH != nil ? TensorStorage(capacity: 2 * Parallel.maxThreads * g) : nil
         recurrentMask = recurrentDropout ? buffer([hidden]) : nil
@@ -133,7 +136,7 @@ final class RecurrentUnit {
             for j in 0..<g { b[j] = bi[j] + bh[j] }
         }
         gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, gp)
-        if let t = transposedHH { transpose(weightHH.value.pointer, rows: g, cols: hidden, t.base) }
+        if ownKernel, let t = transposedHH { transpose(weightHH.value.pointer, rows: g, cols: hidden, t.base) }
         let parts = min(Recurrent.parts(batch), maxParts)
         Parallel.forEach(parts: parts, RecurrentForward(unit: self, batch: batch, parts: parts, lengths: lengths, output: output,
                                                         outputStride: outputStride, masked: recurrentDropout))
@@ -164,7 +167,7 @@ final class RecurrentUnit {
                 if let cs { (cellBefore! + at).update(from: cs + b * h, count: h) }
                 if t < (lengths.map { Int($0[b]) } ?? T) { anyValid = true }
             }
-            if anyValid, let wt = transposedHH?.base {
+            if anyValid, ownKernel, let wt = transposedHH?.base {
                 // h·W_hhᵀ on nntrain's kernel: into GRU's own buffer, onto the LSTM/RNN gates.
                 let out = rec ?? gp
                 gemmDirectStrided(m: m, n: g, k: h, hIn + (b0 * T + t) * h, lda: T * h, wt, ldb: g, accumulate: rec == nil,
