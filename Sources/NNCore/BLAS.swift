@@ -75,17 +75,18 @@ public func gemmDirect(
                 a, Int32(transposeA ? m : k), b, Int32(n), accumulate ? 1 : 0, c, Int32(n))
 }
 
-/// C = A·B, or C += A·B when `accumulate`, with explicit row strides, on nntrain's own AVX-512
+/// C = op(A)·B, or C += op(A)·B when `accumulate`, with explicit row strides (A is `[m, k]`, or
+/// `[k, m]` read transposed, at row stride `lda`), on nntrain's own AVX-512
 /// kernel (each element summed in order of k); false, computing nothing, on CPUs without it
 /// (`DirectGEMM.isAvailable`). One thread's product: a recurrent layer's step.
 @inline(__always)
 @discardableResult
-public func gemmDirectStrided(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                              accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+public func gemmDirectStrided(transposeA: Bool = false, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+                              _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
     if nn_thread_tag() == GEMMObserver.tag {
-        GEMMObserver.report(.init(transposeA: false, transposeB: false, m: m, n: n, k: k, direct: true))
+        GEMMObserver.report(.init(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, direct: true))
     }
-    return nn_gemm_direct(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate ? 1 : 0) != 0
+    return nn_gemm_direct(m, n, k, a, transposeA ? 1 : lda, transposeA ? lda : 1, b, ldb, c, ldc, accumulate ? 1 : 0) != 0
 }
 
 /// Whether `gemmDirect` can run nntrain's own kernel on this CPU (AVX-512).

@@ -314,8 +314,10 @@ func recurrentLayerOnTwoThreadsMatchesOne(_ cell: RecurrentCell) {
 /// The step products on sgemm (CPUs without AVX-512) give what nntrain's own kernel gives.
 @Test(arguments: [RecurrentCell.lstm, .gru, .rnnReLU])
 func recurrentStepsOnSgemmMatchTheOwnKernel(_ cell: RecurrentCell) {
-    let spec = RecurrentSpec(cell: cell, hiddenSize: 6, numLayers: 2, bidirectional: true, recurrentDropout: 0.3)
-    let x = randomTensor([12, 4, 5], seed: 31), dy = randomTensor([12, 12], seed: 32)
+    // 48 units: the weight gradients on the kernel are cut into column blocks over two threads.
+    Parallel.setThreads(max(2, Parallel.threads))
+    let spec = RecurrentSpec(cell: cell, hiddenSize: 48, numLayers: 2, bidirectional: true, recurrentDropout: 0.3)
+    let x = randomTensor([12, 4, 5], seed: 31), dy = randomTensor([12, 96], seed: 32)
     let lengths = fixedLengths((0..<12).map { $0 % 5 }, steps: 4)
     func run(ownKernel: Bool) -> [[Float]] {
         let layer = makeRecurrent(spec, steps: 4, features: 5)

@@ -15,9 +15,20 @@ extension RecurrentUnit {
         let g = gateWidth, rows = batch * steps
         let dG = gateGradPointer, dR = recurrentGradPointer
         let states = recurrentDropout ? maskedStatePointer! : statePointer
-        // dW_ih = dGᵀ·x, dW_hh = dRᵀ·h_before over every step at once; the biases' column sums.
-        gemm(transposeA: true, m: g, n: features, k: rows, dG, input, weightIH.grad.pointer)
-        gemm(transposeA: true, m: g, n: hidden, k: rows, dR, states, weightHH.grad.pointer)
+        // dW_ih = dGᵀ·x, dW_hh = dRᵀ·h_before over every step at once: on nntrain's kernel as
+        // xᵀ·dG and h_beforeᵀ·dR (no packing of the large dG), blocks of columns over the pool,
+        // then transposed; else two sgemm calls.
+        if ownKernel, let scratch = weightGradScratch?.base {
+            let blocks = max(1, min(Parallel.threads, g / 64))
+            Parallel.forEach(parts: blocks, RecurrentWeightGradients(
+                dG: dG, dR: dR, input: input, states: states, rows: rows, features: features, hidden: hidden, gates: g,
+                blocks: blocks, scratch: scratch))
+            transpose(scratch, rows: features, cols: g, weightIH.grad.pointer)
+            transpose(scratch + features * g, rows: hidden, cols: g, weightHH.grad.pointer)
+        } else {
+            gemm(transposeA: true, m: g, n: features, k: rows, dG, input, weightIH.grad.pointer)
+            gemm(transposeA: true, m: g, n: hidden, k: rows, dR, states, weightHH.grad.pointer)
+        }
         if let biasIH, let biasHH, let sums = biasGradParts?.base {
             // The parts' sums (taken while each row's gradients were in cache), in part order.
             let dbi = biasIH.grad.pointer, dbh = biasHH.grad.pointer
@@ -116,6 +127,24 @@ struct RecurrentBackward: ParallelLoop {
                 unit.backwardRows(rows, part: i, lengths: lengths, dY: dY, outputStride: outputStride, dFinal: dFinal, finalStride: finalStride,
                                   masked: masked)
             }
+        }
+    }
+}
+
+/// A block of columns (gate units) of xᵀ·dG and h_beforeᵀ·dR over every step, on nntrain's kernel.
+struct RecurrentWeightGradients: ParallelLoop {
+    let dG: UnsafePointer<Float>, dR: UnsafePointer<Float>, input: UnsafePointer<Float>, states: UnsafePointer<Float>
+    let rows: Int, features: Int, hidden: Int, gates: Int, blocks: Int
+    let scratch: UnsafeMutablePointer<Float>
+    func run(_ range: Range<Int>) {
+        let per = ((gates + blocks - 1) / blocks + 15) / 16 * 16
+        for i in range {
+            let c0 = min(gates, i * per), c1 = min(gates, c0 + per)
+            guard c1 > c0 else { continue }
+            gemmDirectStrided(transposeA: true, m: features, n: c1 - c0, k: rows, input, lda: features, dG + c0, ldb: gates,
+                              accumulate: false, scratch + c0, ldc: gates)
+            gemmDirectStrided(transposeA: true, m: hidden, n: c1 - c0, k: rows, states, lda: hidden, dR + c0, ldb: gates,
+                              accumulate: false, scratch + features * gates + c0, ldc: gates)
         }
     }
 }

@@ -30,6 +30,8 @@ final class RecurrentUnit {
     var maxParts = Int.max
     /// The step products on nntrain's own kernel (AVX-512 CPUs), else sgemm (tests compare them).
     var ownKernel = DirectGEMM.isAvailable
+    /// Backward on nntrain's kernel: dW_ihᵀ `[F, G·H]` and dW_hhᵀ `[H, G·H]` before their transposes.
+    var weightGradScratch: TensorStorage?
     /// LSTM, RNN: b_ih + b_hh, added by the cell pass.
     var combinedBias: TensorStorage?
     /// Backward: each part's sums of the bias gradients over its rows, `[2][Parallel.maxThreads][G·H]`
@@ -108,6 +110,7 @@ final class RecurrentUnit {
         maskedStates = recurrentDropout ? buffer([steps, hidden]) : nil
         transposedHH = DirectGEMM.isAvailable ? TensorStorage(capacity: g * hidden) : nil
         ownKernel = ownKernel && DirectGEMM.isAvailable
+        weightGradScratch = DirectGEMM.isAvailable ? TensorStorage(capacity: (features + hidden) * g) : nil
         combinedBias = biasIH != nil && cell != .gru ? TensorStorage(capacity: g) : nil
         biasGradParts = biasIH != nil ? TensorStorage(capacity: 2 * Parallel.maxThreads * g) : nil
         recurrentMask = recurrentDropout ? buffer([hidden]) : nil
