@@ -10,7 +10,7 @@
 #        batch 128, clipping at norm 1): one epoch at 1 and 2 threads against bench/torch_lstm.py
 #        (nn.LSTM, eager Adam and Adam(fused=True) with flush-to-zero), REPEATS_LSTM rounds
 #        (default 3; BENCH_LSTM=0 skips it), and the test accuracy of both after the config's 5
-#        epochs (LSTM_ACCURACY=0 skips that).
+#        epochs, mean over LSTM_ACCURACY_SEEDS seeds (default 3; LSTM_ACCURACY=0 skips that).
 #   EVAL forward passes in batches of 1000 over the 60,000 images of the training file (nntrain eval / torch no_grad).
 #   ACC  test accuracy of configs/fashion-mlp.json (10 epochs) against its PyTorch transcription
 #        (bench/torch_accuracy.py), ACCURACY_SEEDS seeds (default 3; BENCH_ACCURACY=0 skips it).
@@ -126,10 +126,12 @@ if [ "${BENCH_LSTM:-1}" = 1 ]; then
     done
   done
   if [ $have_torch = 1 ] && [ "${LSTM_ACCURACY:-1}" = 1 ]; then
-    echo "LSTM accuracy: configs/fashion-lstm.json and its PyTorch transcription, 5 epochs each" >&2
-    "$BIN" run configs/fashion-lstm.json --quiet --force --out "$OUT/lacc" --threads 2 >/dev/null
-    add "lacc nntrain" "$(json '["test_accuracy"]' < "$OUT/lacc/summary.json")"
-    add "lacc torch" "$("$PYTHON" bench/torch_lstm.py --accuracy --seed 1 --threads 2 | json '["test_accuracy"]')"
+    for ((s = 1; s <= ${LSTM_ACCURACY_SEEDS:-3}; s++)); do
+      echo "LSTM accuracy, seed $s/${LSTM_ACCURACY_SEEDS:-3}: configs/fashion-lstm.json and its PyTorch transcription, 5 epochs each" >&2
+      "$BIN" run configs/fashion-lstm.json --quiet --force --out "$OUT/lacc" --threads 2 --set seed=$s >/dev/null
+      add "lacc nntrain" "$(json '["test_accuracy"]' < "$OUT/lacc/summary.json")"
+      add "lacc torch" "$("$PYTHON" bench/torch_lstm.py --accuracy --seed $s --threads 2 | json '["test_accuracy"]')"
+    done
   fi
 fi
 # Same accuracy: configs/fashion-mlp.json in full (10 epochs, early stopping) and its PyTorch
@@ -218,9 +220,11 @@ if [ -n "${S["acc nntrain"]:-}" ]; then
   echo "$date,$cpu,$(nproc),$blas,$torchv,test_accuracy,2,$an,$at,,,,,,$ACCURACY_SEEDS,," >> bench/results.csv
 fi
 if [ -n "${S["lacc nntrain"]:-}" ]; then
-  an=$(echo ${S["lacc nntrain"]}); at=$(echo ${S["lacc torch"]})
-  echo "test accuracy of configs/fashion-lstm.json (5 epochs): nntrain $an, PyTorch $at; difference $(awk -v a="$an" -v b="$at" 'BEGIN {printf "%+.2f", (a - b) * 100}') points"
-  echo "$date,$cpu,$(nproc),$blas,$torchv,lstm_test_accuracy,2,$an,$at,,,,,,1,," >> bench/results.csv
+  lmr() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1; t+=$1} END {printf "%.4f %.4f %.4f %d\n", t/NR, a[1], a[NR], NR}'; }
+  read -r an anlo anhi ln <<<"$(lmr "${S["lacc nntrain"]}")"
+  read -r at atlo athi _ <<<"$(lmr "${S["lacc torch"]}")"
+  echo "test accuracy of configs/fashion-lstm.json (5 epochs), mean [min–max] of $ln seeds: nntrain $an [$anlo–$anhi], PyTorch $at [$atlo–$athi]; difference $(awk -v a="$an" -v b="$at" 'BEGIN {printf "%+.2f", (a - b) * 100}') points"
+  echo "$date,$cpu,$(nproc),$blas,$torchv,lstm_test_accuracy,2,$an,$at,,,,,,$ln,," >> bench/results.csv
 fi
 echo "$date,$cpu,$(nproc),$blas,$torchv,rss_mb,2,$((rss_nntrain / 1024)),$rss_torch,,,,,,1,," >> bench/results.csv
 echo "$date,$cpu,$(nproc),$blas,$torchv,first_step_ms,1,$fs,,,,,,,5,," >> bench/results.csv
