@@ -96,13 +96,17 @@ public enum WordNet {
         return lemmas
     }
 
+    /// A decimal or hexadecimal field of at most 15 digits (longer ones could overflow; the
+    /// callers check each field's width first).
     private static func decimal(_ s: ArraySlice<UInt8>) -> Int? {
+        guard s.count <= 15 else { return nil }
         var v = 0
         for b in s { guard b >= 0x30 && b <= 0x39 else { return nil }; v = v * 10 + Int(b - 0x30) }
         return v
     }
 
     private static func hex(_ s: ArraySlice<UInt8>) -> Int? {
+        guard s.count <= 15 else { return nil }
         var v = 0
         for b in s {
             let d: Int

@@ -26,6 +26,8 @@ final class RecurrentUnit {
     var cState: BatchBuffer?
     /// W_hhᵀ `[H, G·H]` for the steps' products on nntrain's own kernel (AVX-512 CPUs).
     var transposedHH: TensorStorage?
+    /// W_ihᵀ `[F, G·H]` likewise, for the input projection.
+    var transposedIH: TensorStorage?
     /// At most this many parts of the batch rows (tests compare one part with several).
     var maxParts = Int.max
     /// The step products on nntrain's own kernel (AVX-512 CPUs), else sgemm (tests compare them).
@@ -109,6 +111,7 @@ final class RecurrentUnit {
         product = buffer([hidden])
         maskedStates = recurrentDropout ? buffer([steps, hidden]) : nil
         transposedHH = DirectGEMM.isAvailable ? TensorStorage(capacity: g * hidden) : nil
+        transposedIH = DirectGEMM.isAvailable ? TensorStorage(capacity: g * features) : nil
         ownKernel = ownKernel && DirectGEMM.isAvailable
         weightGradScratch = DirectGEMM.isAvailable ? TensorStorage(capacity: (features + hidden) * g) : nil
         combinedBias = biasIH != nil && cell != .gru ? TensorStorage(capacity: g) : nil
@@ -138,7 +141,14 @@ final class RecurrentUnit {
             let bi = biasIH.value.pointer, bh = biasHH.value.pointer
             for j in 0..<g { b[j] = bi[j] + bh[j] }
         }
-        gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, gp)
+        if ownKernel, let wt = transposedIH?.base {
+            // x·W_ihᵀ on nntrain's kernel, blocks of rows over the pool (no packing, no zero fill).
+            transpose(weightIH.value.pointer, rows: g, cols: features, wt)
+            let (blocks, per) = Parallel.split(rows, minimum: 64, align: 8)
+            Parallel.forEach(parts: blocks, RecurrentInputProjection(x: x, weights: wt, gates: gp, rows: rows, per: per, features: features, width: g))
+        } else {
+            gemm(transposeB: true, m: rows, n: g, k: features, x, weightIH.value.pointer, gp)
+        }
         if ownKernel, let t = transposedHH { transpose(weightHH.value.pointer, rows: g, cols: hidden, t.base) }
         let parts = min(Recurrent.parts(batch), maxParts)
         Parallel.forEach(parts: parts, RecurrentForward(unit: self, batch: batch, parts: parts, lengths: lengths, output: output,
@@ -222,6 +232,20 @@ struct RecurrentForward: ParallelLoop {
         for i in range {
             let rows = recurrentRows(i, parts: parts, batch: batch)
             if !rows.isEmpty { unit.forwardRows(rows, lengths: lengths, output: output, outputStride: outputStride, masked: masked) }
+        }
+    }
+}
+
+/// A block of rows of the input projection x·W_ihᵀ, on nntrain's kernel.
+struct RecurrentInputProjection: ParallelLoop {
+    let x: UnsafePointer<Float>, weights: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>
+    let rows: Int, per: Int, features: Int, width: Int
+    func run(_ range: Range<Int>) {
+        for i in range {
+            let r0 = i * per, r1 = min(rows, r0 + per)
+            guard r1 > r0 else { continue }
+            gemmDirectStrided(m: r1 - r0, n: width, k: features, x + r0 * features, lda: features, weights, ldb: width,
+                              accumulate: false, gates + r0 * width, ldc: width)
         }
     }
 }
