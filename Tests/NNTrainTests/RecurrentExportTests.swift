@@ -149,9 +149,9 @@ private func blocks(_ values: [Float], _ order: [Int]) -> [Float] {
     // The readers after an embedding without padding_idx get no lengths (and export none).
     let rnn = makeRecurrent(RecurrentSpec(cell: .gru, hiddenSize: 2, returnSequences: true), steps: 6, features: 4)
     let pool = GlobalPool1D(name: "layers.2", steps: 6, features: 2, max: true)
-    SequenceMasks.wire([plain, rnn, pool], input: [6])
+    SequenceMasks.wire([plain, rnn, pool])
     #expect(rnn.inputLengths == nil && pool.inputLengths == nil)
-    SequenceMasks.wire([padded, rnn, pool], input: [6])
+    SequenceMasks.wire([padded, rnn, pool])
     #expect(rnn.inputLengths != nil && pool.inputLengths != nil)
 }
 

@@ -60,7 +60,7 @@ public final class Model {
                 b.fusion.doneByPrevious = work
             }
         }
-        SequenceMasks.wire(layers, input: input)
+        SequenceMasks.wire(layers)
         return layers
     }
 

@@ -48,7 +48,7 @@ enum SequenceMasks {
     /// Hands each reader the lengths of the nearest writer before it, through layers whose
     /// output keeps the writer's number of steps as its first axis (layer norm, dropout,
     /// activations, recurrent layers returning sequences); any other layer ends the mask.
-    static func wire(_ layers: [any Layer], input: [Int]) {
+    static func wire(_ layers: [any Layer]) {
         var source: (any SequenceLengthWriter)?
         var steps = 0
         for layer in layers {
