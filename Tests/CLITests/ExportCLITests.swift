@@ -105,6 +105,12 @@ func trainTextSequenceRun(_ name: String) throws -> String {
          "loss": {"type": "cross_entropy"}, "optimizer": {"type": "adam", "lr": 0.001},
          "training": {"epochs": 1, "batch_size": 64}}
         """
+    return try trainConfig(config, in: dir)
+}
+
+/// Writes `config` as `dir`/config.json, trains it into `dir`/run (expecting exit 0) and returns
+/// the run directory.
+func trainConfig(_ config: String, in dir: String) throws -> String {
     try FileIO.writeAtomically(dir + "/config.json", text: config)
     let r = try nntrain(["run", dir + "/config.json", "--out", dir + "/run", "--quiet"])
     #expect(r.status == 0, "\(r.stderr)")

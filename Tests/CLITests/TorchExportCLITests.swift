@@ -100,10 +100,7 @@ private func trainLayers(_ name: String, _ layers: String) throws -> String {
          "loss": {"type": "cross_entropy"}, "optimizer": {"type": "adam", "lr": 0.001},
          "training": {"epochs": 1, "batch_size": 64}}
         """
-    try FileIO.writeAtomically(dir + "/config.json", text: config)
-    let r = try nntrain(["run", dir + "/config.json", "--out", dir + "/run", "--quiet"])
-    #expect(r.status == 0, "\(r.stderr)")
-    return dir + "/run"
+    return try trainConfig(config, in: dir)
 }
 
 /// Exports `run` into `out`; checks the summary line and that model.py names every tensor of

@@ -209,15 +209,13 @@ public struct Preprocessor: Sendable, Equatable {
                      order: [Int32]? = nil, start: Int, batch: Int, scratch: TensorStorage? = nil) {
         let ds = split.dataset
         let f = ds.featureCount
-        if let projection {
-            guard let scratch else { preconditionFailure("Preprocessor.fill: a projection needs a scratch buffer") }
+        if projection != nil {
+            let affineRows = projectionScratch(scratch, batch: batch, features: f)
             var affine = self
             affine.projection = nil
-            affine.fill(Tensor(viewing: scratch, shape: Shape(batch, f)), targets: targets, from: split, order: order,
+            affine.fill(Tensor(viewing: affineRows, shape: Shape(batch, f)), targets: targets, from: split, order: order,
                         start: start, batch: batch)
-            projection.withUnsafeBufferPointer { p in
-                gemm(transposeB: true, m: batch, n: outputCount, k: f, scratch.base, p.baseAddress!, input.pointer)
-            }
+            project(affineRows.base, batch: batch, into: input)
             return
         }
         let out = input.pointer
@@ -237,11 +235,7 @@ public struct Preprocessor: Sendable, Equatable {
                     }
                 case .floats(let x):
                     x.withUnsafeBufferPointer { src in
-                        for r in 0..<batch {
-                            let row = src.baseAddress! + Int(idx[start + r]) * f
-                            let o = out + r * f
-                            for j in 0..<f { o[j] = row[j] * ap[j] + bp[j] }
-                        }
+                        for r in 0..<batch { Preprocessor.affineRow(src.baseAddress! + Int(idx[start + r]) * f, out + r * f, ap, bp, f) }
                     }
                 }
             }
@@ -266,25 +260,36 @@ public struct Preprocessor: Sendable, Equatable {
     /// `rows`).
     public func fill(_ input: Tensor, rawRows rows: UnsafePointer<Float>, batch: Int, scratch: TensorStorage? = nil) {
         let f = scale.count
-        let out: UnsafeMutablePointer<Float>
-        if projection != nil {
-            guard let scratch else { preconditionFailure("Preprocessor.fill: a projection needs a scratch buffer") }
-            out = scratch.base
-        } else {
-            out = input.pointer
-        }
+        let affineRows = projection == nil ? nil : projectionScratch(scratch, batch: batch, features: f)
+        let out = affineRows?.base ?? input.pointer
         scale.withUnsafeBufferPointer { a in
             shift.withUnsafeBufferPointer { b in
-                for r in 0..<batch {
-                    let row = rows + r * f, o = out + r * f
-                    for j in 0..<f { o[j] = row[j] * a[j] + b[j] }
-                }
+                for r in 0..<batch { Preprocessor.affineRow(rows + r * f, out + r * f, a.baseAddress!, b.baseAddress!, f) }
             }
         }
-        if let projection {
-            projection.withUnsafeBufferPointer { p in
-                gemm(transposeB: true, m: batch, n: outputCount, k: f, out, p.baseAddress!, input.pointer)
-            }
+        if affineRows != nil { project(out, batch: batch, into: input) }
+    }
+
+    /// o = x ⊙ a + b over one row of `count` features.
+    @inline(__always)
+    static func affineRow(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                          _ b: UnsafePointer<Float>, _ count: Int) {
+        for j in 0..<count { o[j] = x[j] * a[j] + b[j] }
+    }
+
+    /// The buffer for the affine stage before a projection: `scratch` when it holds `batch`
+    /// rows (the trainer sizes one per batch slot), else a new one (a caller that passed none:
+    /// slower, never wrong).
+    private func projectionScratch(_ scratch: TensorStorage?, batch: Int, features: Int) -> TensorStorage {
+        if let scratch, scratch.capacity >= batch * features { return scratch }
+        return TensorStorage(capacity: max(1, batch * features))
+    }
+
+    /// input = rows·Pᵀ: the `batch` affine rows through the PCA/ZCA projection.
+    private func project(_ rows: UnsafePointer<Float>, batch: Int, into input: Tensor) {
+        guard let projection else { return }
+        projection.withUnsafeBufferPointer { p in
+            gemm(transposeB: true, m: batch, n: outputCount, k: scale.count, rows, p.baseAddress!, input.pointer)
         }
     }
 }
