@@ -1,7 +1,10 @@
 /* The element-wise passes of the recurrent cells (RNN, LSTM, GRU), one batch row of one time
    step at a time. exp is a Cephes-style polynomial written so that the compiler vectorises it;
-   every variant (AVX-512, AVX2, baseline) computes the same IEEE operations in the same order,
-   so results do not depend on the CPU. Gate order and formulas are torch.nn.LSTM's and GRU's. */
+   every variant (AVX-512, AVX2 + FMA, baseline) computes the same IEEE operations in the same
+   order, multiply-adds as explicit fmaf (a library call on a CPU without FMA, where the compiler
+   does not contract), so results do not depend on the CPU. Gate order and formulas are
+   torch.nn.LSTM's and GRU's. */
+
 #include "CSupport.h"
 #include <math.h>
 #include <stdint.h>
@@ -9,33 +12,44 @@
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__) && defined(__linux__)
-#define NN_RNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define NN_RNN_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define NN_RNN_CLONES
 #endif
 
-/* e^x for x clamped to [-87, 88], relative error below 2e-7. */
-static inline float rnn_exp(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+/* e^x + add for x in [-87, 88] (callers clamp): n = round(x/ln 2) by the 1.5·2²³ shift, r = x − n·ln 2 in
+   two parts, e^r by a degree-7 Horner polynomial (Cephes' coefficients), 2ⁿ from n's bits. Every
+   step is one IEEE operation or an explicit fmaf, so results do not depend on the CPU. */
+static inline float rnn_exp_core(float x, float add) {
+    float t = fmaf(x, 1.44269504088896341f, 12582912.0f);
+    float n = t - 12582912.0f;
+    float r = fmaf(n, -0.693359375f, x);
+    r = fmaf(n, 2.12194440e-4f, r);
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits << 23) + (127u << 23);
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return fmaf(p, scale, add);
 }
 
-static inline float rnn_sigmoid(float x) { return 1.0f / (1.0f + rnn_exp(-x)); }
-static inline float rnn_tanh(float x) { return 1.0f - 2.0f / (1.0f + rnn_exp(2.0f * x)); }
+static inline float clamp40(float x) {
+    x = x < -40.0f ? -40.0f : x;
+    return x > 40.0f ? 40.0f : x;
+}
+
+/* σ(x) = 1/(1 + e⁻ˣ), tanh(x) = 1 − 2/(1 + e²ˣ), with x clamped to ±40 first (σ and tanh are 0, 1
+   or ±1 to float precision beyond it). */
+static inline float rnn_sigmoid(float x) { return 1.0f / rnn_exp_core(-clamp40(x), 1.0f); }
+static inline float rnn_tanh(float x) { return fmaf(-2.0f, 1.0f / rnn_exp_core(clamp40(2.0f * x), 1.0f), 1.0f); }
 
 NN_RNN_CLONES
 void nn_rnn_sigmoid(const float *x, float *y, long n) {
@@ -47,99 +61,188 @@ void nn_rnn_tanh(const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] = rnn_tanh(x[i]);
 }
 
-/* LSTM step, one row: g = [i f g o] pre-activations (4h, + bias when not NULL) become the
-   activations; c = f⊙c_prev + i⊙g, tanh_c = tanh(c), h = o⊙tanh_c. The gates are taken in
-   pairs sharing one division: σ(a) = (1 + e⁻ᵇ)/((1 + e⁻ᵃ)(1 + e⁻ᵇ)), tanh likewise, with the
-   pre-activations clamped to ±40 (where σ and tanh are 1 or 0 to float precision) so that the
-   product cannot overflow. */
-static inline float clamp40(float x) {
-    x = x < -40.0f ? -40.0f : x;
-    return x > 40.0f ? 40.0f : x;
-}
+/* The passes' optional inputs and outputs are loop-invariant NULL tests; each pass is one inline
+   body instantiated for every combination, so that each loop vectorises (a NULL test inside the
+   loop made the LSTM pass 2.6 times slower). No two of a pass's arrays overlap (restrict): the
+   callers pass distinct rows of distinct buffers, and the compiler needs no overlap tests. */
+#define NN_BODY static inline __attribute__((always_inline))
 
-NN_RNN_CLONES
-void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, long hidden) {
+/* LSTM step, one row: g = [i f g o] pre-activations (4h, + bias when not NULL) become the
+   activations; c = f⊙c_prev + i⊙g, tanh_c = tanh(c), h = o⊙tanh_c, also written to y when not
+   NULL. The gates are taken in pairs sharing one division: σ(a) = (1 + e⁻ᵇ)/((1 + e⁻ᵃ)(1 + e⁻ᵇ)),
+   tanh likewise, with the pre-activations clamped to ±40 (where σ and tanh are 1 or 0 to float
+   precision) so that the product cannot overflow. */
+NN_BODY void lstm_forward(float *restrict g, const float *restrict bias, const float *restrict c_prev, float *restrict c, float *restrict tanh_c, float *restrict h, float *restrict y, long hidden,
+                          const int has_bias, const int has_y) {
+    #pragma clang loop interleave_count(2)
     for (long j = 0; j < hidden; j++) {
         float pi = g[j], pf = g[hidden + j], pg = g[2 * hidden + j], po = g[3 * hidden + j];
-        if (bias) { pi += bias[j]; pf += bias[hidden + j]; pg += bias[2 * hidden + j]; po += bias[3 * hidden + j]; }
-        float ai = 1.0f + rnn_exp(-clamp40(pi)), af = 1.0f + rnn_exp(-clamp40(pf));
+        if (has_bias) { pi += bias[j]; pf += bias[hidden + j]; pg += bias[2 * hidden + j]; po += bias[3 * hidden + j]; }
+        float ai = rnn_exp_core(-clamp40(pi), 1.0f), af = rnn_exp_core(-clamp40(pf), 1.0f);
         float r1 = 1.0f / (ai * af);
         float i = r1 * af, f = r1 * ai;
-        float ag = 1.0f + rnn_exp(clamp40(2.0f * pg)), ao = 1.0f + rnn_exp(-clamp40(po));
+        float ag = rnn_exp_core(clamp40(2.0f * pg), 1.0f), ao = rnn_exp_core(-clamp40(po), 1.0f);
         float r2 = 1.0f / (ag * ao);
-        float u = 1.0f - 2.0f * (r2 * ao), o = r2 * ag;
-        float cj = f * c_prev[j] + i * u;
+        float u = fmaf(-2.0f, r2 * ao, 1.0f), o = r2 * ag;
+        float cj = fmaf(f, c_prev[j], i * u);
         float t = rnn_tanh(cj);
         g[j] = i; g[hidden + j] = f; g[2 * hidden + j] = u; g[3 * hidden + j] = o;
-        c[j] = cj; tanh_c[j] = t; h[j] = o * t;
+        c[j] = cj; tanh_c[j] = t;
+        float v = o * t;
+        h[j] = v;
+        if (has_y) y[j] = v;
     }
 }
 
-/* LSTM step backward, one row: from the activations, c_prev, tanh_c and dL/dh of the step, with
-   dc holding dL/dc from the step after; writes the pre-activation gradients (4h) and leaves
-   dL/dc_prev in dc. */
 NN_RNN_CLONES
-void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, float *dc, float *dg, long hidden) {
+void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, float *y, long hidden) {
+    if (bias && y) lstm_forward(g, bias, c_prev, c, tanh_c, h, y, hidden, 1, 1);
+    else if (bias) lstm_forward(g, bias, c_prev, c, tanh_c, h, y, hidden, 1, 0);
+    else if (y) lstm_forward(g, bias, c_prev, c, tanh_c, h, y, hidden, 0, 1);
+    else lstm_forward(g, bias, c_prev, c, tanh_c, h, y, hidden, 0, 0);
+}
+
+/* LSTM step backward, one row: from the activations, c_prev, tanh_c and dL/dh of the step (dh,
+   plus dy when not NULL), with dc holding dL/dc from the step after; writes the pre-activation
+   gradients dg (4h), adds them to sum (4h) when not NULL, and leaves dL/dc_prev in dc. */
+NN_BODY void lstm_backward(const float *restrict a, const float *restrict c_prev, const float *restrict tanh_c, const float *restrict dh, const float *restrict dy, float *restrict dc,
+                           float *restrict dg, float *restrict sum, long hidden, const int has_dy, const int has_sum) {
     for (long j = 0; j < hidden; j++) {
         float i = a[j], f = a[hidden + j], u = a[2 * hidden + j], o = a[3 * hidden + j], t = tanh_c[j];
-        float d = dh[j];
+        float d = has_dy ? dh[j] + dy[j] : dh[j];
         float dcj = dc[j] + d * o * (1.0f - t * t);
-        dg[j] = dcj * u * i * (1.0f - i);
-        dg[hidden + j] = dcj * c_prev[j] * f * (1.0f - f);
-        dg[2 * hidden + j] = dcj * i * (1.0f - u * u);
-        dg[3 * hidden + j] = d * t * o * (1.0f - o);
+        float gi = dcj * u * i * (1.0f - i), gf = dcj * c_prev[j] * f * (1.0f - f);
+        float gg = dcj * i * (1.0f - u * u), go = d * t * o * (1.0f - o);
+        dg[j] = gi; dg[hidden + j] = gf; dg[2 * hidden + j] = gg; dg[3 * hidden + j] = go;
+        if (has_sum) { sum[j] += gi; sum[hidden + j] += gf; sum[2 * hidden + j] += gg; sum[3 * hidden + j] += go; }
         dc[j] = dcj * f;
     }
 }
 
-/* GRU step, one row (torch.nn.GRU): gi = W_i x (3h: r z n) gets b_i added and becomes [r z n];
-   rec = W_h h (3h) gets b_h added and is kept; n = tanh(gi_n + r⊙rec_n), h = (1 − z)⊙n + z⊙h_prev. */
 NN_RNN_CLONES
-void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, long hidden) {
+void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, const float *dy, float *dc,
+                      float *dg, float *sum, long hidden) {
+    if (dy && sum) lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 1, 1);
+    else if (dy) lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 1, 0);
+    else if (sum) lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 0, 1);
+    else lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 0, 0);
+}
+
+/* GRU step, one row (torch.nn.GRU): gi = W_i x (3h: r z n) gets b_i added and becomes [r z n];
+   rec = W_h h (3h) gets b_h added and is kept; n = tanh(gi_n + r⊙rec_n), h = (1 − z)⊙n + z⊙h_prev,
+   also written to y when not NULL. r and z share one division as the LSTM's gates do. */
+NN_BODY void gru_forward(float *restrict gi, const float *restrict bias_ih, float *restrict rec, const float *restrict bias_hh, const float *restrict h_prev, float *restrict h, float *restrict y,
+                         long hidden, const int has_bias, const int has_y) {
     for (long j = 0; j < hidden; j++) {
-        if (bias_ih) { gi[j] += bias_ih[j]; gi[hidden + j] += bias_ih[hidden + j]; gi[2 * hidden + j] += bias_ih[2 * hidden + j]; }
-        float rr = rec[j] + (bias_hh ? bias_hh[j] : 0.0f);
-        float rz = rec[hidden + j] + (bias_hh ? bias_hh[hidden + j] : 0.0f);
-        float rn = rec[2 * hidden + j] + (bias_hh ? bias_hh[2 * hidden + j] : 0.0f);
-        float r = rnn_sigmoid(gi[j] + rr), z = rnn_sigmoid(gi[hidden + j] + rz);
+        if (has_bias) { gi[j] += bias_ih[j]; gi[hidden + j] += bias_ih[hidden + j]; gi[2 * hidden + j] += bias_ih[2 * hidden + j]; }
+        float rr = has_bias ? rec[j] + bias_hh[j] : rec[j];
+        float rz = has_bias ? rec[hidden + j] + bias_hh[hidden + j] : rec[hidden + j];
+        float rn = has_bias ? rec[2 * hidden + j] + bias_hh[2 * hidden + j] : rec[2 * hidden + j];
+        float ar = rnn_exp_core(-clamp40(gi[j] + rr), 1.0f), az = rnn_exp_core(-clamp40(gi[hidden + j] + rz), 1.0f);
+        float q = 1.0f / (ar * az);
+        float r = q * az, z = q * ar;
         float n = rnn_tanh(gi[2 * hidden + j] + r * rn);
         rec[j] = rr; rec[hidden + j] = rz; rec[2 * hidden + j] = rn;
         gi[j] = r; gi[hidden + j] = z; gi[2 * hidden + j] = n;
-        h[j] = (1.0f - z) * n + z * h_prev[j];
+        float v = (1.0f - z) * n + z * h_prev[j];
+        h[j] = v;
+        if (has_y) y[j] = v;
     }
 }
 
-/* GRU step backward, one row: dgi (3h) for W_i and b_i, drec (3h) for W_h and b_h, and the part
-   of dL/dh_prev that does not go through W_h (z⊙dh) in dh_direct. */
+/* The biases are both given or both NULL (torch's bias=False drops both). */
 NN_RNN_CLONES
-void nn_gru_backward(const float *a, const float *rec, const float *h_prev, const float *dh, float *dgi, float *drec,
-                     float *dh_direct, long hidden) {
+void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, float *y,
+                    long hidden) {
+    int has_bias = bias_ih && bias_hh;
+    if (has_bias && y) gru_forward(gi, bias_ih, rec, bias_hh, h_prev, h, y, hidden, 1, 1);
+    else if (has_bias) gru_forward(gi, bias_ih, rec, bias_hh, h_prev, h, y, hidden, 1, 0);
+    else if (y) gru_forward(gi, bias_ih, rec, bias_hh, h_prev, h, y, hidden, 0, 1);
+    else gru_forward(gi, bias_ih, rec, bias_hh, h_prev, h, y, hidden, 0, 0);
+}
+
+/* GRU step backward, one row: from dL/dh (dh, plus dy when not NULL), dgi (3h) for W_i and b_i,
+   drec (3h) for W_h and b_h, each added to sum_i and sum_h when those are not NULL, and the part
+   of dL/dh_prev that does not go through W_h (z⊙dh) in dh_direct. */
+NN_BODY void gru_backward(const float *restrict a, const float *restrict rec, const float *restrict h_prev, const float *restrict dh, const float *restrict dy, float *restrict dgi,
+                          float *restrict drec, float *restrict dh_direct, float *restrict sum_i, float *restrict sum_h, long hidden, const int has_dy, const int has_sum) {
     for (long j = 0; j < hidden; j++) {
-        float r = a[j], z = a[hidden + j], n = a[2 * hidden + j], d = dh[j];
+        float r = a[j], z = a[hidden + j], n = a[2 * hidden + j];
+        float d = has_dy ? dh[j] + dy[j] : dh[j];
         float dan = d * (1.0f - z) * (1.0f - n * n);
         float daz = d * (h_prev[j] - n) * z * (1.0f - z);
         float dar = dan * rec[2 * hidden + j] * r * (1.0f - r);
+        float drn = dan * r;
         dgi[j] = dar; dgi[hidden + j] = daz; dgi[2 * hidden + j] = dan;
-        drec[j] = dar; drec[hidden + j] = daz; drec[2 * hidden + j] = dan * r;
+        drec[j] = dar; drec[hidden + j] = daz; drec[2 * hidden + j] = drn;
+        if (has_sum) {
+            sum_i[j] += dar; sum_i[hidden + j] += daz; sum_i[2 * hidden + j] += dan;
+            sum_h[j] += dar; sum_h[hidden + j] += daz; sum_h[2 * hidden + j] += drn;
+        }
         dh_direct[j] = d * z;
     }
 }
 
-/* Elman RNN step, one row: a (pre-activation, + bias when not NULL) becomes h = tanh(a) or
-   relu(a), copied to h. */
 NN_RNN_CLONES
-void nn_rnn_forward(float *a, const float *bias, float *h, long hidden, int relu) {
+void nn_gru_backward(const float *a, const float *rec, const float *h_prev, const float *dh, const float *dy, float *dgi, float *drec,
+                     float *dh_direct, float *sum_i, float *sum_h, long hidden) {
+    int has_sum = sum_i && sum_h;
+    if (dy && has_sum) gru_backward(a, rec, h_prev, dh, dy, dgi, drec, dh_direct, sum_i, sum_h, hidden, 1, 1);
+    else if (dy) gru_backward(a, rec, h_prev, dh, dy, dgi, drec, dh_direct, sum_i, sum_h, hidden, 1, 0);
+    else if (has_sum) gru_backward(a, rec, h_prev, dh, dy, dgi, drec, dh_direct, sum_i, sum_h, hidden, 0, 1);
+    else gru_backward(a, rec, h_prev, dh, dy, dgi, drec, dh_direct, sum_i, sum_h, hidden, 0, 0);
+}
+
+/* Elman RNN step, one row: a (pre-activation, + bias when not NULL) becomes h = tanh(a) or
+   relu(a), copied to h and (when not NULL) y. */
+NN_BODY void rnn_forward(float *restrict a, const float *restrict bias, float *restrict h, float *restrict y, long hidden, const int relu, const int has_bias,
+                         const int has_y) {
     for (long j = 0; j < hidden; j++) {
-        float p = bias ? a[j] + bias[j] : a[j];
+        float p = has_bias ? a[j] + bias[j] : a[j];
         float v = relu ? (p > 0.0f ? p : 0.0f) : rnn_tanh(p);
         a[j] = v; h[j] = v;
+        if (has_y) y[j] = v;
     }
 }
 
-/* Elman RNN step backward, one row: da = dh⊙(1 − h²) (tanh) or dh⊙[h > 0] (relu). */
 NN_RNN_CLONES
-void nn_rnn_backward(const float *h, const float *dh, float *da, long hidden, int relu) {
+void nn_rnn_forward(float *a, const float *bias, float *h, float *y, long hidden, int relu) {
+    if (relu) {
+        if (bias && y) rnn_forward(a, bias, h, y, hidden, 1, 1, 1);
+        else if (bias) rnn_forward(a, bias, h, y, hidden, 1, 1, 0);
+        else if (y) rnn_forward(a, bias, h, y, hidden, 1, 0, 1);
+        else rnn_forward(a, bias, h, y, hidden, 1, 0, 0);
+    } else {
+        if (bias && y) rnn_forward(a, bias, h, y, hidden, 0, 1, 1);
+        else if (bias) rnn_forward(a, bias, h, y, hidden, 0, 1, 0);
+        else if (y) rnn_forward(a, bias, h, y, hidden, 0, 0, 1);
+        else rnn_forward(a, bias, h, y, hidden, 0, 0, 0);
+    }
+}
+
+/* Elman RNN step backward, one row: da = d⊙(1 − h²) (tanh) or d⊙[h > 0] (relu), d = dh (+ dy when
+   not NULL); da added to sum when not NULL. */
+NN_BODY void rnn_backward(const float *restrict h, const float *restrict dh, const float *restrict dy, float *restrict da, float *restrict sum, long hidden, const int relu,
+                          const int has_dy, const int has_sum) {
     for (long j = 0; j < hidden; j++) {
-        da[j] = relu ? (h[j] > 0.0f ? dh[j] : 0.0f) : dh[j] * (1.0f - h[j] * h[j]);
+        float d = has_dy ? dh[j] + dy[j] : dh[j];
+        float v = relu ? (h[j] > 0.0f ? d : 0.0f) : d * (1.0f - h[j] * h[j]);
+        da[j] = v;
+        if (has_sum) sum[j] += v;
+    }
+}
+
+NN_RNN_CLONES
+void nn_rnn_backward(const float *h, const float *dh, const float *dy, float *da, float *sum, long hidden, int relu) {
+    if (relu) {
+        if (dy && sum) rnn_backward(h, dh, dy, da, sum, hidden, 1, 1, 1);
+        else if (dy) rnn_backward(h, dh, dy, da, sum, hidden, 1, 1, 0);
+        else if (sum) rnn_backward(h, dh, dy, da, sum, hidden, 1, 0, 1);
+        else rnn_backward(h, dh, dy, da, sum, hidden, 1, 0, 0);
+    } else {
+        if (dy && sum) rnn_backward(h, dh, dy, da, sum, hidden, 0, 1, 1);
+        else if (dy) rnn_backward(h, dh, dy, da, sum, hidden, 0, 1, 0);
+        else if (sum) rnn_backward(h, dh, dy, da, sum, hidden, 0, 0, 1);
+        else rnn_backward(h, dh, dy, da, sum, hidden, 0, 0, 0);
     }
 }

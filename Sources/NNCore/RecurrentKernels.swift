@@ -3,48 +3,54 @@ import CSupport
 /// The element-wise passes of the recurrent cells (CSupport/Recurrent.c), one batch row of one
 /// time step, torch's gate order; the same IEEE operations on every CPU.
 public enum RecurrentKernels {
-    /// LSTM: g `[i f g o]` pre-activations (+ `bias`) → activations; c, tanh(c), h of the step.
+    /// LSTM: g `[i f g o]` pre-activations (+ `bias`) → activations; c, tanh(c), h of the step (h
+    /// also to `y` when given).
     @inline(__always)
     public static func lstmForward(_ g: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, cellBefore: UnsafePointer<Float>,
                                    cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
-                                   hidden: Int) {
-        nn_lstm_forward(g, bias, cellBefore, cell, tanhCell, h, hidden)
+                                   y: UnsafeMutablePointer<Float>?, hidden: Int) {
+        nn_lstm_forward(g, bias, cellBefore, cell, tanhCell, h, y, hidden)
     }
 
-    /// LSTM backward: the pre-activation gradients `dg` (4h); `dc` holds dL/dc from the step
-    /// after and is left holding dL/dc_prev.
+    /// LSTM backward from dL/dh = `dh` (+ `dy`): the pre-activation gradients `dg` (4h), added to
+    /// `sum` when given; `dc` holds dL/dc from the step after and is left holding dL/dc_prev.
     @inline(__always)
     public static func lstmBackward(_ a: UnsafePointer<Float>, cellBefore: UnsafePointer<Float>, tanhCell: UnsafePointer<Float>,
-                                    dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, dg: UnsafeMutablePointer<Float>, hidden: Int) {
-        nn_lstm_backward(a, cellBefore, tanhCell, dh, dc, dg, hidden)
+                                    dh: UnsafePointer<Float>, dy: UnsafePointer<Float>?, dc: UnsafeMutablePointer<Float>,
+                                    dg: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>?, hidden: Int) {
+        nn_lstm_backward(a, cellBefore, tanhCell, dh, dy, dc, dg, sum, hidden)
     }
 
-    /// GRU: gi `[r z n]` (W_i·x) += b_i → activations; rec (W_h·h) += b_h; h of the step.
+    /// GRU: gi `[r z n]` (W_i·x) += b_i → activations; rec (W_h·h) += b_h; h of the step (also to `y`).
     @inline(__always)
     public static func gruForward(_ gi: UnsafeMutablePointer<Float>, biasIH: UnsafePointer<Float>?, recurrent: UnsafeMutablePointer<Float>,
-                                  biasHH: UnsafePointer<Float>?, hBefore: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, hidden: Int) {
-        nn_gru_forward(gi, biasIH, recurrent, biasHH, hBefore, h, hidden)
+                                  biasHH: UnsafePointer<Float>?, hBefore: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>?, hidden: Int) {
+        nn_gru_forward(gi, biasIH, recurrent, biasHH, hBefore, h, y, hidden)
     }
 
-    /// GRU backward: dgi and drec (3h each), and z⊙dh in `direct`.
+    /// GRU backward from `dh` (+ `dy`): dgi and drec (3h each, added to `sumIH`, `sumHH` when
+    /// given), and z⊙dh in `direct`.
     @inline(__always)
     public static func gruBackward(_ a: UnsafePointer<Float>, recurrent: UnsafePointer<Float>, hBefore: UnsafePointer<Float>,
-                                   dh: UnsafePointer<Float>, dgi: UnsafeMutablePointer<Float>, drec: UnsafeMutablePointer<Float>,
-                                   direct: UnsafeMutablePointer<Float>, hidden: Int) {
-        nn_gru_backward(a, recurrent, hBefore, dh, dgi, drec, direct, hidden)
+                                   dh: UnsafePointer<Float>, dy: UnsafePointer<Float>?, dgi: UnsafeMutablePointer<Float>,
+                                   drec: UnsafeMutablePointer<Float>, direct: UnsafeMutablePointer<Float>,
+                                   sumIH: UnsafeMutablePointer<Float>?, sumHH: UnsafeMutablePointer<Float>?, hidden: Int) {
+        nn_gru_backward(a, recurrent, hBefore, dh, dy, dgi, drec, direct, sumIH, sumHH, hidden)
     }
 
-    /// Elman RNN: a (+ `bias`) → h = tanh(a) or relu(a), in a and h.
+    /// Elman RNN: a (+ `bias`) → h = tanh(a) or relu(a), in a, h and `y` (when given).
     @inline(__always)
-    public static func rnnForward(_ a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, h: UnsafeMutablePointer<Float>, hidden: Int,
-                                  relu: Bool) {
-        nn_rnn_forward(a, bias, h, hidden, relu ? 1 : 0)
+    public static func rnnForward(_ a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, h: UnsafeMutablePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>?, hidden: Int, relu: Bool) {
+        nn_rnn_forward(a, bias, h, y, hidden, relu ? 1 : 0)
     }
 
-    /// Elman RNN backward: da = dh⊙(1 − h²) or dh⊙[h > 0].
+    /// Elman RNN backward: da = d⊙(1 − h²) or d⊙[h > 0], d = `dh` (+ `dy`); da added to `sum`.
     @inline(__always)
-    public static func rnnBackward(_ h: UnsafePointer<Float>, dh: UnsafePointer<Float>, da: UnsafeMutablePointer<Float>, hidden: Int, relu: Bool) {
-        nn_rnn_backward(h, dh, da, hidden, relu ? 1 : 0)
+    public static func rnnBackward(_ h: UnsafePointer<Float>, dh: UnsafePointer<Float>, dy: UnsafePointer<Float>?, da: UnsafeMutablePointer<Float>,
+                                   sum: UnsafeMutablePointer<Float>?, hidden: Int, relu: Bool) {
+        nn_rnn_backward(h, dh, dy, da, sum, hidden, relu ? 1 : 0)
     }
 
     /// σ(x) and tanh(x) with the cells' exp, over n values.

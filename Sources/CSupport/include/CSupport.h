@@ -148,18 +148,25 @@ void nn_wino_filter_grad(const float *dut, long O, long C, float *dw);
 /// y = σ(x) and y = tanh(x) with the cells' exp (for tests and the pooled passes).
 void nn_rnn_sigmoid(const float *x, float *y, long n);
 void nn_rnn_tanh(const float *x, float *y, long n);
-/// LSTM: g [i f g o] pre-activations (+ bias, may be NULL) → activations; c, tanh(c), h of the step.
-void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, long hidden);
-/// LSTM backward: pre-activation gradients dg (4h); dc: dL/dc from the step after in, dL/dc_prev out.
-void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, float *dc, float *dg, long hidden);
-/// GRU: gi [r z n] (W_i x) += b_i → activations; rec (W_h h) += b_h; h of the step (biases may be NULL).
-void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, long hidden);
-/// GRU backward: dgi, drec (3h each) and z⊙dh in dh_direct.
-void nn_gru_backward(const float *a, const float *rec, const float *h_prev, const float *dh, float *dgi, float *drec,
-                     float *dh_direct, long hidden);
-/// Elman RNN: a (+ bias, may be NULL) → h = tanh(a) or relu(a) (in a and h); backward da.
-void nn_rnn_forward(float *a, const float *bias, float *h, long hidden, int relu);
-void nn_rnn_backward(const float *h, const float *dh, float *da, long hidden, int relu);
+/// LSTM: g [i f g o] pre-activations (+ bias, may be NULL) → activations; c, tanh(c), h of the step
+/// (h also to y when not NULL).
+void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, float *y, long hidden);
+/// LSTM backward from dL/dh = dh (+ dy when not NULL): pre-activation gradients dg (4h), added to
+/// sum when not NULL; dc: dL/dc from the step after in, dL/dc_prev out.
+void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, const float *dy, float *dc,
+                      float *dg, float *sum, long hidden);
+/// GRU: gi [r z n] (W_i x) += b_i → activations; rec (W_h h) += b_h; h of the step, also to y when
+/// not NULL (biases may be NULL).
+void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, float *y,
+                    long hidden);
+/// GRU backward from dh (+ dy when not NULL): dgi, drec (3h each; added to sum_i, sum_h when not
+/// NULL) and z⊙dh in dh_direct.
+void nn_gru_backward(const float *a, const float *rec, const float *h_prev, const float *dh, const float *dy, float *dgi, float *drec,
+                     float *dh_direct, float *sum_i, float *sum_h, long hidden);
+/// Elman RNN: a (+ bias, may be NULL) → h = tanh(a) or relu(a) (in a, h and y when not NULL);
+/// backward da from dh (+ dy), added to sum when not NULL.
+void nn_rnn_forward(float *a, const float *bias, float *h, float *y, long hidden, int relu);
+void nn_rnn_backward(const float *h, const float *dh, const float *dy, float *da, float *sum, long hidden, int relu);
 
 /// Sends `sig` to `pid`; 0 on success.
 int nn_kill(pid_t pid, int sig);

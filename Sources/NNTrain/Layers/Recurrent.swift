@@ -201,7 +201,9 @@ public final class Recurrent: SeededLayer, SequenceLengthReader {
                 if training && spec.recurrentDropout > 0 {
                     drawMask(unit.recurrentMask!.storage.base, count: batch * h, rate: spec.recurrentDropout)
                 }
-                unit.forward(x, batch: batch, lengths: lengths?.lengths, output: y + d * h, outputStride: out,
+                // The top layer's steps are not written when only its final state is returned.
+                let written = spec.returnSequences || l < spec.numLayers - 1
+                unit.forward(x, batch: batch, lengths: lengths?.lengths, output: written ? y + d * h : nil, outputStride: out,
                              recurrentDropout: training && spec.recurrentDropout > 0)
             }
             x = UnsafeMutablePointer(mutating: y)

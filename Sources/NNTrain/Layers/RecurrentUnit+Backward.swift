@@ -68,6 +68,8 @@ extension RecurrentUnit {
             if let dFinal { (dh + b * h).update(from: dFinal + b * finalStride, count: h) } else { (dh + b * h).update(repeating: 0, count: h) }
         }
         dc.map { ($0 + b0 * h).update(repeating: 0, count: m * h) }
+        // Without lengths, masks or GRU's direct part, the product is dL/dh itself for every row.
+        let intoState = lengths == nil && !masked && dd == nil
         for s in 0..<T {
             let t = reverse ? s : T - 1 - s
             var anyValid = false
@@ -79,24 +81,26 @@ extension RecurrentUnit {
                     continue
                 }
                 anyValid = true
-                let dhb = dh + b * h
-                if let dY {
-                    let d = dY + (b * T + t) * outputStride
-                    for j in 0..<h { dhb[j] += d[j] }
-                }
+                let dhb = dh + b * h, dy = dY.map { $0 + (b * T + t) * outputStride }
                 switch cell {
-                case .lstm: RecurrentKernels.lstmBackward(gp + gi, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, dh: dhb, dc: dc! + b * h, dg: dG + gi, hidden: h)
-                case .gru: RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dgi: dG + gi, drec: dR + gi, direct: dd! + b * h, hidden: h)
-                case .rnnTanh, .rnnReLU: RecurrentKernels.rnnBackward(gp + gi, dh: dhb, da: dG + gi, hidden: h, relu: cell == .rnnReLU)
+                case .lstm:
+                    RecurrentKernels.lstmBackward(gp + gi, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, dh: dhb, dy: dy, dc: dc! + b * h,
+                                                  dg: dG + gi, sum: biasSums, hidden: h)
+                case .gru:
+                    RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dy: dy, dgi: dG + gi, drec: dR + gi,
+                                                 direct: dd! + b * h, sumIH: biasSums, sumHH: recurrentSums, hidden: h)
+                case .rnnTanh, .rnnReLU:
+                    RecurrentKernels.rnnBackward(gp + gi, dh: dhb, dy: dy, da: dG + gi, sum: biasSums, hidden: h, relu: cell == .rnnReLU)
                 }
-                if let biasSums { let d = dG + gi; for j in 0..<g { biasSums[j] += d[j] } }
-                if let recurrentSums { let d = dR + gi; for j in 0..<g { recurrentSums[j] += d[j] } }
             }
-            guard anyValid else { continue }
+            // dL/d(initial state) is not needed: the last step backward carries nothing back.
+            guard anyValid, s < T - 1 else { continue }
+            let target = intoState ? dh : prod
             if !ownKernel
-                || !gemmDirectStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, accumulate: false, prod + b0 * h, ldc: h) {
-                gemmStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, beta: 0, prod + b0 * h, ldc: h)
+                || !gemmDirectStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, accumulate: false, target + b0 * h, ldc: h) {
+                gemmStrided(m: m, n: h, k: g, dR + (b0 * T + t) * g, lda: T * g, whh, ldb: h, beta: 0, target + b0 * h, ldc: h)
             }
+            if intoState { continue }
             for b in rows where t < (lengths.map { Int($0[b]) } ?? T) {
                 let dhb = dh + b * h, p = prod + b * h
                 if masked, let mask {

@@ -21,7 +21,7 @@ final class RecurrentUnit {
     /// LSTM: `[B, T, H]` the cell state entering each step, and tanh of the cell state after it.
     var cellsBefore: BatchBuffer?
     var tanhCells: BatchBuffer?
-    /// `[B, H]`: h (and c) while walking the steps: after forward, the final state.
+    /// `[B, H]`: h (and c) after forward's last step, the final state.
     var hState: BatchBuffer!
     var cState: BatchBuffer?
     /// W_hhᵀ `[H, G·H]` for the steps' products on nntrain's own kernel (AVX-512 CPUs).
@@ -130,9 +130,10 @@ final class RecurrentUnit {
         }
     }
 
-    /// Runs the sequence `x` `[B, T, F]`; writes h of each step to `output` (row stride
-    /// `outputStride` per step, 0 past a sequence's length) and leaves the final state in `state`.
-    func forward(_ x: UnsafePointer<Float>, batch: Int, lengths: UnsafePointer<Int32>?, output: UnsafeMutablePointer<Float>,
+    /// Runs the sequence `x` `[B, T, F]`; writes h of each step to `output` when given (row
+    /// stride `outputStride` per step, 0 past a sequence's length) and leaves the final state in
+    /// `state`.
+    func forward(_ x: UnsafePointer<Float>, batch: Int, lengths: UnsafePointer<Int32>?, output: UnsafeMutablePointer<Float>?,
                  outputStride: Int, recurrentDropout: Bool) {
         let g = gateWidth, rows = batch * steps
         let gp = gates.storage.base
@@ -155,8 +156,11 @@ final class RecurrentUnit {
                                                         outputStride: outputStride, masked: recurrentDropout))
     }
 
-    /// Rows `rows` of the forward pass over every step.
-    func forwardRows(_ rows: Range<Int>, lengths: UnsafePointer<Int32>?, output: UnsafeMutablePointer<Float>, outputStride: Int,
+    /// Rows `rows` of the forward pass over every step. The state entering step t stays in
+    /// `statesBefore` (and `cellsBefore`) at t for backward: each step's cell pass writes its
+    /// state straight into the next step's slot (the last step's into `hState`, `cState`), so
+    /// only a state carried past a sequence's end is copied.
+    func forwardRows(_ rows: Range<Int>, lengths: UnsafePointer<Int32>?, output: UnsafeMutablePointer<Float>?, outputStride: Int,
                      masked: Bool) {
         let h = hidden, g = gateWidth, T = steps
         let hs = hState.storage.base, cs = cState?.storage.base
@@ -167,20 +171,25 @@ final class RecurrentUnit {
         let whh = weightHH.value.pointer, bhh = biasHH?.value.pointer, bih = biasIH?.value.pointer
         let bias = combinedBias.map { UnsafePointer($0.base) }
         let b0 = rows.lowerBound, m = rows.count
-        (hs + b0 * h).update(repeating: 0, count: m * h)
-        cs.map { ($0 + b0 * h).update(repeating: 0, count: m * h) }
         let hIn = masked ? maskedBefore! : before
+        let first = reverse ? T - 1 : 0
+        for b in rows {
+            (before + (b * T + first) * h).update(repeating: 0, count: h)
+            cellBefore.map { ($0 + (b * T + first) * h).update(repeating: 0, count: h) }
+        }
         for s in 0..<T {
             let t = reverse ? T - 1 - s : s
+            let next: Int? = s == T - 1 ? nil : reverse ? t - 1 : t + 1
             var anyValid = false
             for b in rows {
                 let at = (b * T + t) * h
-                (before + at).update(from: hs + b * h, count: h)
-                if masked { for j in 0..<h { maskedBefore![at + j] = hs[b * h + j] * mask![b * h + j] } }
-                if let cs { (cellBefore! + at).update(from: cs + b * h, count: h) }
+                if masked { for j in 0..<h { maskedBefore![at + j] = before[at + j] * mask![b * h + j] } }
                 if t < (lengths.map { Int($0[b]) } ?? T) { anyValid = true }
             }
-            if anyValid, ownKernel, let wt = transposedHH?.base {
+            if s == 0 {
+                // The initial state is 0: no product (GRU: W_hh·h is 0).
+                if let rec { for b in rows { (rec + (b * T + t) * g).update(repeating: 0, count: g) } }
+            } else if anyValid, ownKernel, let wt = transposedHH?.base {
                 // h·W_hhᵀ on nntrain's kernel: into GRU's own buffer, onto the LSTM/RNN gates.
                 let out = rec ?? gp
                 gemmDirectStrided(m: m, n: g, k: h, hIn + (b0 * T + t) * h, lda: T * h, wt, ldb: g, accumulate: rec == nil,
@@ -195,15 +204,23 @@ final class RecurrentUnit {
                 }
             }
             for b in rows {
-                let y = output + (b * T + t) * outputStride
-                guard t < (lengths.map { Int($0[b]) } ?? T) else { y.update(repeating: 0, count: h); continue }
-                let gr = gp + (b * T + t) * g, at = (b * T + t) * h
-                switch cell {
-                case .lstm: RecurrentKernels.lstmForward(gr, bias: bias, cellBefore: cellBefore! + at, cell: cs! + b * h, tanhCell: tanhC! + at, h: hs + b * h, hidden: h)
-                case .gru: RecurrentKernels.gruForward(gr, biasIH: bih, recurrent: rec! + (b * T + t) * g, biasHH: bhh, hBefore: before + at, h: hs + b * h, hidden: h)
-                case .rnnTanh, .rnnReLU: RecurrentKernels.rnnForward(gr, bias: bias, h: hs + b * h, hidden: h, relu: cell == .rnnReLU)
+                let at = (b * T + t) * h
+                let hOut = next.map { before + (b * T + $0) * h } ?? hs + b * h
+                let cOut = cs.map { c in next.map { cellBefore! + (b * T + $0) * h } ?? c + b * h }
+                let y = output.map { $0 + (b * T + t) * outputStride }
+                guard t < (lengths.map { Int($0[b]) } ?? T) else {
+                    // Past the sequence's end: the state is carried, the output is 0.
+                    hOut.update(from: before + at, count: h)
+                    if let cOut { cOut.update(from: cellBefore! + at, count: h) }
+                    y?.update(repeating: 0, count: h)
+                    continue
                 }
-                y.update(from: hs + b * h, count: h)
+                let gr = gp + (b * T + t) * g
+                switch cell {
+                case .lstm: RecurrentKernels.lstmForward(gr, bias: bias, cellBefore: cellBefore! + at, cell: cOut!, tanhCell: tanhC! + at, h: hOut, y: y, hidden: h)
+                case .gru: RecurrentKernels.gruForward(gr, biasIH: bih, recurrent: rec! + (b * T + t) * g, biasHH: bhh, hBefore: before + at, h: hOut, y: y, hidden: h)
+                case .rnnTanh, .rnnReLU: RecurrentKernels.rnnForward(gr, bias: bias, h: hOut, y: y, hidden: h, relu: cell == .rnnReLU)
+                }
             }
         }
     }
@@ -225,7 +242,7 @@ struct RecurrentForward: ParallelLoop {
     unowned(unsafe) let unit: RecurrentUnit
     let batch: Int, parts: Int
     let lengths: UnsafePointer<Int32>?
-    let output: UnsafeMutablePointer<Float>
+    let output: UnsafeMutablePointer<Float>?
     let outputStride: Int
     let masked: Bool
     func run(_ range: Range<Int>) {
