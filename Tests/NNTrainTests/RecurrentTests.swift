@@ -38,8 +38,9 @@ final class FixedStream: Layer {
 struct RecurrentCase: CustomStringConvertible, Sendable {
     var spec: RecurrentSpec
     var lengths: [Int]?
+    var steps = 4
     var description: String {
-        "\(spec.typeName) layers \(spec.numLayers) bi \(spec.bidirectional) seq \(spec.returnSequences) drop \(spec.inputDropout)/\(spec.dropout)/\(spec.recurrentDropout) lengths \(lengths ?? [])"
+        "\(spec.typeName) layers \(spec.numLayers) bi \(spec.bidirectional) seq \(spec.returnSequences) drop \(spec.inputDropout)/\(spec.dropout)/\(spec.recurrentDropout) lengths \(lengths ?? []) steps \(steps)"
     }
 }
 
@@ -58,16 +59,19 @@ let recurrentCases: [RecurrentCase] = [
     .init(spec: RecurrentSpec(cell: .lstm, hiddenSize: 3, numLayers: 2, dropout: 0.4, recurrentDropout: 0.3, inputDropout: 0.3)),
     .init(spec: RecurrentSpec(cell: .gru, hiddenSize: 3, bidirectional: true, returnSequences: true, recurrentDropout: 0.5, inputDropout: 0.2),
           lengths: [4, 3, 1]),
+    // One step: the first step (no recurrent product) is also the last (its state is the final one).
+    .init(spec: RecurrentSpec(cell: .lstm, hiddenSize: 3, bidirectional: true), lengths: [1, 0, 1], steps: 1),
+    .init(spec: RecurrentSpec(cell: .gru, hiddenSize: 3, numLayers: 2, returnSequences: true), steps: 1),
 ]
 
 @Test(arguments: recurrentCases)
 func recurrentLayerMatchesFiniteDifferences(_ c: RecurrentCase) {
-    let layer = makeRecurrent(c.spec, steps: 4, features: 3)
+    let layer = makeRecurrent(c.spec, steps: c.steps, features: 3)
     if let lengths = c.lengths {
-        let l = fixedLengths(lengths, steps: 4)
+        let l = fixedLengths(lengths, steps: c.steps)
         layer.inputLengths = { l }
     }
-    let report = checkGradients(of: FixedStream(layer), input: randomTensor([3, 4, 3], seed: 11, low: -1.5, high: 1.5), h: 1e-2)
+    let report = checkGradients(of: FixedStream(layer), input: randomTensor([3, c.steps, 3], seed: 11, low: -1.5, high: 1.5), h: 1e-2)
     #expect(report.worstError < 3e-3, "\(report)")
     #expect(report.checked > report.skipped * 4, "\(report)")
 }
