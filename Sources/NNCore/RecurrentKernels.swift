@@ -21,6 +21,19 @@ public enum RecurrentKernels {
         nn_lstm_backward(a, cellBefore, tanhCell, dh, dy, dc, dg, sum, hidden)
     }
 
+    /// LSTM backward over `rows` rows of one step at once, every row valid (row b's activations and
+    /// gate gradients `rowStride` apart, its c_prev and tanh(c) `stateStride` apart, its dh, dc
+    /// `hidden` apart, its dy `dyStride` apart), the rows' bias gradients added to `sum` once.
+    /// `portable`: the portable body on any CPU (it gives the same bits).
+    @inline(__always)
+    public static func lstmBackwardRows(_ a: UnsafePointer<Float>, rowStride: Int, cellBefore: UnsafePointer<Float>,
+                                        tanhCell: UnsafePointer<Float>, stateStride: Int, dh: UnsafePointer<Float>,
+                                        dy: UnsafePointer<Float>?, dyStride: Int, dc: UnsafeMutablePointer<Float>,
+                                        dg: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>?, rows: Int, hidden: Int,
+                                        portable: Bool = false) {
+        nn_lstm_backward_rows(a, rowStride, cellBefore, tanhCell, stateStride, dh, dy, dyStride, dc, dg, sum, rows, hidden, portable ? 1 : 0)
+    }
+
     /// GRU: gi `[r z n]` (W_i·x) += b_i → activations; rec (W_h·h) += b_h; h of the step (also to `y`).
     @inline(__always)
     public static func gruForward(_ gi: UnsafeMutablePointer<Float>, biasIH: UnsafePointer<Float>?, recurrent: UnsafeMutablePointer<Float>,

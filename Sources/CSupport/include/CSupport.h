@@ -155,6 +155,11 @@ void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c,
 /// sum when not NULL; dc: dL/dc from the step after in, dL/dc_prev out.
 void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, const float *dy, float *dc,
                       float *dg, float *sum, long hidden);
+/// LSTM backward over m rows of one step at once (every row valid): row b at a + b·sa, dg + b·sa,
+/// c_prev/tanh_c + b·sc, dh/dc + b·hidden, dy + b·sy (dy may be NULL); the rows' bias gradients
+/// added to sum (may be NULL) once. portable: the portable body even on AVX-512 (tests; same bits).
+void nn_lstm_backward_rows(const float *a, long sa, const float *c_prev, const float *tanh_c, long sc, const float *dh, const float *dy,
+                           long sy, float *dc, float *dg, float *sum, long m, long hidden, int portable);
 /// GRU: gi [r z n] (W_i x) += b_i → activations; rec (W_h h) += b_h; h of the step, also to y when
 /// not NULL (biases may be NULL).
 void nn_gru_forward(float *gi, const float *bias_ih, float *rec, const float *bias_hh, const float *h_prev, float *h, float *y,

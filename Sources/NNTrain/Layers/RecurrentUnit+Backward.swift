@@ -73,24 +73,34 @@ extension RecurrentUnit {
         for s in 0..<T {
             let t = reverse ? s : T - 1 - s
             var anyValid = false
-            for b in rows {
-                let gi = (b * T + t) * g, at = (b * T + t) * h
-                guard t < (lengths.map { Int($0[b]) } ?? T) else {
-                    (dG + gi).update(repeating: 0, count: g)
-                    if dR != dG { (dR + gi).update(repeating: 0, count: g) }
-                    continue
-                }
+            if cell == .lstm, lengths == nil, m > 0 {
+                // Every row is valid: one pass over the step's rows, 16 units at a time.
+                let gi = (b0 * T + t) * g, at = (b0 * T + t) * h
+                RecurrentKernels.lstmBackwardRows(gp + gi, rowStride: T * g, cellBefore: cellBefore! + at, tanhCell: tanhC! + at,
+                                                  stateStride: T * h, dh: dh + b0 * h, dy: dY.map { $0 + (b0 * T + t) * outputStride },
+                                                  dyStride: T * outputStride, dc: dc! + b0 * h, dg: dG + gi, sum: biasSums, rows: m, hidden: h,
+                                                  portable: portableCells)
                 anyValid = true
-                let dhb = dh + b * h, dy = dY.map { $0 + (b * T + t) * outputStride }
-                switch cell {
-                case .lstm:
-                    RecurrentKernels.lstmBackward(gp + gi, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, dh: dhb, dy: dy, dc: dc! + b * h,
-                                                  dg: dG + gi, sum: biasSums, hidden: h)
-                case .gru:
-                    RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dy: dy, dgi: dG + gi, drec: dR + gi,
-                                                 direct: dd! + b * h, sumIH: biasSums, sumHH: recurrentSums, hidden: h)
-                case .rnnTanh, .rnnReLU:
-                    RecurrentKernels.rnnBackward(gp + gi, dh: dhb, dy: dy, da: dG + gi, sum: biasSums, hidden: h, relu: cell == .rnnReLU)
+            } else {
+                for b in rows {
+                    let gi = (b * T + t) * g, at = (b * T + t) * h
+                    guard t < (lengths.map { Int($0[b]) } ?? T) else {
+                        (dG + gi).update(repeating: 0, count: g)
+                        if dR != dG { (dR + gi).update(repeating: 0, count: g) }
+                        continue
+                    }
+                    anyValid = true
+                    let dhb = dh + b * h, dy = dY.map { $0 + (b * T + t) * outputStride }
+                    switch cell {
+                    case .lstm:
+                        RecurrentKernels.lstmBackward(gp + gi, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, dh: dhb, dy: dy, dc: dc! + b * h,
+                                                      dg: dG + gi, sum: biasSums, hidden: h)
+                    case .gru:
+                        RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dy: dy, dgi: dG + gi, drec: dR + gi,
+                                                     direct: dd! + b * h, sumIH: biasSums, sumHH: recurrentSums, hidden: h)
+                    case .rnnTanh, .rnnReLU:
+                        RecurrentKernels.rnnBackward(gp + gi, dh: dhb, dy: dy, da: dG + gi, sum: biasSums, hidden: h, relu: cell == .rnnReLU)
+                    }
                 }
             }
             // dL/d(initial state) is not needed: the last step backward carries nothing back.

@@ -32,6 +32,8 @@ final class RecurrentUnit {
     var maxParts = Int.max
     /// The step products on nntrain's own kernel (AVX-512 CPUs), else sgemm (tests compare them).
     var ownKernel = DirectGEMM.isAvailable
+    /// The LSTM's backward cell pass on its portable body even on AVX-512 (tests: the same bits).
+    var portableCells = false
     /// Backward on nntrain's kernel: dW_ihᵀ `[F, G·H]` and dW_hhᵀ `[H, G·H]` before their transposes.
     var weightGradScratch: TensorStorage?
     /// LSTM, RNN: b_ih + b_hh, added by the cell pass.
