@@ -105,39 +105,15 @@ void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c,
     else lstm_forward(g, bias, c_prev, c, tanh_c, h, y, hidden, 0, 0);
 }
 
-/* LSTM step backward, one row: from the activations, c_prev, tanh_c and dL/dh of the step (dh,
-   plus dy when not NULL), with dc holding dL/dc from the step after; writes the pre-activation
-   gradients dg (4h), adds them to sum (4h) when not NULL, and leaves dL/dc_prev in dc. */
-NN_BODY void lstm_backward(const float *restrict a, const float *restrict c_prev, const float *restrict tanh_c, const float *restrict dh, const float *restrict dy, float *restrict dc,
-                           float *restrict dg, float *restrict sum, long hidden, const int has_dy, const int has_sum) {
-    for (long j = 0; j < hidden; j++) {
-        float i = a[j], f = a[hidden + j], u = a[2 * hidden + j], o = a[3 * hidden + j], t = tanh_c[j];
-        float d = has_dy ? dh[j] + dy[j] : dh[j];
-        float dcj = dc[j] + d * o * (1.0f - t * t);
-        float gi = dcj * u * i * (1.0f - i), gf = dcj * c_prev[j] * f * (1.0f - f);
-        float gg = dcj * i * (1.0f - u * u), go = d * t * o * (1.0f - o);
-        dg[j] = gi; dg[hidden + j] = gf; dg[2 * hidden + j] = gg; dg[3 * hidden + j] = go;
-        if (has_sum) { sum[j] += gi; sum[hidden + j] += gf; sum[2 * hidden + j] += gg; sum[3 * hidden + j] += go; }
-        dc[j] = dcj * f;
-    }
-}
-
-NN_RNN_CLONES
-void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, const float *dy, float *dc,
-                      float *dg, float *sum, long hidden) {
-    if (dy && sum) lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 1, 1);
-    else if (dy) lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 1, 0);
-    else if (sum) lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 0, 1);
-    else lstm_backward(a, c_prev, tanh_c, dh, dy, dc, dg, sum, hidden, 0, 0);
-}
-
-/* LSTM step backward over m rows at once (every row valid), as nn_lstm_backward gives row by row:
-   row b's activations and gradients at a + b·sa and dg + b·sa, c_prev and tanh_c at b·sc, dh and
-   dc at b·hidden, dy (when not NULL) at b·sy. The loop runs over 16 units at a time and, inside,
-   over the rows, so each stream has a fixed stride the hardware prefetchers follow (the rows of a
-   step lie far apart in memory: one stream per row was too many) and the bias sums (when sum is
-   not NULL) stay in registers, added once per step: sum += Σ over the rows, in row order. The
-   AVX-512 body and the portable one perform the same IEEE operations in the same order. */
+/* LSTM step backward over m rows (m = 1: one row; more: every row of the step valid). From the
+   activations [i f g o], c_prev, tanh_c and dL/dh of the step (dh, plus dy when not NULL), with
+   dc holding dL/dc from the step after: writes the pre-activation gradients dg (4h), leaves
+   dL/dc_prev in dc and adds Σ over the rows of dg to sum (when not NULL). Row b's activations and
+   gradients are at a + b·sa and dg + b·sa, c_prev and tanh_c at b·sc, dh and dc at b·hidden, dy
+   at b·sy. The loop runs over 16 units at a time and, inside, over the rows, so each stream has
+   a fixed stride the hardware prefetchers follow (the rows of a step lie far apart in memory:
+   one stream per row was too many) and the row sums stay in registers. The AVX-512 body and the
+   portable one perform the same IEEE operations in the same order. */
 NN_BODY void lstm_backward_block(const float *restrict a, long sa, const float *restrict c_prev, const float *restrict tanh_c, long sc,
                                  const float *restrict dh, const float *restrict dy, long sy, float *restrict dc, float *restrict dg,
                                  float *restrict sum, long m, long hidden, long v, const long w, const int has_dy) {

@@ -12,19 +12,11 @@ public enum RecurrentKernels {
         nn_lstm_forward(g, bias, cellBefore, cell, tanhCell, h, y, hidden)
     }
 
-    /// LSTM backward from dL/dh = `dh` (+ `dy`): the pre-activation gradients `dg` (4h), added to
-    /// `sum` when given; `dc` holds dL/dc from the step after and is left holding dL/dc_prev.
-    @inline(__always)
-    public static func lstmBackward(_ a: UnsafePointer<Float>, cellBefore: UnsafePointer<Float>, tanhCell: UnsafePointer<Float>,
-                                    dh: UnsafePointer<Float>, dy: UnsafePointer<Float>?, dc: UnsafeMutablePointer<Float>,
-                                    dg: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>?, hidden: Int) {
-        nn_lstm_backward(a, cellBefore, tanhCell, dh, dy, dc, dg, sum, hidden)
-    }
-
-    /// LSTM backward over `rows` rows of one step at once, every row valid (row b's activations and
-    /// gate gradients `rowStride` apart, its c_prev and tanh(c) `stateStride` apart, its dh, dc
-    /// `hidden` apart, its dy `dyStride` apart), the rows' bias gradients added to `sum` once.
-    /// `portable`: the portable body on any CPU (it gives the same bits).
+    /// LSTM backward from dL/dh = `dh` (+ `dy`) over `rows` rows of one step (row b's activations
+    /// and gate gradients `rowStride` apart, its c_prev and tanh(c) `stateStride` apart, its dh, dc
+    /// `hidden` apart, its dy `dyStride` apart): the pre-activation gradients `dg` (4h), their sum
+    /// over the rows added to `sum` once; `dc` holds dL/dc from the step after and is left holding
+    /// dL/dc_prev. `portable`: the portable body on any CPU (it gives the same bits).
     @inline(__always)
     public static func lstmBackwardRows(_ a: UnsafePointer<Float>, rowStride: Int, cellBefore: UnsafePointer<Float>,
                                         tanhCell: UnsafePointer<Float>, stateStride: Int, dh: UnsafePointer<Float>,

@@ -316,8 +316,9 @@ func recurrentLayerOnTwoThreadsMatchesOne(_ cell: RecurrentCell) {
 }
 
 /// Without lengths the LSTM's backward cell pass takes a step's rows at once (16 units at a time,
-/// the bias sums in registers): it gives the row-by-row pass's gradients bit for bit (the bias
-/// gradients up to their order of summation), and its AVX-512 and portable bodies the same bits.
+/// the bias sums in registers): it gives what the padded path's row-by-row calls give, bit for
+/// bit (the bias gradients up to their order of summation), and its AVX-512 and portable bodies
+/// give the same bits.
 @Test func lstmBackwardOverAllRowsMatchesRowByRow() {
     // 20 units: a full block of 16 and a masked tail of 4; every step's output has a gradient.
     let spec = RecurrentSpec(cell: .lstm, hiddenSize: 20, bidirectional: true, returnSequences: true)

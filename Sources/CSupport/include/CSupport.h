@@ -151,13 +151,10 @@ void nn_rnn_tanh(const float *x, float *y, long n);
 /// LSTM: g [i f g o] pre-activations (+ bias, may be NULL) → activations; c, tanh(c), h of the step
 /// (h also to y when not NULL).
 void nn_lstm_forward(float *g, const float *bias, const float *c_prev, float *c, float *tanh_c, float *h, float *y, long hidden);
-/// LSTM backward from dL/dh = dh (+ dy when not NULL): pre-activation gradients dg (4h), added to
-/// sum when not NULL; dc: dL/dc from the step after in, dL/dc_prev out.
-void nn_lstm_backward(const float *a, const float *c_prev, const float *tanh_c, const float *dh, const float *dy, float *dc,
-                      float *dg, float *sum, long hidden);
-/// LSTM backward over m rows of one step at once (every row valid): row b at a + b·sa, dg + b·sa,
-/// c_prev/tanh_c + b·sc, dh/dc + b·hidden, dy + b·sy (dy may be NULL); the rows' bias gradients
-/// added to sum (may be NULL) once. portable: the portable body even on AVX-512 (tests; same bits).
+/// LSTM backward from dL/dh = dh (+ dy when not NULL) over m rows of one step: pre-activation
+/// gradients dg (4h), their sum over the rows added to sum (may be NULL); dc: dL/dc from the step
+/// after in, dL/dc_prev out. Row b at a + b·sa, dg + b·sa, c_prev/tanh_c + b·sc, dh/dc + b·hidden,
+/// dy + b·sy. portable: the portable body even on AVX-512 (tests; the same bits).
 void nn_lstm_backward_rows(const float *a, long sa, const float *c_prev, const float *tanh_c, long sc, const float *dh, const float *dy,
                            long sy, float *dc, float *dg, float *sum, long m, long hidden, int portable);
 /// GRU: gi [r z n] (W_i x) += b_i → activations; rec (W_h h) += b_h; h of the step, also to y when

@@ -93,8 +93,9 @@ extension RecurrentUnit {
                     let dhb = dh + b * h, dy = dY.map { $0 + (b * T + t) * outputStride }
                     switch cell {
                     case .lstm:
-                        RecurrentKernels.lstmBackward(gp + gi, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, dh: dhb, dy: dy, dc: dc! + b * h,
-                                                      dg: dG + gi, sum: biasSums, hidden: h)
+                        RecurrentKernels.lstmBackwardRows(gp + gi, rowStride: g, cellBefore: cellBefore! + at, tanhCell: tanhC! + at, stateStride: h,
+                                                          dh: dhb, dy: dy, dyStride: outputStride, dc: dc! + b * h, dg: dG + gi, sum: biasSums,
+                                                          rows: 1, hidden: h, portable: portableCells)
                     case .gru:
                         RecurrentKernels.gruBackward(gp + gi, recurrent: rec! + gi, hBefore: before + at, dh: dhb, dy: dy, dgi: dG + gi, drec: dR + gi,
                                                      direct: dd! + b * h, sumIH: biasSums, sumHH: recurrentSums, hidden: h)
