@@ -289,6 +289,20 @@ func recurrentLayerMatchesTorch(_ name: String) throws {
     for p in layer.parameters { close(p.value.scalars, floats(c["final_params"]![torchName(p)]), "final \(p.name)") }
 }
 
+/// One training forward and backward of a fresh seeded layer on `x` (`[B, T, F]`) with output
+/// gradient `dy`: y, dL/dx and every parameter gradient. `configure` sets the units' test knobs.
+func recurrentStep(_ spec: RecurrentSpec, x: Tensor, dy: Tensor, lengths: SequenceLengths?,
+                   configure: (RecurrentUnit) -> Void) -> [[Float]] {
+    let layer = makeRecurrent(spec, steps: x.shape[1], features: x.shape[2])
+    for u in layer.units.joined() { configure(u) }
+    if let lengths { layer.inputLengths = { lengths } }
+    layer.allocate(maxBatch: x.shape[0])
+    _ = ParameterStore(layer.parameters)
+    let y = layer.forward(x, mode: .training).scalars
+    let dx = layer.backward(Tensor(shape: dy.shape.dims, scalars: dy.scalars), needsInputGradient: true)!.scalars
+    return [y, dx] + layer.parameters.map(\.grad.scalars)
+}
+
 /// The batch rows split over two threads (each part walking its rows through every step, the
 /// bias gradients summed per part) give what one thread gives.
 @Test(arguments: [RecurrentCell.lstm, .gru, .rnnTanh])
@@ -297,16 +311,7 @@ func recurrentLayerOnTwoThreadsMatchesOne(_ cell: RecurrentCell) {
     let x = randomTensor([40, 5, 3], seed: 21), dy = randomTensor([40, 5, 16], seed: 22)
     let lengths = fixedLengths((0..<40).map { $0 % 6 }, steps: 5)
     Parallel.setThreads(max(2, Parallel.threads))
-    func run(parts: Int) -> [[Float]] {
-        let layer = makeRecurrent(spec, steps: 5, features: 3)
-        for u in layer.units.joined() { u.maxParts = parts }
-        layer.inputLengths = { lengths }
-        layer.allocate(maxBatch: 40)
-        _ = ParameterStore(layer.parameters)
-        let y = layer.forward(x, mode: .training).scalars
-        let dx = layer.backward(Tensor(shape: dy.shape.dims, scalars: dy.scalars), needsInputGradient: true)!.scalars
-        return [y, dx] + layer.parameters.map(\.grad.scalars)
-    }
+    func run(parts: Int) -> [[Float]] { recurrentStep(spec, x: x, dy: dy, lengths: lengths) { $0.maxParts = parts } }
     #expect(Recurrent.parts(40) >= 2)
     let one = run(parts: 1), two = run(parts: 2)
     for (a, b) in zip(one, two) {
@@ -324,14 +329,7 @@ func recurrentLayerOnTwoThreadsMatchesOne(_ cell: RecurrentCell) {
     let spec = RecurrentSpec(cell: .lstm, hiddenSize: 20, bidirectional: true, returnSequences: true)
     let x = randomTensor([9, 5, 3], seed: 41), dy = randomTensor([9, 5, 40], seed: 42)
     func run(lengths: SequenceLengths?, portable: Bool) -> [[Float]] {
-        let layer = makeRecurrent(spec, steps: 5, features: 3)
-        for u in layer.units.joined() { u.portableCells = portable }
-        if let lengths { layer.inputLengths = { lengths } }
-        layer.allocate(maxBatch: 9)
-        _ = ParameterStore(layer.parameters)
-        let y = layer.forward(x, mode: .training).scalars
-        let dx = layer.backward(Tensor(shape: dy.shape.dims, scalars: dy.scalars), needsInputGradient: true)!.scalars
-        return [y, dx] + layer.parameters.map(\.grad.scalars)
+        recurrentStep(spec, x: x, dy: dy, lengths: lengths) { $0.portableCells = portable }
     }
     let rows = run(lengths: nil, portable: false), portable = run(lengths: nil, portable: true)
     let byRow = run(lengths: fixedLengths(Array(repeating: 5, count: 9), steps: 5), portable: false)
@@ -357,16 +355,7 @@ func recurrentStepsOnSgemmMatchTheOwnKernel(_ cell: RecurrentCell) {
     let spec = RecurrentSpec(cell: cell, hiddenSize: 48, numLayers: 2, bidirectional: true, recurrentDropout: 0.3)
     let x = randomTensor([12, 4, 5], seed: 31), dy = randomTensor([12, 96], seed: 32)
     let lengths = fixedLengths((0..<12).map { $0 % 5 }, steps: 4)
-    func run(ownKernel: Bool) -> [[Float]] {
-        let layer = makeRecurrent(spec, steps: 4, features: 5)
-        for u in layer.units.joined() { u.ownKernel = ownKernel }
-        layer.inputLengths = { lengths }
-        layer.allocate(maxBatch: 12)
-        _ = ParameterStore(layer.parameters)
-        let y = layer.forward(x, mode: .training).scalars
-        let dx = layer.backward(Tensor(shape: dy.shape.dims, scalars: dy.scalars), needsInputGradient: true)!.scalars
-        return [y, dx] + layer.parameters.map(\.grad.scalars)
-    }
+    func run(ownKernel: Bool) -> [[Float]] { recurrentStep(spec, x: x, dy: dy, lengths: lengths) { $0.ownKernel = ownKernel } }
     let own = run(ownKernel: true), blas = run(ownKernel: false)
     #expect(own.filter { $0.allSatisfy { $0 == 0 } }.count <= 2, "\(own.map { $0.filter { $0 != 0 }.count })")
     for (a, b) in zip(own, blas) {
